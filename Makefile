@@ -1,0 +1,59 @@
+# endpoint-relay: every entry point a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Lambda runtime is python3.13; use it for the venvs and for `sam build`.
+PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || { p=$$(pyenv prefix 3.13.0 2>/dev/null) && echo $$p/bin/python3.13; })
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SAM := $(SAM_VENV)/bin/sam
+# sam needs the runtime's python on PATH; fake credentials keep local tools off any real account.
+LOCAL_AWS := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+	SAM_CLI_TELEMETRY=0 PATH="$(dir $(PYTHON313)):$$PATH"
+
+.PHONY: help setup test lint typecheck unit integration template build demo serve bench soak clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.stamp: requirements-dev.txt src/requirements.txt
+	@test -x "$(PYTHON313)" || { echo "python3.13 not found: install it (pyenv install 3.13.0) or set PYTHON313=" >&2; exit 1; }
+	"$(PYTHON313)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(SAM_VENV)/.stamp: requirements-sam.txt
+	"$(PYTHON313)" -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
+	touch $@
+
+setup: $(VENV)/.stamp $(SAM_VENV)/.stamp ## create both venvs with the pinned tools
+
+lint: $(VENV)/.stamp ## ruff lint and format check
+	$(VENV)/bin/ruff check src tests devstack benchmarks
+	$(VENV)/bin/ruff format --check src tests devstack benchmarks
+
+typecheck: $(VENV)/.stamp ## mypy, strict
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.stamp ## the pure-core tests: no network, no AWS
+	$(PY) -m pytest tests/unit -q
+
+integration: $(VENV)/.stamp ## handler and adapters against moto server and local simulators
+	$(PY) -m pytest tests/integration -q
+
+template: $(VENV)/.stamp $(SAM_VENV)/.stamp ## cfn-lint and sam validate --lint on template.yaml
+	$(VENV)/bin/cfn-lint template.yaml
+	$(LOCAL_AWS) $(SAM) validate --lint --template-file template.yaml
+
+test: lint typecheck template ## set everything up, lint, type-check and run the whole suite
+	$(PY) -m pytest -q
+
+build: $(SAM_VENV)/.stamp ## sam build, without a container
+	$(LOCAL_AWS) $(SAM) build --template-file template.yaml
+
+clean: ## remove venvs and build output
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,309 @@
+"""A local stand-in for Together's endpoints API, for tests, the demo and benchmarks.
+
+It is a real HTTP server on loopback. It serves DedicatedEndpoint documents,
+checks the bearer key, counts calls, and injects faults on request: latency,
+429 with Retry-After, 5xx, 403, connection resets, redirects, and malformed,
+truncated, HTML or oversized bodies.
+
+Control it in-process (``TogetherSimulator``) or, when it runs as its own
+process (``python -m devstack.together_sim``), through ``/_sim/*`` routes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+ALL_STATES = ("PENDING", "STARTING", "STARTED", "STOPPING", "STOPPED", "ERROR", "FAILED")
+
+
+def make_endpoint(
+    endpoint_id: str | None = None,
+    *,
+    state: str = "STARTED",
+    min_replicas: int = 1,
+    max_replicas: int = 2,
+    display_name: str | None = None,
+    model: str = "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+    hardware: str = "2x_nvidia_h100_80gb_sxm",
+    autoscaling: Any = ...,
+) -> dict[str, Any]:
+    """A DedicatedEndpoint document as Together serves it."""
+    endpoint_id = endpoint_id or f"endpoint-{uuid.uuid4()}"
+    document: dict[str, Any] = {
+        "object": "endpoint",
+        "id": endpoint_id,
+        "name": f"devuser/{model}-{endpoint_id[-8:]}",
+        "display_name": display_name if display_name is not None else f"Endpoint {endpoint_id[-8:]}",
+        "model": model,
+        "hardware": hardware,
+        "type": "dedicated",
+        "owner": "devuser",
+        "state": state,
+        "autoscaling": {"min_replicas": min_replicas, "max_replicas": max_replicas}
+        if autoscaling is ...
+        else autoscaling,
+        "created_at": "2025-02-04T10:43:55.405Z",
+    }
+    if autoscaling is None:
+        del document["autoscaling"]
+    return document
+
+
+@dataclass
+class Fault:
+    """One scripted misbehaviour, consumed by the next matching request."""
+
+    status: int = 500
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    reset_connection: bool = False
+    truncate: bool = False
+    delay: float = 0.0
+
+
+class TogetherSimulator:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_keys: set[str] | None = None) -> None:
+        self.api_keys: set[str] = set(api_keys or {"sim-together-key"})
+        self.latency = 0.0
+        self._endpoints: dict[str, dict[str, Any]] = {}
+        self._faults: deque[Fault] = deque()
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+        self.auth_failures = 0
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}/v1"
+
+    def start(self) -> TogetherSimulator:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="together-sim", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> TogetherSimulator:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # -- control -----------------------------------------------------------------------------------------------
+
+    def put(self, document: dict[str, Any]) -> str:
+        with self._lock:
+            self._endpoints[document["id"]] = copy.deepcopy(document)
+        return str(document["id"])
+
+    def update(self, endpoint_id: str, **fields: Any) -> None:
+        with self._lock:
+            self._endpoints[endpoint_id].update(fields)
+
+    def remove(self, endpoint_id: str) -> None:
+        with self._lock:
+            self._endpoints.pop(endpoint_id, None)
+
+    def inject(self, *faults: Fault) -> None:
+        with self._lock:
+            self._faults.extend(faults)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._endpoints.clear()
+            self._faults.clear()
+            self.calls.clear()
+            self.auth_failures = 0
+            self.latency = 0.0
+
+    def call_count(self, endpoint_id: str | None = None) -> int:
+        with self._lock:
+            if endpoint_id is None:
+                return sum(self.calls.values())
+            return self.calls[endpoint_id]
+
+    # -- request handling (called from the server's threads) -------------------------------------------------------
+
+    def _next_fault(self) -> Fault | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+    def _lookup(self, endpoint_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            self.calls[endpoint_id] += 1
+            document = self._endpoints.get(endpoint_id)
+            return copy.deepcopy(document) if document is not None else None
+
+    def _list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            self.calls["<list>"] += 1
+            return [
+                {key: value for key, value in doc.items() if key != "autoscaling"} for doc in self._endpoints.values()
+            ]
+
+
+def _handler_for(sim: TogetherSimulator) -> type[BaseHTTPRequestHandler]:
+    return type("TogetherSimHandler", (_SimHandler,), {"sim": sim})
+
+
+class _SimHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    sim: TogetherSimulator
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return  # keep test output quiet
+
+    def do_GET(self) -> None:
+        sim = self.sim
+        url = urlsplit(self.path)
+        if url.path.startswith("/_sim/"):
+            self._control_get(url.path)
+            return
+        if sim.latency:
+            time.sleep(sim.latency)
+        if self.headers.get("Authorization") not in {f"Bearer {key}" for key in sim.api_keys}:
+            with sim._lock:
+                sim.auth_failures += 1
+            self._json(403, _error("Invalid API key provided", "invalid_api_key"))
+            return
+        if url.path == "/v1/endpoints":
+            self._list(parse_qs(url.query).get("type", ["dedicated"])[0])
+            return
+        prefix = "/v1/endpoints/"
+        if not url.path.startswith(prefix):
+            self._json(404, _error("Not found", "not_found"))
+            return
+        endpoint_id = url.path[len(prefix) :]
+        document = sim._lookup(endpoint_id)
+        fault = sim._next_fault()
+        if fault is not None:
+            self._fault(fault)
+        elif document is None:
+            self._json(404, _error(f"Endpoint {endpoint_id} not found", "not_found"))
+        else:
+            self._json(200, document)
+
+    def _list(self, kind: str) -> None:
+        data = self.sim._list() if kind == "dedicated" else []
+        fault = self.sim._next_fault()
+        if fault is not None:
+            self._fault(fault)
+            return
+        self._json(200, {"object": "list", "data": data})
+
+    def do_POST(self) -> None:
+        sim = self.sim
+        length = int(self.headers.get("Content-Length") or 0)
+        payload = json.loads(self.rfile.read(length) or b"{}")
+        path = urlsplit(self.path).path
+        if path == "/_sim/endpoints":
+            self._json(200, {"id": sim.put(payload)})
+        elif path == "/_sim/update":
+            sim.update(payload.pop("id"), **payload)
+            self._json(200, {"ok": True})
+        elif path == "/_sim/faults":
+            sim.inject(*(_fault_from(item) for item in payload.get("faults", [])))
+            self._json(200, {"ok": True})
+        elif path == "/_sim/latency":
+            sim.latency = float(payload.get("seconds", 0))
+            self._json(200, {"ok": True})
+        elif path == "/_sim/reset":
+            sim.reset()
+            self._json(200, {"ok": True})
+        else:
+            self._json(404, _error("Not found", "not_found"))
+
+    def _control_get(self, path: str) -> None:
+        if path == "/_sim/calls":
+            with self.sim._lock:
+                self._json(200, {"calls": dict(self.sim.calls), "auth_failures": self.sim.auth_failures})
+        else:
+            self._json(404, _error("Not found", "not_found"))
+
+    def _fault(self, fault: Fault) -> None:
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.reset_connection:
+            # SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        body = fault.body if fault.body is not None else json.dumps(_error("simulated failure", "sim")).encode()
+        self.send_response(fault.status)
+        headers = {"Content-Type": "application/json", **fault.headers}
+        for name, value in headers.items():
+            self.send_header(name, value)
+        declared = len(body) * 2 if fault.truncate else len(body)
+        self.send_header("Content-Length", str(declared))
+        self.end_headers()
+        self.wfile.write(body)
+        if fault.truncate:
+            self.wfile.flush()
+            self.close_connection = True
+
+    def _json(self, status: int, document: Any) -> None:
+        body = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _error(message: str, code: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+
+
+def _fault_from(item: dict[str, Any]) -> Fault:
+    body = item.get("body")
+    return Fault(
+        status=int(item.get("status", 500)),
+        headers=dict(item.get("headers", {})),
+        body=body.encode() if isinstance(body, str) else None,
+        reset_connection=bool(item.get("reset_connection", False)),
+        truncate=bool(item.get("truncate", False)),
+        delay=float(item.get("delay", 0.0)),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Local Together endpoints API simulator")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--api-key", action="append", default=[])
+    parser.add_argument("--seed", help="JSON file with a list of DedicatedEndpoint documents")
+    args = parser.parse_args()
+    sim = TogetherSimulator(port=args.port, api_keys=set(args.api_key) or None)
+    if args.seed:
+        with open(args.seed, encoding="utf-8") as handle:
+            for document in json.load(handle):
+                sim.put(document)
+    print(json.dumps({"base_url": sim.base_url}), flush=True)
+    try:
+        sim._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim._server.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Lazily created boto3 clients with tight timeouts.
+
+boto3 and its service models cost tens of milliseconds each; a cold start that
+only serves a cached lookup should not pay for DynamoDB, SNS or Lambda clients.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import Any
+
+_lock = threading.Lock()
+
+
+@cache
+def _client_config() -> Any:
+    from botocore.config import Config
+
+    # Fail fast: every caller has a fallback (local cache, next sweep) and a 30 s API budget.
+    return Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+
+
+def client(service: str) -> Any:
+    """A process-wide boto3 client for ``service``; clients are thread-safe once created."""
+    with _lock:  # boto3's default session is not thread-safe while creating clients
+        return _cached_client(service)
+
+
+@cache
+def _cached_client(service: str) -> Any:
+    import boto3
+
+    return boto3.session.Session().client(service, config=_client_config())  # type: ignore[call-overload]
+
+
+def reset() -> None:
+    """Forget created clients (tests point them at a new moto server)."""
+    _cached_client.cache_clear()

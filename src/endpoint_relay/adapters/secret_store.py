@@ -1,0 +1,76 @@
+"""The relay's secret, read through Powertools parameters with its value-plus-expiry cache."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from endpoint_relay.adapters import aws_clients
+from endpoint_relay.core.errors import ConfigurationError, SecretUnavailableError
+from endpoint_relay.core.secrets import RelaySecrets
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
+
+logger = logging.getLogger(__name__)
+
+_TRANSIENT_CODES = frozenset({"ThrottlingException", "InternalServiceError", "RequestTimeout", "ServiceUnavailable"})
+
+
+class SecretStore:
+    def __init__(self, secret_id: str, *, max_age: int, client: SecretsManagerClient | None = None) -> None:
+        self._secret_id = secret_id
+        self._max_age = max_age
+        self._client = client
+        self._provider_instance: SecretsProvider | None = None
+        self._parsed: tuple[Any, RelaySecrets] | None = None
+
+    @property
+    def _provider(self) -> SecretsProvider:
+        # Created on first use: /healthz and rejected requests never pay for the client.
+        if self._provider_instance is None:
+            client = self._client if self._client is not None else aws_clients.client("secretsmanager")
+            self._provider_instance = SecretsProvider(boto3_client=client)
+        return self._provider_instance
+
+    def get(self, *, force_refresh: bool = False) -> RelaySecrets:
+        document = self._fetch(force_refresh)
+        # The provider returns the same cached object until it expires; validate each new one once.
+        parsed = self._parsed
+        if parsed is not None and parsed[0] is document:
+            return parsed[1]
+        secrets = RelaySecrets.from_document(document)
+        self._parsed = (document, secrets)
+        return secrets
+
+    def _fetch(self, force_refresh: bool) -> Any:
+        try:
+            return self._provider.get(
+                self._secret_id, max_age=self._max_age, transform="json", force_fetch=force_refresh
+            )
+        except TransformParameterError:
+            raise ConfigurationError("relay secret is not valid JSON") from None
+        except GetParameterError as exc:
+            raise _classify(exc.__cause__ or exc) from None
+
+    def clear_cache(self) -> None:
+        if self._provider_instance is not None:
+            self._provider_instance.clear_cache()
+        self._parsed = None
+
+
+def _classify(cause: BaseException) -> Exception:
+    if isinstance(cause, ClientError):
+        code = cause.response.get("Error", {}).get("Code", "")
+        logger.error("reading the relay secret failed", extra={"aws_error_code": code})
+        if code in _TRANSIENT_CODES:
+            return SecretUnavailableError("the relay's secret store is busy; retry shortly", retry_after=1)
+        return ConfigurationError("the relay cannot read its secret")
+    if isinstance(cause, BotoCoreError):
+        logger.error("reading the relay secret failed", extra={"aws_error": type(cause).__name__})
+        return SecretUnavailableError("the relay's secret store is unreachable; retry shortly", retry_after=1)
+    return ConfigurationError("the relay cannot read its secret")

@@ -1,0 +1,238 @@
+"""Together API client: one shared urllib3 pool, bounded retries, typed failures."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    InvalidHeader,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+from urllib3.exceptions import (
+    TimeoutError as Urllib3TimeoutError,
+)
+from urllib3.util.retry import Retry
+
+from endpoint_relay.core.errors import (
+    EndpointNotFoundError,
+    InvalidUpstreamResponseError,
+    UpstreamAuthError,
+    UpstreamBusyError,
+    UpstreamError,
+    UpstreamRateLimitedError,
+    UpstreamTimeoutError,
+    UpstreamUnavailableError,
+)
+from endpoint_relay.core.models import Endpoint, EndpointParseError
+
+UpstreamObserver = Callable[[float, str | None], None]
+"""Called after every upstream request with (latency in ms, error kind or None)."""
+
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_USER_AGENT = "endpoint-relay/1"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    base_url: str
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+    max_retries: int = 2
+    max_retry_after: float = 3.0
+    """Longest Retry-After we sleep for; a longer one is surfaced to the caller instead."""
+    backoff_factor: float = 0.2
+    max_response_bytes: int = 256 * 1024
+    pool_size: int = 10
+
+
+class RetryAfterTooLongError(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"upstream asked to retry after {seconds:.0f}s")
+        self.seconds = seconds
+
+
+class BudgetedRetry(Retry):
+    """urllib3 Retry that refuses to sleep past the request's time budget.
+
+    Stock Retry either sleeps the full Retry-After or clamps it and retries
+    anyway; we want to give up and tell the caller when to come back. A garbled
+    Retry-After falls back to exponential backoff instead of raising.
+    """
+
+    def __init__(self, *args: Any, max_retry_after: float = 3.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_retry_after = max_retry_after
+
+    def new(self, **kw: Any) -> BudgetedRetry:
+        kw.setdefault("max_retry_after", self.max_retry_after)
+        return super().new(**kw)
+
+    def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
+        try:
+            return super().get_retry_after(response)
+        except InvalidHeader:
+            return None
+
+    def sleep_for_retry(self, response: urllib3.BaseHTTPResponse) -> bool:
+        retry_after = self.get_retry_after(response)
+        if retry_after is not None and retry_after > self.max_retry_after:
+            raise RetryAfterTooLongError(retry_after)
+        return super().sleep_for_retry(response)
+
+
+class TogetherClient:
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        pool: urllib3.PoolManager | None = None,
+        observer: UpstreamObserver | None = None,
+    ) -> None:
+        self._config = config
+        self._base_url = config.base_url.rstrip("/")
+        self._observer = observer
+        self._retry = BudgetedRetry(
+            total=config.max_retries,
+            connect=config.max_retries,
+            read=config.max_retries,
+            status=config.max_retries,
+            other=0,
+            redirect=False,
+            allowed_methods=frozenset({"GET"}),
+            status_forcelist=_RETRY_STATUSES,
+            backoff_factor=config.backoff_factor,
+            backoff_max=config.max_retry_after,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+            max_retry_after=config.max_retry_after,
+        )
+        self._pool = pool or urllib3.PoolManager(
+            num_pools=4,
+            maxsize=config.pool_size,
+            block=False,
+            timeout=urllib3.Timeout(connect=config.connect_timeout, read=config.read_timeout),
+            headers={"User-Agent": _USER_AGENT, "Accept": "application/json"},
+        )
+
+    def get_endpoint(self, endpoint_id: str, api_key: str) -> tuple[str, Endpoint]:
+        # The id was validated by the caller; quoting is belt and braces.
+        body = self._get(f"/endpoints/{quote(endpoint_id, safe='')}", api_key)
+        try:
+            endpoint = Endpoint.from_json(body)
+        except EndpointParseError as exc:
+            raise InvalidUpstreamResponseError("upstream sent an endpoint the relay cannot read") from exc
+        if endpoint.id != endpoint_id:
+            raise InvalidUpstreamResponseError("upstream answered for a different endpoint id")
+        return body, endpoint
+
+    def list_endpoint_ids(self, api_key: str) -> list[str]:
+        """Ids of the organisation's dedicated endpoints (list items lack autoscaling)."""
+        body = self._get("/endpoints?type=dedicated", api_key)
+        try:
+            document = json.loads(body)
+            items = document["data"]
+            return [item["id"] for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidUpstreamResponseError("upstream sent an endpoint list the relay cannot read") from exc
+
+    def _get(self, path: str, api_key: str) -> str:
+        started = time.perf_counter()
+        error_kind: str | None = None
+        try:
+            return self._request(path, api_key)
+        except (UpstreamError, EndpointNotFoundError) as exc:
+            error_kind = exc.kind if isinstance(exc, UpstreamError) else None
+            raise
+        finally:
+            if self._observer is not None:
+                self._observer((time.perf_counter() - started) * 1000.0, error_kind)
+
+    def _request(self, path: str, api_key: str) -> str:
+        try:
+            response = self._pool.request(
+                "GET",
+                self._base_url + path,
+                headers={"Authorization": f"Bearer {api_key}"},
+                retries=self._retry,
+                redirect=False,
+                preload_content=False,
+            )
+        except RetryAfterTooLongError as exc:
+            raise UpstreamBusyError(
+                "Together asked the relay to retry later", retry_after=_whole_seconds(exc.seconds)
+            ) from None
+        except MaxRetryError as exc:
+            raise _transport_error(exc.reason) from None
+        except (Urllib3TimeoutError, HTTPError) as exc:
+            raise _transport_error(exc) from None
+        try:
+            return self._read_answer(response)
+        finally:
+            response.release_conn()
+
+    def _read_answer(self, response: urllib3.BaseHTTPResponse) -> str:
+        status = response.status
+        if status == 200:
+            return self._read_capped(response)
+        response.drain_conn()
+        if status == 404:
+            raise EndpointNotFoundError("endpoint not found", param="endpointId")
+        if status in (401, 403):
+            raise UpstreamAuthError("Together rejected the relay's API key")
+        retry_after = self._retry.get_retry_after(response)
+        if status == 429:
+            raise UpstreamRateLimitedError(
+                "Together is rate limiting the relay", retry_after=_whole_seconds(retry_after or 1.0)
+            )
+        if status == 503 and retry_after is not None:
+            raise UpstreamBusyError("Together is temporarily unavailable", retry_after=_whole_seconds(retry_after))
+        if status >= 500:
+            raise UpstreamUnavailableError(f"Together answered {status}")
+        if 300 <= status < 400:
+            raise InvalidUpstreamResponseError("Together answered with a redirect, which the relay does not follow")
+        raise InvalidUpstreamResponseError(f"Together answered with unexpected status {status}")
+
+    def _read_capped(self, response: urllib3.BaseHTTPResponse) -> str:
+        limit = self._config.max_response_bytes
+        declared = response.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise InvalidUpstreamResponseError("Together's answer is larger than the relay accepts")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.stream(64 * 1024):
+                size += len(chunk)
+                if size > limit:
+                    raise InvalidUpstreamResponseError("Together's answer is larger than the relay accepts")
+                chunks.append(chunk)
+        except (ReadTimeoutError, Urllib3TimeoutError) as exc:
+            raise UpstreamTimeoutError("Together did not answer in time") from exc
+        except HTTPError as exc:
+            raise UpstreamUnavailableError("the connection to Together broke mid-answer") from exc
+        try:
+            return b"".join(chunks).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidUpstreamResponseError("Together's answer is not UTF-8") from exc
+
+
+def _transport_error(reason: BaseException | None) -> UpstreamError:
+    # NewConnectionError subclasses ConnectTimeoutError, but a refused connection is not slow.
+    if isinstance(reason, NewConnectionError):
+        return UpstreamUnavailableError("could not reach Together")
+    if isinstance(reason, (ReadTimeoutError, ConnectTimeoutError, Urllib3TimeoutError)):
+        return UpstreamTimeoutError("Together did not answer in time")
+    return UpstreamUnavailableError("could not reach Together")
+
+
+def _whole_seconds(seconds: float) -> int:
+    return max(1, int(seconds + 0.999))

@@ -1,0 +1,97 @@
+"""Cache entries, freshness rules and the per-container store.
+
+Pure logic with an injected clock: the lookup service decides what to do with
+an entry, this module only says how old it is and whether it may be served.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from enum import StrEnum
+
+from endpoint_relay.core.models import Endpoint
+
+
+class CacheStatus(StrEnum):
+    HIT = "HIT"
+    MISS = "MISS"
+    STALE = "STALE"
+    REFRESH = "REFRESH"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """An upstream answer: a DedicatedEndpoint body, or a remembered 404 (``endpoint`` is None)."""
+
+    fetched_at: float
+    body: str | None = None
+    endpoint: Endpoint | None = None
+
+    @property
+    def is_negative(self) -> bool:
+        return self.endpoint is None
+
+
+@dataclass(frozen=True, slots=True)
+class CachePolicy:
+    fresh_ttl: float
+    stale_window: float
+    """How long after it was fetched an entry may still be served when upstream fails."""
+    negative_ttl: float
+
+    def ttl(self, entry: CacheEntry) -> float:
+        return self.negative_ttl if entry.is_negative else self.fresh_ttl
+
+    def age(self, entry: CacheEntry, now: float) -> float:
+        return max(0.0, now - entry.fetched_at)
+
+    def is_fresh(self, entry: CacheEntry, now: float) -> bool:
+        return self.age(entry, now) < self.ttl(entry)
+
+    def is_servable_stale(self, entry: CacheEntry, now: float) -> bool:
+        return not entry.is_negative and self.age(entry, now) < max(self.stale_window, self.fresh_ttl)
+
+    def retain_until(self, entry: CacheEntry) -> float:
+        """Epoch seconds after which the entry is useless, even as stale (the shared tier's TTL)."""
+        keep = self.negative_ttl if entry.is_negative else max(self.stale_window, self.fresh_ttl)
+        return entry.fetched_at + keep
+
+    def remaining_fresh(self, entry: CacheEntry, now: float) -> int:
+        return max(0, math.floor(self.ttl(entry) - self.age(entry, now)))
+
+
+class LocalCache:
+    """Bounded LRU store, safe to share between the sweep's worker threads."""
+
+    def __init__(self, max_entries: int = 2048) -> None:
+        self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> CacheEntry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: CacheEntry) -> None:
+        with self._lock:
+            current = self._entries.get(key)
+            # Never let a slower, older fetch overwrite a newer one.
+            if current is not None and current.fetched_at > entry.fetched_at:
+                return
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

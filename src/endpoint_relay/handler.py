@@ -1,0 +1,30 @@
+"""Lambda entry point: API Gateway HTTP API (payload 2.0) requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from endpoint_relay import container
+from endpoint_relay.observability import logger, metrics, traced
+from endpoint_relay.routes import endpoints, errors, health
+
+app = APIGatewayHttpResolver()
+app.include_router(endpoints.router)
+app.include_router(health.router)
+errors.install(app)
+
+# Validate configuration at cold start: a bad value fails the init, loudly.
+_settings = container.get().settings
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
+
+
+lambda_handler = traced(_handle, enabled=_settings.xray_sdk_enabled)

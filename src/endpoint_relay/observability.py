@@ -1,0 +1,59 @@
+"""The one place that owns the logger, the metrics and the (optional) tracer.
+
+Service name, namespace and log level come from the standard ``POWERTOOLS_*``
+variables set in template.yaml.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+logger = Logger()
+metrics = Metrics()
+
+# Modules below endpoint_relay log through the standard library (the core has no
+# Powertools import); route their records through the same JSON handler.
+logging.getLogger("endpoint_relay")
+copy_config_to_registered_loggers(source_logger=logger, include={"endpoint_relay"})
+
+# /healthz and refused requests legitimately record no metrics.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def count(name: str, value: float = 1) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def record_upstream_call(latency_ms: float, error_kind: str | None) -> None:
+    metrics.add_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+    if error_kind is None:
+        return
+    count("UpstreamErrors")
+    with single_metric(name="UpstreamErrors", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as by_kind:
+        by_kind.add_dimension(name="kind", value=error_kind)
+
+
+def traced(handler: Handler, *, enabled: bool) -> Handler:
+    """Wrap the handler with the X-Ray SDK only when asked to.
+
+    Importing the SDK costs a few hundred milliseconds of cold start. Lambda's
+    active tracing already records each invocation without it; the SDK only adds
+    subsegments for boto3 and urllib3 calls.
+    """
+    if not enabled:
+        return handler
+    from aws_lambda_powertools import Tracer  # deferred: pulls in aws_xray_sdk
+
+    tracer = Tracer(patch_modules=["botocore", "urllib3"])
+    # Never attach responses or exceptions to traces: they could carry upstream data.
+    wrapped: Handler = tracer.capture_lambda_handler(handler, capture_response=False, capture_error=False)
+    return wrapped

@@ -1,0 +1,62 @@
+"""GET /v1/endpoints/{endpointId}: Together's endpoint, read-only and cached."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+from endpoint_relay import container
+from endpoint_relay.core.endpoint_id import require_endpoint_id
+from endpoint_relay.core.errors import UnauthorizedError
+from endpoint_relay.core.lookup import LookupResult
+from endpoint_relay.core.tokens import bearer_token, token_is_valid
+from endpoint_relay.observability import count
+from endpoint_relay.settings import AuthMode
+
+router = Router()
+
+
+@router.get("/v1/endpoints/<endpointId>")
+def get_endpoint(endpointId: str) -> Response[str]:  # noqa: N803 - the name is the path parameter's
+    # Order matters: a bad id is refused before the secret or upstream is touched.
+    endpoint_id = require_endpoint_id(endpointId)
+    relay = container.get()
+    _authenticate(relay)
+    event = _event()
+    force_refresh = "no-cache" in (event.headers.get("cache-control") or "").lower()
+    result = relay.lookups.lookup(endpoint_id, force_refresh=force_refresh)
+    count(f"Cache{result.status.value.title()}")
+    count("Lookups")
+    return _cached_response(result)
+
+
+def _event() -> APIGatewayProxyEventV2:
+    event = router.current_event
+    assert isinstance(event, APIGatewayProxyEventV2)  # noqa: S101 - the resolver is the HTTP API one
+    return event
+
+
+def _authenticate(relay: container.Relay) -> None:
+    event = _event()
+    if relay.settings.auth_mode is AuthMode.IAM:
+        # API Gateway verified SigV4 before invoking us; refuse if the route was left open by mistake.
+        if not (event.request_context.authorizer and event.request_context.authorizer.iam):
+            raise UnauthorizedError("this relay requires SigV4-signed requests")
+        return
+    token = bearer_token(event.headers.get("authorization"))
+    if not token_is_valid(token, relay.secrets.get().relay_token_sha256):
+        raise UnauthorizedError("a valid relay token is required in 'Authorization: Bearer <token>'")
+
+
+def _cached_response(result: LookupResult) -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=result.body,
+        headers={
+            "X-Cache": result.status.value,
+            "Age": str(result.age),
+            "Cache-Control": f"max-age={result.max_age}",
+        },
+    )
