@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # The Lambda runtime is python3.13; use it for the venvs and for `sam build`.
-PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || { p=$$(pyenv prefix 3.13.0 2>/dev/null) && echo $$p/bin/python3.13; })
+PYTHON313 ?= $(shell for p in "$$(pyenv prefix 3.13.0 2>/dev/null)/bin/python3.13" $$HOME/.pyenv/versions/3.13*/bin/python3.13 \
+	/usr/local/bin/python3.13 /usr/bin/python3.13; do [ -x "$$p" ] && "$$p" -c "" 2>/dev/null && { echo "$$p"; break; }; done)
 VENV := .venv
 SAM_VENV := .venv-sam
 PY := $(VENV)/bin/python

@@ -1,4 +1,4 @@
-"""Lambda entry point: API Gateway HTTP API (payload 2.0) requests."""
+"""Lambda entry point: one function, three triggers, told apart by the event's shape."""
 
 from __future__ import annotations
 
@@ -21,10 +21,19 @@ errors.install(app)
 _settings = container.get().settings
 
 
+def _is_http_api_event(event: dict[str, Any]) -> bool:
+    return event.get("version") == "2.0" and "requestContext" in event
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    if _is_http_api_event(event):
+        return app.resolve(event, context)
+    # --- scheduled sweep dispatch (issue 3) goes here ---
+    # --- Slack asynchronous follow-up dispatch (issue 4) goes here ---
+    logger.error("unrecognised event shape", extra={"event_keys": sorted(event)[:20]})
+    raise ValueError("endpoint-relay does not handle this kind of event")
 
 
 lambda_handler = traced(_handle, enabled=_settings.xray_sdk_enabled)

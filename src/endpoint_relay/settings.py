@@ -47,6 +47,8 @@ class Settings:
     upstream_max_response_bytes: int = 256 * 1024
     auth_mode: AuthMode = AuthMode.TOKEN
     xray_sdk_enabled: bool = False
+    # --- alerting and sweep fields (issue 3) go below this line ---
+    # --- Slack command fields (issue 4) go below this line ---
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +76,8 @@ class Settings:
             ),
             auth_mode=env.get("RELAY_AUTH_MODE", _enum(AuthMode), cls.auth_mode),
             xray_sdk_enabled=env.get("XRAY_SDK_ENABLED", _bool, cls.xray_sdk_enabled),
+            # --- alerting and sweep variables (issue 3) go below this line ---
+            # --- Slack command variables (issue 4) go below this line ---
         )
         settings._check_upstream_budget()
         return settings
