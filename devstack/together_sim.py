@@ -82,6 +82,7 @@ class TogetherSimulator:
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.auth_failures = 0
+        self.last_request_headers: dict[str, str] = {}
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -166,6 +167,7 @@ def _handler_for(sim: TogetherSimulator) -> type[BaseHTTPRequestHandler]:
 
 class _SimHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # keep-alive answers would otherwise wait ~40 ms for delayed ACKs
     sim: TogetherSimulator
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -177,6 +179,7 @@ class _SimHandler(BaseHTTPRequestHandler):
         if url.path.startswith("/_sim/"):
             self._control_get(url.path)
             return
+        sim.last_request_headers = dict(self.headers.items())
         if sim.latency:
             time.sleep(sim.latency)
         if self.headers.get("Authorization") not in {f"Bearer {key}" for key in sim.api_keys}:

@@ -55,7 +55,8 @@ class SecretStore:
         except TransformParameterError:
             raise ConfigurationError("relay secret is not valid JSON") from None
         except GetParameterError as exc:
-            raise _classify(exc.__cause__ or exc) from None
+            # Powertools re-raises inside its except block without `from`: the boto error is the context.
+            raise _classify(exc.__cause__ or exc.__context__ or exc) from None
 
     def clear_cache(self) -> None:
         if self._provider_instance is not None:

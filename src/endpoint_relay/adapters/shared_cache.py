@@ -67,9 +67,9 @@ class DynamoSharedCache:
 def _entry(item: dict[str, Any]) -> CacheEntry | None:
     try:
         fetched_at = float(item["fetched_at"]["N"])
-        body = item.get("body", {}).get("S")
-        if body is None:
+        if "body" not in item:
             return CacheEntry(fetched_at=fetched_at)
+        body = item["body"]["S"]  # a body of another type is unreadable, not a remembered 404
         return CacheEntry(fetched_at=fetched_at, body=body, endpoint=Endpoint.from_json(body))
     except (KeyError, ValueError, EndpointParseError):
         logger.warning("ignoring an unreadable shared cache item")

@@ -23,6 +23,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from endpoint_relay.core.endpoint_id import invalid_endpoint_id
 from endpoint_relay.core.errors import (
     EndpointNotFoundError,
     InvalidUpstreamResponseError,
@@ -46,9 +47,9 @@ _USER_AGENT = "endpoint-relay/1"
 class ClientConfig:
     base_url: str
     connect_timeout: float = 2.0
-    read_timeout: float = 5.0
+    read_timeout: float = 4.0
     max_retries: int = 2
-    max_retry_after: float = 3.0
+    max_retry_after: float = 2.0
     """Longest Retry-After we sleep for; a longer one is surfaced to the caller instead."""
     backoff_factor: float = 0.2
     max_response_bytes: int = 256 * 1024
@@ -121,35 +122,36 @@ class TogetherClient:
             maxsize=config.pool_size,
             block=False,
             timeout=urllib3.Timeout(connect=config.connect_timeout, read=config.read_timeout),
-            headers={"User-Agent": _USER_AGENT, "Accept": "application/json"},
         )
 
     def get_endpoint(self, endpoint_id: str, api_key: str) -> tuple[str, Endpoint]:
         # The id was validated by the caller; quoting is belt and braces.
-        body = self._get(f"/endpoints/{quote(endpoint_id, safe='')}", api_key)
-        try:
-            endpoint = Endpoint.from_json(body)
-        except EndpointParseError as exc:
-            raise InvalidUpstreamResponseError("upstream sent an endpoint the relay cannot read") from exc
-        if endpoint.id != endpoint_id:
-            raise InvalidUpstreamResponseError("upstream answered for a different endpoint id")
-        return body, endpoint
+        segment = quote(endpoint_id, safe="")
+        if segment in ("", ".", ".."):
+            # Quoting keeps dots, and urllib3 resolves dot segments: /endpoints/.. would request /v1/.
+            raise invalid_endpoint_id()
+
+        def parse(body: str) -> tuple[str, Endpoint]:
+            try:
+                endpoint = Endpoint.from_json(body)
+            except EndpointParseError as exc:
+                raise InvalidUpstreamResponseError("upstream sent an endpoint the relay cannot read") from exc
+            if endpoint.id != endpoint_id:
+                raise InvalidUpstreamResponseError("upstream answered for a different endpoint id")
+            return body, endpoint
+
+        return self._get(f"/endpoints/{segment}", api_key, parse)
 
     def list_endpoint_ids(self, api_key: str) -> list[str]:
         """Ids of the organisation's dedicated endpoints (list items lack autoscaling)."""
-        body = self._get("/endpoints?type=dedicated", api_key)
-        try:
-            document = json.loads(body)
-            items = document["data"]
-            return [item["id"] for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidUpstreamResponseError("upstream sent an endpoint list the relay cannot read") from exc
+        return self._get("/endpoints?type=dedicated", api_key, _endpoint_ids)
 
-    def _get(self, path: str, api_key: str) -> str:
+    def _get[T](self, path: str, api_key: str, parse: Callable[[str], T]) -> T:
+        # Parsing is inside the observed span, so unreadable answers count as upstream errors by kind.
         started = time.perf_counter()
         error_kind: str | None = None
         try:
-            return self._request(path, api_key)
+            return parse(self._request(path, api_key))
         except (UpstreamError, EndpointNotFoundError) as exc:
             error_kind = exc.kind if isinstance(exc, UpstreamError) else None
             raise
@@ -162,7 +164,8 @@ class TogetherClient:
             response = self._pool.request(
                 "GET",
                 self._base_url + path,
-                headers={"Authorization": f"Bearer {api_key}"},
+                # Per-request headers replace the pool's, so send the full set every time.
+                headers={"User-Agent": _USER_AGENT, "Accept": "application/json", "Authorization": f"Bearer {api_key}"},
                 retries=self._retry,
                 redirect=False,
                 preload_content=False,
@@ -178,6 +181,10 @@ class TogetherClient:
         try:
             return self._read_answer(response)
         finally:
+            if not response.closed:
+                # A body left partly unread (refused, too big, timed out) would be read as the next
+                # answer on this pooled connection: drop the connection instead of reusing it.
+                response.close()
             response.release_conn()
 
     def _read_answer(self, response: urllib3.BaseHTTPResponse) -> str:
@@ -209,11 +216,17 @@ class TogetherClient:
             raise InvalidUpstreamResponseError("Together's answer is larger than the relay accepts")
         chunks: list[bytes] = []
         size = 0
+        # The read timeout bounds each socket read, not the body: a server dripping a byte at a time
+        # could hold us until Lambda times out. read1 returns after one socket read, so the whole
+        # body must arrive within one read timeout.
+        deadline = time.monotonic() + self._config.read_timeout
         try:
-            for chunk in response.stream(64 * 1024):
+            while chunk := response.read1(64 * 1024):
                 size += len(chunk)
                 if size > limit:
                     raise InvalidUpstreamResponseError("Together's answer is larger than the relay accepts")
+                if time.monotonic() > deadline:
+                    raise UpstreamTimeoutError("Together did not finish its answer in time")
                 chunks.append(chunk)
         except (ReadTimeoutError, Urllib3TimeoutError) as exc:
             raise UpstreamTimeoutError("Together did not answer in time") from exc
@@ -223,6 +236,16 @@ class TogetherClient:
             return b"".join(chunks).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidUpstreamResponseError("Together's answer is not UTF-8") from exc
+
+
+def _endpoint_ids(body: str) -> list[str]:
+    try:
+        items = json.loads(body)["data"]
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        raise InvalidUpstreamResponseError("upstream sent an endpoint list the relay cannot read") from exc
+    if not isinstance(items, list):
+        raise InvalidUpstreamResponseError("upstream sent an endpoint list the relay cannot read")
+    return [item["id"] for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
 
 
 def _transport_error(reason: BaseException | None) -> UpstreamError:

@@ -61,6 +61,8 @@ class Endpoint:
             document = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise EndpointParseError("body is not JSON") from exc
+        except RecursionError:  # deeply nested arrays/objects exhaust the decoder, well under the size cap
+            raise EndpointParseError("body is nested too deeply") from None
         return cls.from_dict(document)
 
     @classmethod

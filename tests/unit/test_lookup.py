@@ -1,0 +1,528 @@
+"""LookupService with in-memory fakes and an injected clock: every cache path, no network."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+import pytest
+
+from endpoint_relay.core import errors
+from endpoint_relay.core.cache import CacheEntry, CachePolicy, CacheStatus, LocalCache
+from endpoint_relay.core.lookup import LookupService, SharedCacheError
+from endpoint_relay.core.models import Endpoint
+from endpoint_relay.core.secrets import RelaySecrets
+
+ENDPOINT_ID = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"
+OLD_KEY = "tgp-unit-old-key"
+NEW_KEY = "tgp-unit-new-key"
+POLICY = CachePolicy(fresh_ttl=30, stale_window=900, negative_ttl=10)
+T0 = 1_700_000_000.0
+
+
+def _body(endpoint_id: str = ENDPOINT_ID, state: str = "STARTED") -> str:
+    return json.dumps({"object": "endpoint", "id": endpoint_id, "state": state, "name": "n", "extra": [1, 2]})
+
+
+# -- fakes ---------------------------------------------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeSecrets:
+    """A secret store whose cached copy goes out of date when the key is rotated."""
+
+    def __init__(self) -> None:
+        self.stored_key = OLD_KEY
+        self._cached_key: str | None = None
+        self.calls: list[bool] = []
+        self.error: Exception | None = None
+
+    def get(self, *, force_refresh: bool = False) -> RelaySecrets:
+        self.calls.append(force_refresh)
+        if self.error is not None:
+            raise self.error
+        if force_refresh or self._cached_key is None:
+            self._cached_key = self.stored_key
+        return RelaySecrets(together_api_key=self._cached_key)
+
+
+class FakeUpstream:
+    """Together in memory: known endpoints, accepted keys and scripted failures."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[str, str] = {}
+        self.accepted_keys = {OLD_KEY}
+        self.failures: list[Exception] = []
+        self.calls: list[tuple[str, str]] = []
+
+    def get_endpoint(self, endpoint_id: str, api_key: str) -> tuple[str, Endpoint]:
+        self.calls.append((endpoint_id, api_key))
+        if self.failures:
+            raise self.failures.pop(0)
+        if api_key not in self.accepted_keys:
+            raise errors.UpstreamAuthError("Together rejected the relay's API key")
+        body = self.bodies.get(endpoint_id)
+        if body is None:
+            raise errors.EndpointNotFoundError("endpoint not found", param="endpointId")
+        return body, Endpoint.from_json(body)
+
+
+@dataclass
+class FakeSharedCache:
+    entries: dict[str, CacheEntry] = field(default_factory=dict)
+    retain: dict[str, float] = field(default_factory=dict)
+    failing: bool = False
+    reads: int = 0
+    writes: int = 0
+
+    def get(self, endpoint_id: str) -> CacheEntry | None:
+        self.reads += 1
+        if self.failing:
+            raise SharedCacheError("ProvisionedThroughputExceededException")
+        return self.entries.get(endpoint_id)
+
+    def put(self, endpoint_id: str, entry: CacheEntry, retain_until: float) -> None:
+        self.writes += 1
+        if self.failing:
+            raise SharedCacheError("ProvisionedThroughputExceededException")
+        current = self.entries.get(endpoint_id)
+        if current is None or current.fetched_at < entry.fetched_at:
+            self.entries[endpoint_id] = entry
+            self.retain[endpoint_id] = retain_until
+
+
+class NoSecrets:
+    def get(self, *, force_refresh: bool = False) -> RelaySecrets:
+        raise AssertionError("the secret must not be read")
+
+
+class NoUpstream:
+    def get_endpoint(self, endpoint_id: str, api_key: str) -> tuple[str, Endpoint]:
+        raise AssertionError("upstream must not be called")
+
+
+class NoSharedCache:
+    def get(self, endpoint_id: str) -> CacheEntry | None:
+        raise AssertionError("the shared tier must not be read")
+
+    def put(self, endpoint_id: str, entry: CacheEntry, retain_until: float) -> None:
+        raise AssertionError("the shared tier must not be written")
+
+
+@dataclass
+class World:
+    clock: FakeClock
+    secrets: FakeSecrets
+    upstream: FakeUpstream
+    shared: FakeSharedCache
+    service: LookupService
+
+
+def _world(*, shared: bool = True, policy: CachePolicy = POLICY) -> World:
+    clock, secrets, upstream, shared_cache = FakeClock(), FakeSecrets(), FakeUpstream(), FakeSharedCache()
+    upstream.bodies[ENDPOINT_ID] = _body()
+    service = LookupService(
+        upstream=upstream,
+        secrets=secrets,
+        policy=policy,
+        local=LocalCache(),
+        shared=shared_cache if shared else None,
+        clock=clock,
+    )
+    return World(clock, secrets, upstream, shared_cache, service)
+
+
+@pytest.fixture
+def world() -> World:
+    return _world()
+
+
+@pytest.fixture
+def local_only() -> World:
+    return _world(shared=False)
+
+
+def _positive(fetched_at: float, body: str | None = None) -> CacheEntry:
+    text = body or _body()
+    return CacheEntry(fetched_at=fetched_at, body=text, endpoint=Endpoint.from_json(text))
+
+
+# -- local tier ----------------------------------------------------------------------------------------------------
+
+
+def test_first_lookup_is_a_miss_and_passes_the_body_through(local_only: World) -> None:
+    result = local_only.service.lookup(ENDPOINT_ID)
+
+    assert result.status is CacheStatus.MISS
+    assert result.body == _body()
+    assert result.endpoint.id == ENDPOINT_ID
+    assert (result.age, result.max_age) == (0, 30)
+    assert local_only.upstream.calls == [(ENDPOINT_ID, OLD_KEY)]
+
+
+def test_second_lookup_within_the_ttl_is_a_hit_with_no_upstream_and_no_secret_call(local_only: World) -> None:
+    # Given an endpoint looked up once
+    local_only.service.lookup(ENDPOINT_ID)
+    calls = (len(local_only.upstream.calls), len(local_only.secrets.calls))
+    # When it is looked up again 12 seconds later
+    local_only.clock.advance(12)
+    result = local_only.service.lookup(ENDPOINT_ID)
+    # Then it comes from the cache, with its age and the remaining freshness
+    assert result.status is CacheStatus.HIT
+    assert (result.age, result.max_age) == (12, 18)
+    assert result.body == _body()
+    assert (len(local_only.upstream.calls), len(local_only.secrets.calls)) == calls == (1, 1)
+
+
+def test_after_the_ttl_the_next_lookup_goes_upstream_again(local_only: World) -> None:
+    local_only.service.lookup(ENDPOINT_ID)
+    local_only.upstream.bodies[ENDPOINT_ID] = _body(state="STOPPED")
+    local_only.clock.advance(30)
+
+    result = local_only.service.lookup(ENDPOINT_ID)
+
+    assert result.status is CacheStatus.MISS
+    assert result.endpoint.state == "STOPPED"
+    assert len(local_only.upstream.calls) == 2
+
+
+def test_force_refresh_goes_upstream_even_when_fresh(local_only: World) -> None:
+    local_only.service.lookup(ENDPOINT_ID)
+    local_only.upstream.bodies[ENDPOINT_ID] = _body(state="STOPPING")
+    local_only.clock.advance(1)
+
+    refreshed = local_only.service.lookup(ENDPOINT_ID, force_refresh=True)
+    then = local_only.service.lookup(ENDPOINT_ID)
+
+    assert refreshed.status is CacheStatus.REFRESH
+    assert refreshed.endpoint.state == "STOPPING"
+    assert (then.status, then.endpoint.state) == (CacheStatus.HIT, "STOPPING")
+    assert len(local_only.upstream.calls) == 2
+
+
+# -- stale ---------------------------------------------------------------------------------------------------------
+
+UPSTREAM_FAILURES = [
+    errors.UpstreamUnavailableError("down"),
+    errors.UpstreamTimeoutError("slow"),
+    errors.UpstreamRateLimitedError("429", retry_after=1),
+    errors.UpstreamBusyError("busy", retry_after=60),
+    errors.InvalidUpstreamResponseError("garbled"),
+    errors.UpstreamAuthError("rejected"),
+]
+
+
+@pytest.mark.parametrize("failure", UPSTREAM_FAILURES, ids=lambda failure: type(failure).__name__)
+def test_an_expired_entry_is_served_stale_when_upstream_fails(local_only: World, failure: Exception) -> None:
+    # Given an entry past its TTL but inside the stale window
+    local_only.service.lookup(ENDPOINT_ID)
+    local_only.clock.advance(600)
+    # When upstream fails (an auth failure fails twice: before and after the secret refresh)
+    local_only.upstream.failures = [failure, failure]
+    result = local_only.service.lookup(ENDPOINT_ID)
+    # Then the old answer is served, marked stale and not cacheable
+    assert result.status is CacheStatus.STALE
+    assert result.body == _body()
+    assert (result.age, result.max_age) == (600, 0)
+
+
+def test_a_forced_refresh_that_fails_falls_back_to_stale(local_only: World) -> None:
+    local_only.service.lookup(ENDPOINT_ID)
+    local_only.upstream.failures = [errors.UpstreamUnavailableError("down")]
+    result = local_only.service.lookup(ENDPOINT_ID, force_refresh=True)
+    assert result.status is CacheStatus.STALE
+
+
+def test_once_the_stale_window_closes_the_upstream_error_is_raised(local_only: World) -> None:
+    local_only.service.lookup(ENDPOINT_ID)
+    local_only.clock.advance(899)
+    local_only.upstream.failures = [errors.UpstreamTimeoutError("slow")]
+    assert local_only.service.lookup(ENDPOINT_ID).status is CacheStatus.STALE
+
+    local_only.clock.advance(1)  # 900 s after the fetch
+    local_only.upstream.failures = [errors.UpstreamTimeoutError("slow")]
+    with pytest.raises(errors.UpstreamTimeoutError):
+        local_only.service.lookup(ENDPOINT_ID)
+
+
+def test_with_nothing_cached_the_upstream_error_is_raised(local_only: World) -> None:
+    local_only.upstream.failures = [errors.UpstreamUnavailableError("down")]
+    with pytest.raises(errors.UpstreamUnavailableError):
+        local_only.service.lookup(ENDPOINT_ID)
+
+
+def test_a_secret_store_failure_is_raised_not_hidden(local_only: World) -> None:
+    local_only.secrets.error = errors.SecretUnavailableError("busy", retry_after=1)
+    with pytest.raises(errors.SecretUnavailableError):
+        local_only.service.lookup(ENDPOINT_ID)
+    assert local_only.upstream.calls == []
+
+
+# -- negative cache ------------------------------------------------------------------------------------------------
+
+
+def test_a_404_is_remembered_for_the_negative_ttl(local_only: World) -> None:
+    unknown = "endpoint-unknown"
+    with pytest.raises(errors.EndpointNotFoundError):
+        local_only.service.lookup(unknown)
+    local_only.clock.advance(9.9)
+    with pytest.raises(errors.EndpointNotFoundError) as caught:
+        local_only.service.lookup(unknown)
+    assert caught.value.param == "endpointId"
+    assert len(local_only.upstream.calls) == 1
+
+    local_only.clock.advance(0.1)  # negative TTL over
+    with pytest.raises(errors.EndpointNotFoundError):
+        local_only.service.lookup(unknown)
+    assert len(local_only.upstream.calls) == 2
+
+
+def test_a_remembered_404_is_never_served_stale(local_only: World) -> None:
+    with pytest.raises(errors.EndpointNotFoundError):
+        local_only.service.lookup("endpoint-unknown")
+    local_only.clock.advance(11)
+    local_only.upstream.failures = [errors.UpstreamUnavailableError("down")]
+    with pytest.raises(errors.UpstreamUnavailableError):
+        local_only.service.lookup("endpoint-unknown")
+
+
+def test_an_endpoint_deleted_upstream_turns_into_a_404(local_only: World) -> None:
+    local_only.service.lookup(ENDPOINT_ID)
+    del local_only.upstream.bodies[ENDPOINT_ID]
+    local_only.clock.advance(31)
+    with pytest.raises(errors.EndpointNotFoundError):
+        local_only.service.lookup(ENDPOINT_ID)
+    local_only.clock.advance(1)
+    with pytest.raises(errors.EndpointNotFoundError):
+        local_only.service.lookup(ENDPOINT_ID)
+    assert len(local_only.upstream.calls) == 2
+
+
+def test_a_forced_refresh_bypasses_the_negative_cache(local_only: World) -> None:
+    with pytest.raises(errors.EndpointNotFoundError):
+        local_only.service.lookup("endpoint-new")
+    local_only.upstream.bodies["endpoint-new"] = _body("endpoint-new")
+    assert local_only.service.lookup("endpoint-new", force_refresh=True).status is CacheStatus.REFRESH
+
+
+# -- key rotation --------------------------------------------------------------------------------------------------
+
+
+def test_a_rejected_key_causes_exactly_one_secret_refresh_and_one_retry(local_only: World) -> None:
+    # Given a cached secret, and then the key is rotated (the client turns Together's 401 or 403 into
+    # UpstreamAuthError; tests/integration/test_together_client.py checks that mapping)
+    local_only.secrets.get()
+    local_only.secrets.calls.clear()
+    local_only.secrets.stored_key = NEW_KEY
+    local_only.upstream.accepted_keys = {NEW_KEY}
+    # When an endpoint is looked up
+    result = local_only.service.lookup(ENDPOINT_ID)
+    # Then the secret was re-read once, forced, and the request retried once with the new key
+    assert result.status is CacheStatus.MISS
+    assert local_only.secrets.calls == [False, True]
+    assert local_only.upstream.calls == [(ENDPOINT_ID, OLD_KEY), (ENDPOINT_ID, NEW_KEY)]
+
+
+def test_a_key_rejected_after_the_refresh_is_raised_without_more_retries(local_only: World) -> None:
+    local_only.upstream.accepted_keys = set()
+    with pytest.raises(errors.UpstreamAuthError):
+        local_only.service.lookup(ENDPOINT_ID)
+    assert local_only.secrets.calls == [False, True]
+    assert len(local_only.upstream.calls) == 2
+
+
+def test_other_upstream_errors_do_not_refresh_the_secret(local_only: World) -> None:
+    local_only.upstream.failures = [errors.UpstreamUnavailableError("down")]
+    with pytest.raises(errors.UpstreamUnavailableError):
+        local_only.service.lookup(ENDPOINT_ID)
+    assert local_only.secrets.calls == [False]
+    assert len(local_only.upstream.calls) == 1
+
+
+def test_a_404_after_the_refresh_is_remembered(local_only: World) -> None:
+    local_only.upstream.failures = [errors.UpstreamAuthError("rejected")]
+    with pytest.raises(errors.EndpointNotFoundError):
+        local_only.service.lookup("endpoint-unknown")
+    with pytest.raises(errors.EndpointNotFoundError):
+        local_only.service.lookup("endpoint-unknown")
+    assert len(local_only.upstream.calls) == 2
+
+
+# -- shared tier ---------------------------------------------------------------------------------------------------
+
+
+def test_a_fresh_shared_entry_is_a_hit_with_no_upstream_and_no_secret_call(world: World) -> None:
+    # Given another container fetched the endpoint 5 seconds ago
+    world.shared.entries[ENDPOINT_ID] = _positive(T0 - 5)
+    # When this container looks it up
+    result = world.service.lookup(ENDPOINT_ID)
+    # Then it is served from the shared tier
+    assert (result.status, result.age, result.max_age) == (CacheStatus.HIT, 5, 25)
+    assert world.upstream.calls == [] and world.secrets.calls == []
+
+
+def test_a_fresh_shared_entry_is_copied_to_the_local_tier(world: World) -> None:
+    world.shared.entries[ENDPOINT_ID] = _positive(T0 - 5)
+    world.service.lookup(ENDPOINT_ID)
+    world.shared.failing = True
+    reads = world.shared.reads
+
+    assert world.service.lookup(ENDPOINT_ID).status is CacheStatus.HIT
+    assert world.shared.reads == reads  # the local tier answered first
+
+
+def test_a_miss_is_written_to_the_shared_tier_until_the_stale_window_ends(world: World) -> None:
+    world.service.lookup(ENDPOINT_ID)
+    entry = world.shared.entries[ENDPOINT_ID]
+    assert (entry.fetched_at, entry.body) == (T0, _body())
+    assert world.shared.retain[ENDPOINT_ID] == T0 + 900
+
+
+def test_a_404_is_written_to_the_shared_tier_for_the_negative_ttl(world: World) -> None:
+    with pytest.raises(errors.EndpointNotFoundError):
+        world.service.lookup("endpoint-unknown")
+    assert world.shared.entries["endpoint-unknown"].is_negative
+    assert world.shared.retain["endpoint-unknown"] == T0 + 10
+
+
+def test_an_expired_shared_entry_leads_to_an_upstream_call(world: World) -> None:
+    world.shared.entries[ENDPOINT_ID] = _positive(T0 - 31, _body(state="STARTING"))
+    result = world.service.lookup(ENDPOINT_ID)
+    assert result.status is CacheStatus.MISS
+    assert result.endpoint.state == "STARTED"
+    assert world.shared.entries[ENDPOINT_ID].fetched_at == T0
+
+
+def test_an_expired_shared_entry_is_served_stale_when_upstream_fails(world: World) -> None:
+    world.shared.entries[ENDPOINT_ID] = _positive(T0 - 100, _body(state="STARTING"))
+    world.upstream.failures = [errors.UpstreamUnavailableError("down")]
+    result = world.service.lookup(ENDPOINT_ID)
+    assert (result.status, result.age, result.endpoint.state) == (CacheStatus.STALE, 100, "STARTING")
+
+
+def test_the_newer_of_the_two_stale_entries_is_served(world: World) -> None:
+    # Given a local entry from 200 s ago and a shared one from 100 s ago, both expired
+    world.service.lookup(ENDPOINT_ID)
+    world.clock.advance(100)
+    world.shared.entries[ENDPOINT_ID] = _positive(T0 + 100, _body(state="STOPPING"))
+    world.clock.advance(100)
+    # When upstream fails
+    world.upstream.failures = [errors.UpstreamUnavailableError("down")]
+    result = world.service.lookup(ENDPOINT_ID)
+    # Then the shared (newer) one is served
+    assert (result.status, result.endpoint.state, result.age) == (CacheStatus.STALE, "STOPPING", 100)
+
+
+def test_an_older_shared_entry_does_not_replace_a_newer_local_stale_one(world: World) -> None:
+    world.service.lookup(ENDPOINT_ID)
+    world.shared.entries[ENDPOINT_ID] = _positive(T0 - 50, _body(state="PENDING"))
+    world.clock.advance(200)
+    world.upstream.failures = [errors.UpstreamUnavailableError("down")]
+    result = world.service.lookup(ENDPOINT_ID)
+    assert (result.status, result.endpoint.state) == (CacheStatus.STALE, "STARTED")
+
+
+def test_a_fresh_negative_shared_entry_is_a_404_with_no_upstream_call(world: World) -> None:
+    world.shared.entries["endpoint-unknown"] = CacheEntry(fetched_at=T0 - 3)
+    with pytest.raises(errors.EndpointNotFoundError):
+        world.service.lookup("endpoint-unknown")
+    assert world.upstream.calls == []
+    # and it is remembered locally for the rest of its TTL
+    world.shared.failing = True
+    with pytest.raises(errors.EndpointNotFoundError):
+        world.service.lookup("endpoint-unknown")
+    assert world.upstream.calls == []
+
+
+def test_an_expired_negative_shared_entry_leads_to_an_upstream_call(world: World) -> None:
+    world.shared.entries[ENDPOINT_ID] = CacheEntry(fetched_at=T0 - 10)
+    assert world.service.lookup(ENDPOINT_ID).status is CacheStatus.MISS
+    assert len(world.upstream.calls) == 1
+
+
+def test_a_forced_refresh_skips_the_shared_tier_read(world: World) -> None:
+    world.shared.entries[ENDPOINT_ID] = _positive(T0 - 1, _body(state="PENDING"))
+    result = world.service.lookup(ENDPOINT_ID, force_refresh=True)
+    assert (result.status, result.endpoint.state) == (CacheStatus.REFRESH, "STARTED")
+    assert world.shared.reads == 0
+    assert world.shared.entries[ENDPOINT_ID].endpoint is not None
+    assert world.shared.entries[ENDPOINT_ID].fetched_at == T0
+
+
+def test_a_failing_shared_tier_degrades_to_the_local_tier(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    # Given the shared tier fails every read and write
+    world.shared.failing = True
+    # When an endpoint is looked up twice
+    with caplog.at_level(logging.WARNING, logger="endpoint_relay.core.lookup"):
+        first = world.service.lookup(ENDPOINT_ID)
+        second = world.service.lookup(ENDPOINT_ID)
+    # Then both answer, the second from the local tier, and the failures were logged
+    assert (first.status, second.status) == (CacheStatus.MISS, CacheStatus.HIT)
+    assert len(world.upstream.calls) == 1
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("shared cache read failed" in message for message in messages)
+    assert any("shared cache write failed" in message for message in messages)
+
+
+def test_a_failing_shared_tier_still_allows_stale_from_the_local_tier(world: World) -> None:
+    world.service.lookup(ENDPOINT_ID)
+    world.clock.advance(60)
+    world.shared.failing = True
+    world.upstream.failures = [errors.UpstreamUnavailableError("down")]
+    assert world.service.lookup(ENDPOINT_ID).status is CacheStatus.STALE
+
+
+def test_a_404_with_a_failing_shared_tier_is_still_remembered_locally(world: World) -> None:
+    world.shared.failing = True
+    for _ in range(2):
+        with pytest.raises(errors.EndpointNotFoundError):
+            world.service.lookup("endpoint-unknown")
+    assert len(world.upstream.calls) == 1
+
+
+# -- cached(): the no-network path ---------------------------------------------------------------------------------
+
+
+def _untouchable_service(local: LocalCache, clock: FakeClock) -> LookupService:
+    return LookupService(
+        upstream=NoUpstream(), secrets=NoSecrets(), policy=POLICY, local=local, shared=NoSharedCache(), clock=clock
+    )
+
+
+def test_cached_returns_a_fresh_local_entry_as_a_hit() -> None:
+    local, clock = LocalCache(), FakeClock()
+    local.put(ENDPOINT_ID, _positive(T0 - 4))
+    result = _untouchable_service(local, clock).cached(ENDPOINT_ID)
+    assert result is not None
+    assert (result.status, result.age, result.max_age, result.body) == (CacheStatus.HIT, 4, 26, _body())
+
+
+@pytest.mark.parametrize("age", [30, 100, 10_000], ids=["just-expired", "stale", "ancient"])
+def test_cached_returns_none_for_an_expired_entry(age: int) -> None:
+    local, clock = LocalCache(), FakeClock()
+    local.put(ENDPOINT_ID, _positive(T0 - age))
+    assert _untouchable_service(local, clock).cached(ENDPOINT_ID) is None
+
+
+def test_cached_returns_none_for_an_unknown_endpoint() -> None:
+    assert _untouchable_service(LocalCache(), FakeClock()).cached(ENDPOINT_ID) is None
+
+
+def test_cached_reports_a_remembered_404_as_not_found() -> None:
+    local, clock = LocalCache(), FakeClock()
+    local.put("endpoint-unknown", CacheEntry(fetched_at=T0 - 1))
+    with pytest.raises(errors.EndpointNotFoundError):
+        _untouchable_service(local, clock).cached("endpoint-unknown")
+    clock.advance(10)
+    assert _untouchable_service(local, clock).cached("endpoint-unknown") is None
