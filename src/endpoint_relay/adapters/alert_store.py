@@ -1,0 +1,305 @@
+"""Alert state in DynamoDB: one item per endpoint, changed only by conditional writes.
+
+Item attributes (key ``pk`` = endpoint id):
+
+- lifecycle: ``version``, ``status``, ``fingerprint``, ``findings`` (JSON), ``opened_at`` (first seen),
+  ``announced``, ``last_notified``, ``endpoint_state``, ``state_since``, ``muted_until``, ``muted_by``
+- delivery: ``notice`` (JSON of the newest notice) and, per sink ``<s>``: ``due_<s>`` (id of the notice
+  still owed), ``lease_<s>`` / ``lease_owner_<s>`` (who is delivering it, until when), ``delivered_<s>``,
+  ``delivered_at_<s>``, ``failures_<s>``
+- ``expires_at``: the table's TTL attribute
+
+Lifecycle writes are conditional on ``version``, so of several invocations that
+saw the same state only one issues the notice. Delivery claims are conditional
+on the notice still being owed and nobody holding an unexpired lease, so each
+sink gets each notice once; a failed delivery gives the lease back and the
+notice stays owed for the next sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from endpoint_relay.adapters import aws_clients
+from endpoint_relay.core.alerting import (
+    AlertState,
+    AlertStatus,
+    AlertStoreError,
+    Notice,
+    StoredAlert,
+    findings_from_json,
+    findings_to_json,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+logger = logging.getLogger(__name__)
+
+RETENTION_SECONDS = 30 * 86_400
+"""An item nobody has written for this long is dropped by TTL (a deleted endpoint's state, say)."""
+_SINK_NAME = re.compile(r"[a-z][a-z0-9]{0,15}")
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+class DynamoAlertStore:
+    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = table_name
+        self._client = client
+
+    @property
+    def _dynamodb(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = aws_clients.client("dynamodb")
+        return self._client
+
+    # -- reads ---------------------------------------------------------------------------------------------------
+
+    def load(self, endpoint_id: str) -> StoredAlert | None:
+        try:
+            response = self._dynamodb.get_item(TableName=self._table, Key=_key(endpoint_id), ConsistentRead=True)
+        except (ClientError, BotoCoreError) as exc:
+            raise AlertStoreError(_describe(exc)) from None
+        item = response.get("Item")
+        return _stored(item) if item else None
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+
+    def save(
+        self,
+        endpoint_id: str,
+        state: AlertState,
+        *,
+        expected_version: int,
+        notice: Notice | None,
+        sinks: Iterable[str],
+        now: float,
+    ) -> bool:
+        update = _Update()
+        update.set("version", _n(expected_version + 1))
+        update.set("status", {"S": state.status.value})
+        update.set("findings", {"S": findings_to_json(state.findings)})
+        update.set_or_remove("fingerprint", _s(state.fingerprint))
+        update.set_or_remove("opened_at", _optional_n(state.opened_at))
+        update.set_or_remove("announced", _s(state.announced))
+        update.set_or_remove("last_notified", _optional_n(state.last_notified))
+        update.set_or_remove("endpoint_state", _s(state.endpoint_state))
+        update.set_or_remove("state_since", _optional_n(state.state_since))
+        update.set("expires_at", _n(_expiry(now, state.muted_until)))
+        if notice is not None:
+            update.set("notice", {"S": notice.to_json()})
+            for sink in sinks:
+                _check_sink(sink)
+                # A newer notice supersedes one still owed; any claim on the old one is void.
+                update.set(f"due_{sink}", {"S": notice.id})
+                update.remove(f"lease_{sink}", f"lease_owner_{sink}")
+        if expected_version == 0:
+            condition = "attribute_not_exists(pk)"
+        else:
+            condition = "#version = :expected_version"
+            update.value(":expected_version", _n(expected_version))
+        return self._conditional(endpoint_id, update, condition)
+
+    def set_mute(self, endpoint_id: str, until: float | None, *, actor: str, now: float) -> None:
+        update = _Update()
+        update.add("version", _n(1))
+        if until is None:
+            update.remove("muted_until", "muted_by")
+        else:
+            update.set("muted_until", _n(until))
+            update.set("muted_by", {"S": actor[:200]})
+        update.set("muted_at", _n(now))
+        update.set("expires_at", _n(_expiry(now, until)))
+        self._write(endpoint_id, update, condition=None)
+
+    # -- delivery ------------------------------------------------------------------------------------------------
+
+    def claim(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float, lease: float) -> bool:
+        _check_sink(sink)
+        update = _Update()
+        update.set(f"lease_{sink}", _n(now + lease))
+        update.set(f"lease_owner_{sink}", {"S": owner})
+        update.value(":notice_id", {"S": notice_id})
+        update.value(":now", _n(now))
+        lease_name = update.name(f"lease_{sink}")
+        condition = (
+            f"{update.name(f'due_{sink}')} = :notice_id AND (attribute_not_exists({lease_name}) OR {lease_name} < :now)"
+        )
+        return self._conditional(endpoint_id, update, condition)
+
+    def mark_delivered(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float) -> None:
+        _check_sink(sink)
+        update = _Update()
+        update.remove(f"due_{sink}", f"lease_{sink}", f"lease_owner_{sink}")
+        update.set(f"delivered_{sink}", {"S": notice_id})
+        update.set(f"delivered_at_{sink}", _n(now))
+        update.value(":notice_id", {"S": notice_id})
+        update.value(":owner", {"S": owner})
+        condition = f"{update.name(f'due_{sink}')} = :notice_id AND {update.name(f'lease_owner_{sink}')} = :owner"
+        if not self._conditional(endpoint_id, update, condition):
+            # A newer notice replaced this one while it was in flight; that one is owed in its own right.
+            logger.info("delivered notice was superseded meanwhile", extra={"endpoint_id": endpoint_id, "sink": sink})
+
+    def release(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str) -> None:
+        _check_sink(sink)
+        update = _Update()
+        update.remove(f"lease_{sink}", f"lease_owner_{sink}")
+        update.add(f"failures_{sink}", _n(1))
+        update.value(":owner", {"S": owner})
+        self._conditional(endpoint_id, update, f"{update.name(f'lease_owner_{sink}')} = :owner")
+
+    # -- plumbing ------------------------------------------------------------------------------------------------
+
+    def _conditional(self, endpoint_id: str, update: _Update, condition: str) -> bool:
+        try:
+            self._write(endpoint_id, update, condition)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                return False
+            raise AlertStoreError(_describe(exc)) from None
+        return True
+
+    def _write(self, endpoint_id: str, update: _Update, condition: str | None) -> None:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _key(endpoint_id),
+            "UpdateExpression": update.expression(),
+            "ExpressionAttributeNames": update.names,
+        }
+        if update.values:
+            request["ExpressionAttributeValues"] = update.values
+        if condition is not None:
+            request["ConditionExpression"] = condition
+        try:
+            self._dynamodb.update_item(**request)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+                raise
+            raise AlertStoreError(_describe(exc)) from None
+        except BotoCoreError as exc:
+            raise AlertStoreError(_describe(exc)) from None
+
+
+class _Update:
+    """Builds an UpdateExpression with every attribute name aliased (``status`` is a reserved word)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self._sets: list[str] = []
+        self._removes: list[str] = []
+        self._adds: list[str] = []
+
+    def name(self, attribute: str) -> str:
+        alias = f"#{attribute}"
+        self.names[alias] = attribute
+        return alias
+
+    def value(self, placeholder: str, value: Mapping[str, Any]) -> None:
+        self.values[placeholder] = dict(value)
+
+    def set(self, attribute: str, value: Mapping[str, Any]) -> None:
+        placeholder = f":v_{attribute}"
+        self.value(placeholder, value)
+        self._sets.append(f"{self.name(attribute)} = {placeholder}")
+
+    def set_or_remove(self, attribute: str, value: Mapping[str, Any] | None) -> None:
+        if value is None:
+            self.remove(attribute)
+        else:
+            self.set(attribute, value)
+
+    def remove(self, *attributes: str) -> None:
+        self._removes.extend(self.name(attribute) for attribute in attributes)
+
+    def add(self, attribute: str, value: Mapping[str, Any]) -> None:
+        placeholder = f":a_{attribute}"
+        self.value(placeholder, value)
+        self._adds.append(f"{self.name(attribute)} {placeholder}")
+
+    def expression(self) -> str:
+        clauses = []
+        if self._sets:
+            clauses.append("SET " + ", ".join(self._sets))
+        if self._removes:
+            clauses.append("REMOVE " + ", ".join(self._removes))
+        if self._adds:
+            clauses.append("ADD " + ", ".join(self._adds))
+        return " ".join(clauses)
+
+
+def _stored(item: dict[str, Any]) -> StoredAlert | None:
+    try:
+        state = AlertState(
+            status=AlertStatus(_text(item, "status") or AlertStatus.OK.value),
+            fingerprint=_text(item, "fingerprint"),
+            findings=findings_from_json(_text(item, "findings") or "[]"),
+            opened_at=_number(item, "opened_at"),
+            announced=_text(item, "announced"),
+            last_notified=_number(item, "last_notified"),
+            endpoint_state=_text(item, "endpoint_state"),
+            state_since=_number(item, "state_since"),
+            muted_until=_number(item, "muted_until"),
+            muted_by=_text(item, "muted_by"),
+        )
+        notice_text = _text(item, "notice")
+        notice = Notice.from_json(notice_text) if notice_text else None
+    except (KeyError, TypeError, ValueError) as exc:
+        # Unreadable state must not stop alerting: start the lifecycle afresh, loudly.
+        logger.error("ignoring unreadable alert state", extra={"error": type(exc).__name__})
+        return StoredAlert(state=AlertState(), version=int(_number(item, "version") or 0))
+    due = frozenset(
+        name.removeprefix("due_")
+        for name, value in item.items()
+        if name.startswith("due_") and notice is not None and value.get("S") == notice.id
+    )
+    return StoredAlert(state=state, version=int(_number(item, "version") or 0), notice=notice, due=due)
+
+
+def _check_sink(sink: str) -> None:
+    if not _SINK_NAME.fullmatch(sink):
+        raise ValueError(f"sink names are short lowercase words, not {sink!r}")
+
+
+def _key(endpoint_id: str) -> dict[str, Any]:
+    return {"pk": {"S": endpoint_id}}
+
+
+def _s(value: str | None) -> dict[str, str] | None:
+    return None if value is None else {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": repr(value) if isinstance(value, float) and not value.is_integer() else str(int(value))}
+
+
+def _optional_n(value: float | None) -> dict[str, str] | None:
+    return None if value is None else _n(value)
+
+
+def _text(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name, {}).get("S")
+    return value if isinstance(value, str) else None
+
+
+def _number(item: dict[str, Any], name: str) -> float | None:
+    value = item.get(name, {}).get("N")
+    return float(value) if value is not None else None
+
+
+def _expiry(now: float, muted_until: float | None) -> float:
+    keep = now + RETENTION_SECONDS
+    if muted_until is not None:
+        keep = max(keep, muted_until + 86_400)
+    return float(int(keep))
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
+    return type(exc).__name__

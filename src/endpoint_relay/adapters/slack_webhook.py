@@ -1,0 +1,216 @@
+"""Slack incoming-webhook sink: Block Kit messages over urllib3, the URL read from the relay secret.
+
+- 429 is retried after its Retry-After when that fits the budget (Slack did not post the message).
+- Any other 4xx (``invalid_payload``, ``channel_not_found``, ``channel_is_archived``...) is not
+  retried: the same request would fail the same way. 5xx and timeouts are not retried at once either,
+  because Slack may have posted the message; the notice stays owed and the next sweep delivers it.
+- The webhook URL is a credential. It is never logged: urllib3's own debug lines that would carry
+  its path are redacted, and errors name a status and Slack's error code only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, ProtocolError
+from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
+
+from endpoint_relay.adapters.together import BudgetedRetry, RetryAfterTooLongError
+from endpoint_relay.core.alerting import DeliveryError, Notice
+from endpoint_relay.core.errors import RelayError
+from endpoint_relay.core.slack_blocks import render_messages
+
+logger = logging.getLogger(__name__)
+
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_SLACK_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_MAX_ERROR_BODY_BYTES = 1024
+_USER_AGENT = "endpoint-relay/1"
+
+
+@dataclass(frozen=True, slots=True)
+class SlackWebhookConfig:
+    connect_timeout: float = 2.0
+    read_timeout: float = 4.0
+    max_retry_after: float = 3.0
+    """Longest Retry-After honoured on a 429; a longer one leaves the notice for the next sweep."""
+    rate_limit_retries: int = 2
+
+    def worst_case_seconds(self) -> float:
+        """The longest one post can take: every allowed Retry-After wait, a connect retry, then a timeout.
+
+        A read timeout ends the post (it is never retried), so only one read timeout counts.
+        """
+        waits = self.rate_limit_retries * self.max_retry_after
+        return waits + 2 * self.connect_timeout + self.read_timeout + 1.0
+
+
+class _RedactSecrets(logging.Filter):
+    """Replaces registered strings (the webhook URL's path) in urllib3's debug records."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: frozenset[str] = frozenset()
+        self._lock = threading.Lock()
+
+    def register(self, secret: str) -> None:
+        if secret and secret not in self._secrets:
+            with self._lock:
+                self._secrets = self._secrets | {secret}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets = self._secrets
+        if not secrets:
+            return True
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        if any(secret in text for secret in secrets):
+            for secret in secrets:
+                text = text.replace(secret, "<redacted>")
+            record.msg, record.args = text, None
+        return True
+
+
+_REDACTOR = _RedactSecrets()
+# urllib3 logs request paths at DEBUG (and retries with the URL); a webhook's path is its secret.
+for _name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager"):
+    logging.getLogger(_name).addFilter(_REDACTOR)
+
+
+class SlackWebhookClient:
+    def __init__(
+        self,
+        webhook_url: Callable[[], str | None],
+        config: SlackWebhookConfig | None = None,
+        *,
+        pool: urllib3.PoolManager | None = None,
+    ) -> None:
+        self._webhook_url = webhook_url
+        self._config = config or SlackWebhookConfig()
+        self._retry = BudgetedRetry(
+            total=self._config.rate_limit_retries + 1,
+            connect=1,  # nothing was sent yet: safe to try once more
+            read=0,  # the message may have been posted: never resend within one attempt
+            status=self._config.rate_limit_retries,
+            other=0,
+            redirect=False,
+            allowed_methods=frozenset({"POST"}),
+            status_forcelist=frozenset({429}),
+            backoff_factor=0.5,
+            backoff_max=self._config.max_retry_after,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+            max_retry_after=self._config.max_retry_after,
+        )
+        self._pool = pool or urllib3.PoolManager(
+            num_pools=2,
+            maxsize=2,
+            block=False,
+            timeout=urllib3.Timeout(connect=self._config.connect_timeout, read=self._config.read_timeout),
+            headers={"User-Agent": _USER_AGENT, "Content-Type": "application/json; charset=utf-8"},
+        )
+
+    def post(self, payload: dict[str, Any]) -> None:
+        url = self._checked_url()
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        try:
+            response = self._pool.request(
+                "POST", url, body=body, retries=self._retry, redirect=False, preload_content=False
+            )
+        except RetryAfterTooLongError as exc:
+            raise _failed(f"Slack asked to retry after {exc.seconds:.0f}s", "rate_limited") from None
+        except MaxRetryError as exc:
+            raise _transport_failure(exc.reason) from None
+        except (Urllib3TimeoutError, HTTPError) as exc:
+            raise _transport_failure(exc) from None
+        try:
+            status = response.status
+            text = response.read(_MAX_ERROR_BODY_BYTES, decode_content=True).decode("utf-8", "replace").strip()
+        except (Urllib3TimeoutError, ProtocolError, HTTPError) as exc:
+            raise _transport_failure(exc) from None
+        finally:
+            response.release_conn()
+        if 200 <= status < 300:
+            return
+        raise _status_failure(status, text)
+
+    def _checked_url(self) -> str:
+        try:
+            url = self._webhook_url()
+        except RelayError as exc:
+            raise _failed("the relay secret is unavailable", exc.code or "secret_unavailable") from None
+        if not url:
+            raise _failed("the relay secret has no slack_webhook_url", "not_configured", permanent=True)
+        parts = urlsplit(url)
+        secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS)
+        if not secure or not parts.hostname:
+            raise _failed("slack_webhook_url must be an https URL", "invalid_webhook_url", permanent=True)
+        _REDACTOR.register(parts.path)
+        _REDACTOR.register(url)
+        return url
+
+
+def _failed(message: str, kind: str, *, permanent: bool = False, status: int | None = None) -> DeliveryError:
+    logger.warning(
+        "Slack webhook delivery failed",
+        extra={"error_kind": kind, "http_status": status, "permanent": permanent},
+    )
+    return DeliveryError(message, kind=kind, permanent=permanent)
+
+
+def _status_failure(status: int, body: str) -> DeliveryError:
+    if status == 429:
+        return _failed("Slack kept rate limiting the webhook", "rate_limited", status=status)
+    if 400 <= status < 500:
+        # Slack answers 4xx with a bare error code: invalid_payload, channel_not_found, channel_is_archived...
+        code = body if _SLACK_ERROR_CODE.fullmatch(body) else f"http_{status}"
+        return _failed(f"Slack refused the message ({code})", code, permanent=True, status=status)
+    if status >= 500:
+        return _failed(f"Slack answered {status}", "server_error", status=status)
+    return _failed(f"Slack answered with unexpected status {status}", "unexpected_status", status=status)
+
+
+def _transport_failure(reason: BaseException | None) -> DeliveryError:
+    if isinstance(reason, NewConnectionError):
+        return _failed("could not reach Slack", "unavailable")
+    if isinstance(reason, Urllib3TimeoutError):
+        return _failed("Slack did not answer in time", "timeout")
+    return _failed("the connection to Slack failed", "unavailable")
+
+
+class SlackSink:
+    """Packs notices into as few Block Kit messages as Slack's limits allow, and posts them."""
+
+    name = "slack"
+
+    def __init__(self, client: SlackWebhookClient, console_url: Callable[[str], str]) -> None:
+        self._client = client
+        self._console_url = console_url
+
+    def deliver(self, notices: Sequence[Notice]) -> dict[str, DeliveryError | None]:
+        results: dict[str, DeliveryError | None] = {notice.id: None for notice in notices}
+        blocking: DeliveryError | None = None
+        for message in render_messages(notices, self._console_url):
+            if blocking is None:
+                try:
+                    self._client.post(message.payload)
+                    continue
+                except DeliveryError as exc:
+                    # Only a bad payload is specific to one message; anything else will fail the rest too.
+                    blocking = None if exc.kind == "invalid_payload" else exc
+                    error = exc
+            else:
+                error = blocking
+            for notice_id in message.notice_ids:
+                results[notice_id] = error
+        return results

@@ -1,0 +1,82 @@
+"""SNS sink: Amazon Q Developer custom notifications, published ten to a PublishBatch call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from endpoint_relay.adapters import aws_clients
+from endpoint_relay.core.alerting import DeliveryError, Notice
+from endpoint_relay.core.sns_message import build
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns.client import SNSClient
+
+logger = logging.getLogger(__name__)
+
+_BATCH_SIZE = 10  # PublishBatch's limit
+_PERMANENT_CODES = frozenset({"NotFound", "AuthorizationError", "InvalidParameter", "InvalidParameterValue"})
+
+
+class SnsSink:
+    name = "sns"
+
+    def __init__(self, topic_arn: str, console_url: Callable[[str], str], *, client: SNSClient | None = None) -> None:
+        self._topic_arn = topic_arn
+        self._console_url = console_url
+        self._client = client
+
+    @property
+    def _sns(self) -> SNSClient:
+        if self._client is None:
+            self._client = aws_clients.client("sns")
+        return self._client
+
+    def deliver(self, notices: Sequence[Notice]) -> dict[str, DeliveryError | None]:
+        results: dict[str, DeliveryError | None] = {}
+        for start in range(0, len(notices), _BATCH_SIZE):
+            results.update(self._publish_batch(notices[start : start + _BATCH_SIZE]))
+        return results
+
+    def _publish_batch(self, notices: Sequence[Notice]) -> dict[str, DeliveryError | None]:
+        # Batch entry ids only need to be unique within the call.
+        entries = {f"n{index}": notice for index, notice in enumerate(notices)}
+        try:
+            response = self._sns.publish_batch(
+                TopicArn=self._topic_arn,
+                PublishBatchRequestEntries=[
+                    _entry(entry_id, notice, self._console_url) for entry_id, notice in entries.items()
+                ],
+            )
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+            return dict.fromkeys((notice.id for notice in notices), _failed(code, permanent=code in _PERMANENT_CODES))
+        except BotoCoreError as exc:
+            return dict.fromkeys((notice.id for notice in notices), _failed(type(exc).__name__))
+        results: dict[str, DeliveryError | None] = {notice.id: None for notice in notices}
+        for failure in response.get("Failed", []):
+            notice = entries.get(failure.get("Id", ""))
+            if notice is not None:
+                code = str(failure.get("Code", "Failed"))
+                results[notice.id] = _failed(code, permanent=bool(failure.get("SenderFault")))
+        return results
+
+
+def _entry(entry_id: str, notice: Notice, console_url: Callable[[str], str]) -> Any:
+    message = build(notice, console_url(notice.endpoint_id))
+    return {
+        "Id": entry_id,
+        "Subject": message.subject,
+        "Message": message.message,
+        "MessageAttributes": {
+            name: {"DataType": "String", "StringValue": value} for name, value in message.attributes.items()
+        },
+    }
+
+
+def _failed(code: str, *, permanent: bool = False) -> DeliveryError:
+    logger.warning("SNS publish failed", extra={"error_kind": code, "permanent": permanent})
+    return DeliveryError(f"SNS refused the notification ({code})", kind=code, permanent=permanent)

@@ -1,0 +1,364 @@
+"""The alert lifecycle, modelled on Alertmanager: firing, repeat interval, resolved.
+
+Pure: given what the state store remembers about an endpoint, its current
+findings and the time, :func:`decide` says what the store should now hold and
+which notice (if any) is owed. Who may send that notice is settled elsewhere,
+by conditional writes in the store; this module never does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
+from typing import Any, Protocol
+
+from endpoint_relay.core.errors import RelayError
+from endpoint_relay.core.models import Endpoint
+from endpoint_relay.core.policy import Expectations, Finding, Severity, highest_severity
+
+DEFAULT_REPEAT_INTERVAL = 4 * 3600.0
+
+
+class AlertStatus(StrEnum):
+    OK = "ok"
+    FIRING = "firing"
+
+
+class NoticeKind(StrEnum):
+    FIRING = "firing"
+    """A set of findings opened (or was silenced by a mute that has since ended)."""
+    CHANGED = "changed"
+    """Still firing, with a different set of findings."""
+    REMINDER = "reminder"
+    """Still firing with the same findings after the repeat interval."""
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class EndpointSnapshot:
+    """What a notice says about the endpoint, frozen when the notice is issued."""
+
+    id: str
+    display_name: str
+    name: str
+    model: str
+    hardware: str
+    state: str
+    min_replicas: int | None
+    max_replicas: int | None
+    expected_min_replicas: int | None
+    expected_max_replicas: int | None
+
+    @classmethod
+    def of(cls, endpoint: Endpoint, expected: Expectations) -> EndpointSnapshot:
+        scaling = endpoint.autoscaling
+        return cls(
+            id=endpoint.id,
+            display_name=endpoint.display_name,
+            name=endpoint.name,
+            model=endpoint.model,
+            hardware=endpoint.hardware,
+            state=endpoint.state,
+            min_replicas=scaling.min_replicas if scaling else None,
+            max_replicas=scaling.max_replicas if scaling else None,
+            expected_min_replicas=expected.min_replicas,
+            expected_max_replicas=expected.max_replicas,
+        )
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notification owed to every enabled sink."""
+
+    id: str
+    kind: NoticeKind
+    endpoint: EndpointSnapshot
+    findings: tuple[Finding, ...]
+    """For a resolved notice, the findings that cleared."""
+    opened_at: float
+    """When the findings were first seen ("since when")."""
+    created_at: float
+
+    @property
+    def endpoint_id(self) -> str:
+        return self.endpoint.id
+
+    @property
+    def severity(self) -> Severity | None:
+        return highest_severity(self.findings)
+
+    @property
+    def primary_kind(self) -> str:
+        return self.findings[0].kind if self.findings else "none"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "id": self.id,
+                "kind": self.kind.value,
+                "endpoint": asdict(self.endpoint),
+                "findings": [_finding_dict(finding) for finding in self.findings],
+                "opened_at": self.opened_at,
+                "created_at": self.created_at,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Notice:
+        document = json.loads(text)
+        return cls(
+            id=str(document["id"]),
+            kind=NoticeKind(document["kind"]),
+            endpoint=EndpointSnapshot(**document["endpoint"]),
+            findings=findings_from_json(json.dumps(document["findings"])),
+            opened_at=float(document["opened_at"]),
+            created_at=float(document["created_at"]),
+        )
+
+
+def _finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "kind": finding.kind,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "expected": finding.expected,
+        "actual": finding.actual,
+    }
+
+
+def findings_to_json(findings: Iterable[Finding]) -> str:
+    return json.dumps([_finding_dict(finding) for finding in findings], separators=(",", ":"))
+
+
+def findings_from_json(text: str) -> tuple[Finding, ...]:
+    return tuple(
+        Finding(
+            kind=str(item["kind"]),
+            severity=Severity(item["severity"]),
+            message=str(item["message"]),
+            expected=item.get("expected"),
+            actual=item.get("actual"),
+        )
+        for item in json.loads(text)
+    )
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """What the store remembers about one endpoint, apart from delivery bookkeeping."""
+
+    status: AlertStatus = AlertStatus.OK
+    fingerprint: str | None = None
+    """Identifies the set of open findings; None when nothing is open."""
+    findings: tuple[Finding, ...] = ()
+    opened_at: float | None = None
+    """First seen: when the current set of findings opened."""
+    announced: str | None = None
+    """Fingerprint the last notice told people about; None when nobody has been told."""
+    last_notified: float | None = None
+    endpoint_state: str | None = None
+    state_since: float | None = None
+    """When the endpoint was first seen in ``endpoint_state`` (for the "stuck" check)."""
+    muted_until: float | None = None
+    muted_by: str | None = None
+
+    def is_muted(self, now: float) -> bool:
+        return self.muted_until is not None and now < self.muted_until
+
+    def _lifecycle(self) -> tuple[Any, ...]:
+        # Finding messages carry durations that change every sweep; they alone never force a write.
+        return (
+            self.status,
+            self.fingerprint,
+            self.opened_at,
+            self.announced,
+            self.last_notified,
+            self.endpoint_state,
+            self.state_since,
+        )
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    state: AlertState
+    version: int
+    """Bumped by every lifecycle write and every mute change; writes are conditional on it."""
+    notice: Notice | None = None
+    due: frozenset[str] = frozenset()
+    """Sinks that still owe ``notice``; a sink leaves this set only after a successful delivery."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: AlertState
+    notice: Notice | None
+    """A notice to issue now (to be delivered to every enabled sink)."""
+    suppressed: NoticeKind | None
+    """A notice that would have been issued, held back by a mute."""
+    write: bool
+
+
+def fingerprint(findings: Sequence[Finding]) -> str | None:
+    if not findings:
+        return None
+    identity = sorted((f.kind, f.severity.value, f.expected or "", f.actual or "") for f in findings)
+    return hashlib.sha256(json.dumps(identity).encode("utf-8")).hexdigest()[:20]
+
+
+def state_since(previous: AlertState | None, endpoint_state: str, now: float) -> float:
+    """When the endpoint was first seen in its current state."""
+    if previous is not None and previous.endpoint_state == endpoint_state and previous.state_since is not None:
+        return previous.state_since
+    return now
+
+
+def decide(
+    previous: AlertState | None,
+    snapshot: EndpointSnapshot,
+    findings: tuple[Finding, ...],
+    *,
+    now: float,
+    repeat_interval: float = DEFAULT_REPEAT_INTERVAL,
+) -> Decision:
+    """The next lifecycle state, and the notice owed (if any)."""
+    prior = previous or AlertState()
+    current_fp = fingerprint(findings)
+    base = replace(
+        prior,
+        endpoint_state=snapshot.state,
+        state_since=state_since(previous, snapshot.state, now),
+        findings=findings,
+    )
+    kind: NoticeKind | None
+    if current_fp is None:
+        kind = NoticeKind.RESOLVED if prior.status is AlertStatus.FIRING and prior.announced is not None else None
+        following = replace(base, status=AlertStatus.OK, fingerprint=None, opened_at=None, announced=None)
+        notice_findings = prior.findings
+        opened_at = prior.opened_at if prior.opened_at is not None else now
+    else:
+        opened_at = prior.opened_at if prior.status is AlertStatus.FIRING and prior.opened_at is not None else now
+        following = replace(base, status=AlertStatus.FIRING, fingerprint=current_fp, opened_at=opened_at)
+        notice_findings = findings
+        kind = _firing_notice(prior, current_fp, now, repeat_interval)
+
+    if prior.is_muted(now):
+        # Nobody hears anything while muted; forgetting what was announced makes the
+        # endpoint alert again once the mute ends, if it is still unhealthy.
+        following = replace(following, announced=None)
+        return Decision(following, None, kind, following._lifecycle() != prior._lifecycle())
+
+    notice = None
+    if kind is not None:
+        notice = Notice(
+            id=f"{snapshot.id}:{kind.value}:{int(now * 1000)}",
+            kind=kind,
+            endpoint=snapshot,
+            findings=notice_findings,
+            opened_at=opened_at,
+            created_at=now,
+        )
+        following = replace(following, announced=current_fp, last_notified=now)
+    return Decision(following, notice, None, notice is not None or following._lifecycle() != prior._lifecycle())
+
+
+def _firing_notice(prior: AlertState, current_fp: str, now: float, repeat_interval: float) -> NoticeKind | None:
+    if prior.announced is None:
+        return NoticeKind.FIRING
+    if prior.announced != current_fp:
+        return NoticeKind.CHANGED
+    if prior.last_notified is None or now - prior.last_notified >= repeat_interval:
+        return NoticeKind.REMINDER
+    return None
+
+
+# --- what a sweep reports (shared with the Slack commands) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EndpointCheck:
+    endpoint_id: str
+    state: str | None
+    findings: tuple[Finding, ...]
+    error: str | None = None
+    muted: bool = False
+    notice: NoticeKind | None = None
+    """The notice this check issued, if any (delivery is reported in the sweep totals)."""
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    checks: tuple[EndpointCheck, ...]
+    skipped: tuple[str, ...]
+    """Targets not checked because the invocation was running out of time."""
+    notifications_sent: int
+    duration_ms: float
+    delivery_failures: int = 0
+    suppressed: int = 0
+
+    @property
+    def failures(self) -> tuple[EndpointCheck, ...]:
+        return tuple(check for check in self.checks if check.error is not None)
+
+
+# --- the ports the alert service depends on --------------------------------------------------------------------------
+
+
+class AlertStoreError(RelayError):
+    """The alert state store failed; the message names an error code, never data."""
+
+    status = 503
+    error_type = "service_unavailable_error"
+    code = "alert_state_unavailable"
+
+
+class DeliveryError(Exception):
+    """A sink did not accept a notice. It stays owed and the next sweep retries it."""
+
+    def __init__(self, message: str, *, kind: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.kind = kind
+        """Short, stable label for logs and metrics (``rate_limited``, ``timeout``, ``channel_not_found``...)."""
+        self.permanent = permanent
+        """True when repeating the same request cannot succeed until someone fixes configuration."""
+
+
+class AlertStore(Protocol):
+    def load(self, endpoint_id: str) -> StoredAlert | None: ...
+
+    def save(
+        self,
+        endpoint_id: str,
+        state: AlertState,
+        *,
+        expected_version: int,
+        notice: Notice | None,
+        sinks: Iterable[str],
+        now: float,
+    ) -> bool:
+        """Write the lifecycle state if nobody wrote since ``expected_version``; False if somebody did."""
+        ...
+
+    def claim(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float, lease: float) -> bool:
+        """Take the right to deliver ``notice_id`` to ``sink`` for ``lease`` seconds; False if not owed or taken."""
+        ...
+
+    def mark_delivered(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float) -> None: ...
+
+    def release(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str) -> None:
+        """Give a claim back after a failed delivery; the notice stays owed."""
+        ...
+
+    def set_mute(self, endpoint_id: str, until: float | None, *, actor: str, now: float) -> None: ...
+
+
+class Sink(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def deliver(self, notices: Sequence[Notice]) -> dict[str, DeliveryError | None]:
+        """Deliver the notices; the answer maps every notice id to None (delivered) or its error."""
+        ...

@@ -1,0 +1,204 @@
+"""Block Kit messages for alert notices, within Slack's limits, with every upstream string escaped.
+
+Display names, models and states come from upstream and are treated as hostile:
+``<!channel>`` must not ping anyone and ``*bold*`` must not format. Slack's
+mrkdwn has no escape character, so ``&``, ``<`` and ``>`` become entities and
+the formatting characters are fenced with zero-width spaces.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from endpoint_relay.core.alerting import Notice, NoticeKind
+from endpoint_relay.core.policy import Finding, Severity
+
+MAX_BLOCKS = 50
+MAX_HEADER_CHARS = 150
+MAX_SECTION_CHARS = 3000
+MAX_FIELD_CHARS = 2000
+MAX_FIELDS = 10
+MAX_FALLBACK_CHARS = 1000
+"""The top-level ``text`` is only the notification preview; keep it short."""
+
+_ZWSP = "\u200b"
+_ELLIPSIS = "\u2026"
+_FORMATTING = frozenset("*_~`")
+
+_TITLES = {
+    NoticeKind.FIRING: ("\U0001f534", "Firing"),
+    NoticeKind.CHANGED: ("\U0001f7e0", "Changed"),
+    NoticeKind.REMINDER: ("\U0001f501", "Still firing"),
+    NoticeKind.RESOLVED: ("\u2705", "Resolved"),
+}
+_SEVERITY_EMOJI = {Severity.CRITICAL: ":red_circle:", Severity.WARNING: ":large_yellow_circle:"}
+
+Block = dict[str, Any]
+
+
+def escape_entities(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Make an upstream string inert in mrkdwn: no mentions, links or formatting."""
+    escaped = escape_entities(single_line(text))
+    return "".join(f"{_ZWSP}{char}{_ZWSP}" if char in _FORMATTING else char for char in escaped)
+
+
+def single_line(text: str) -> str:
+    """Control characters (newlines included) become spaces, so a value cannot forge extra lines."""
+    return "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
+
+
+def fit(text: str, limit: int, escape: Callable[[str], str] = escape_mrkdwn) -> str:
+    """Escape ``text``; if that exceeds ``limit``, cut the raw text (never an entity) and add an ellipsis."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    # Escaped length grows with the raw length: binary-search the longest raw prefix that fits.
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(escape(text[:middle] + _ELLIPSIS)) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return escape(text[:low] + _ELLIPSIS)[:limit]
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    notice_ids: tuple[str, ...]
+    payload: dict[str, Any]
+
+
+def header_text(notice: Notice) -> str:
+    emoji, title = _TITLES[notice.kind]
+    name = notice.endpoint.display_name or notice.endpoint.id
+    prefix = f"{emoji} {title}: "
+    # plain_text does not format, but it is escaped the same way: one rule for every upstream string.
+    return prefix + fit(name, MAX_HEADER_CHARS - len(prefix))
+
+
+def notice_blocks(notice: Notice, console_url: str) -> list[Block]:
+    endpoint = notice.endpoint
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header_text(notice), "emoji": True}},
+        {"type": "section", "fields": [_field(label, value) for label, value in _fields(notice)][:MAX_FIELDS]},
+    ]
+    heading = "*Cleared findings*" if notice.kind is NoticeKind.RESOLVED else "*Findings*"
+    lines = [_finding_line(finding) for finding in notice.findings] or ["_none recorded_"]
+    blocks.extend(_sections([heading, *lines]))
+    link = f"<{console_url}|Open {escape_mrkdwn(endpoint.id)} in the Together console>"
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"{link} \u00b7 endpoint-relay"}]})
+    return blocks
+
+
+def _fields(notice: Notice) -> list[tuple[str, str]]:
+    endpoint = notice.endpoint
+    since_label = "Was firing since" if notice.kind is NoticeKind.RESOLVED else "Since"
+    return [
+        ("Endpoint", f"{fit(endpoint.display_name or '-', 300)}\n{fit(endpoint.id, 120)}"),
+        ("State", fit(endpoint.state, 100)),
+        ("Model", fit(endpoint.model or "-", 300)),
+        ("Hardware", fit(endpoint.hardware or "-", 300)),
+        ("Replicas, actual", _actual_replicas(notice)),
+        ("Replicas, expected", _expected_replicas(notice)),
+        (since_label, _slack_date(notice.opened_at)),
+    ]
+
+
+def _field(label: str, value: str) -> Block:
+    text = f"*{label}*\n{value}"
+    return {"type": "mrkdwn", "text": text[:MAX_FIELD_CHARS]}
+
+
+def _actual_replicas(notice: Notice) -> str:
+    endpoint = notice.endpoint
+    if endpoint.min_replicas is None or endpoint.max_replicas is None:
+        return "unknown (autoscaling missing)"
+    return f"min {endpoint.min_replicas}, max {endpoint.max_replicas}"
+
+
+def _expected_replicas(notice: Notice) -> str:
+    endpoint = notice.endpoint
+    parts = []
+    if endpoint.expected_min_replicas is not None:
+        parts.append(f"min \u2265 {endpoint.expected_min_replicas}")
+    if endpoint.expected_max_replicas is not None:
+        parts.append(f"max \u2264 {endpoint.expected_max_replicas}")
+    return ", ".join(parts) or "no bounds set"
+
+
+def _finding_line(finding: Finding) -> str:
+    emoji = _SEVERITY_EMOJI.get(finding.severity, ":white_circle:")
+    return f"{emoji} *{finding.severity.value}* \u00b7 {fit(finding.message, 600)}"
+
+
+def _sections(lines: Sequence[str]) -> list[Block]:
+    """Pack lines into as few sections as fit in Slack's 3000-character section text."""
+    sections: list[Block] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > MAX_SECTION_CHARS and current:
+            sections.append(_section(current))
+            candidate = line
+        current = candidate[:MAX_SECTION_CHARS]
+    if current:
+        sections.append(_section(current))
+    return sections
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _slack_date(epoch: float) -> str:
+    # Slack renders the date in each reader's time zone; the fallback is UTC.
+    fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))
+    return f"<!date^{int(epoch)}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def fallback_text(notices: Sequence[Notice]) -> str:
+    titles = [f"{_TITLES[notice.kind][1]}: {notice.endpoint.display_name or notice.endpoint.id}" for notice in notices]
+    prefix = "" if len(notices) == 1 else f"{len(notices)} endpoint alerts: "
+    return prefix + fit("; ".join(titles), MAX_FALLBACK_CHARS - len(prefix))
+
+
+def render_messages(notices: Sequence[Notice], console_url: Callable[[str], str]) -> list[SlackMessage]:
+    """Pack notices into as few messages as Slack's 50-block limit allows, dividers between notices."""
+    messages: list[SlackMessage] = []
+    batch: list[Notice] = []
+    blocks: list[Block] = []
+
+    def flush() -> None:
+        if blocks:
+            payload = {"text": fallback_text(batch), "blocks": list(blocks)}
+            messages.append(SlackMessage(tuple(notice.id for notice in batch), payload))
+        batch.clear()
+        blocks.clear()
+
+    for notice in notices:
+        own = notice_blocks(notice, console_url(notice.endpoint_id))
+        needed = len(own) + (1 if blocks else 0)
+        if blocks and len(blocks) + needed > MAX_BLOCKS:
+            flush()
+        if len(own) > MAX_BLOCKS:  # never in practice; split rather than be rejected
+            for start in range(0, len(own), MAX_BLOCKS):
+                flush()
+                batch.append(notice)
+                blocks.extend(own[start : start + MAX_BLOCKS])
+            flush()
+            continue
+        if blocks:
+            blocks.append({"type": "divider"})
+        batch.append(notice)
+        blocks.extend(own)
+    flush()
+    return messages

@@ -1,0 +1,73 @@
+"""The scheduled sweep: EventBridge invokes the function with the schedule's constant input.
+
+Input shape (template.yaml sets it; ``events/scheduled_sweep.json`` is a sample)::
+
+    {"endpoint_relay": "sweep", "endpoints": "all"}
+    {"endpoint_relay": "sweep", "endpoints": ["endpoint-a", "endpoint-b"]}   # or "endpoint-a,endpoint-b"
+
+A plain EventBridge "Scheduled Event" (no input) sweeps the configured WATCHED_ENDPOINTS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from endpoint_relay import container
+from endpoint_relay.core.alerting import SweepReport
+
+_MARKER = "endpoint_relay"
+_MAX_TARGETS = 1_000
+
+
+class InvalidSweepEventError(ValueError):
+    """The schedule's input is not a sweep request this relay understands."""
+
+
+class _Context(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+def is_sweep_event(event: dict[str, Any]) -> bool:
+    if event.get(_MARKER) == "sweep":
+        return True
+    return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"
+
+
+def targets_of(event: dict[str, Any]) -> Sequence[str] | None:
+    """The ids to check, ``("all",)``, or None for the configured watched endpoints."""
+    if event.get(_MARKER) != "sweep":
+        return None
+    endpoints = event.get("endpoints")
+    if endpoints is None:
+        return None
+    if isinstance(endpoints, str):
+        targets = tuple(part.strip() for part in endpoints.split(",") if part.strip())
+    elif isinstance(endpoints, list) and all(isinstance(item, str) for item in endpoints):
+        targets = tuple(item.strip() for item in endpoints if item.strip())
+    else:
+        raise InvalidSweepEventError('"endpoints" must be "all", a comma-separated string or a list of endpoint ids')
+    if not targets or len(targets) > _MAX_TARGETS:
+        raise InvalidSweepEventError(f'"endpoints" must name from 1 to {_MAX_TARGETS} endpoints, or be "all"')
+    if "all" in targets and targets != ("all",):
+        raise InvalidSweepEventError('"all" cannot be combined with endpoint ids')
+    return targets
+
+
+def handle(event: dict[str, Any], context: _Context, relay: container.Relay | None = None) -> dict[str, Any]:
+    relay = relay or container.get()
+    report = relay.alerts.sweep(targets_of(event), remaining_ms=context.get_remaining_time_in_millis)
+    return summary(report)
+
+
+def summary(report: SweepReport) -> dict[str, Any]:
+    return {
+        "checked": len(report.checks),
+        "firing": sorted(check.endpoint_id for check in report.checks if check.findings),
+        "failed": [{"endpoint_id": check.endpoint_id, "error": check.error} for check in report.failures],
+        "skipped": list(report.skipped),
+        "notifications_sent": report.notifications_sent,
+        "delivery_failures": report.delivery_failures,
+        "suppressed": report.suppressed,
+        "duration_ms": round(report.duration_ms, 1),
+    }

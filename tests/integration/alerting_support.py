@@ -1,0 +1,77 @@
+"""Harness for alerting tests: scheduled sweeps through lambda_handler, a controllable clock,
+and readers for what reached the Slack receiver and the SNS topic (through an SQS subscription)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from devstack.aws import aws_client
+from devstack.events import FakeLambdaContext, load_event
+from devstack.slack_receiver import SlackReceiver
+from tests.integration.conftest import Relay
+from tests.leakcheck import COLLECTOR
+
+
+class FakeClock:
+    """The alert service's clock: tests jump past the repeat interval instead of sleeping."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class AlertingHarness:
+    relay: Relay
+    receiver: SlackReceiver
+    clock: FakeClock
+    topic_arn: str
+    queue_url: str
+    table_name: str
+    _sns: list[dict[str, Any]] = field(default_factory=list)
+    _sqs: Any = None
+
+    def sweep(self, *endpoint_ids: str, remaining_ms: int = 29_000) -> dict[str, Any]:
+        """One scheduled invocation, with the sample event from events/ naming these ids (or "all")."""
+        from endpoint_relay.handler import lambda_handler
+
+        event = load_event("scheduled_sweep.json")
+        event["endpoints"] = list(endpoint_ids) if endpoint_ids else "all"
+        result: dict[str, Any] = lambda_handler(event, FakeLambdaContext(remaining_ms=remaining_ms))
+        COLLECTOR.add_text(json.dumps(result))
+        return result
+
+    def slack_payloads(self) -> list[dict[str, Any]]:
+        payloads = [message.json() for message in self.receiver.messages("/services/")]
+        for payload in payloads:
+            COLLECTOR.add_text(json.dumps(payload))
+        return payloads
+
+    def slack_headers(self) -> list[str]:
+        """The header of each delivered message ("🔴 Firing: ...")."""
+        return [payload["blocks"][0]["text"]["text"] for payload in self.slack_payloads()]
+
+    def sns_notifications(self) -> list[dict[str, Any]]:
+        """Every SNS envelope published so far (Subject, Message, MessageAttributes), in order."""
+        if self._sqs is None:
+            self._sqs = aws_client("sqs", self.relay.moto_endpoint)
+        sqs = self._sqs
+        for _ in range(20):  # bounded: moto delivers synchronously, so the queue drains in a few reads
+            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages = batch.get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                self._sns.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return list(self._sns)
+
+    def sns_event_types(self) -> list[str]:
+        return [json.loads(envelope["Message"])["metadata"]["eventType"] for envelope in self.sns_notifications()]

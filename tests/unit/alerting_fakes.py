@@ -1,0 +1,173 @@
+"""In-memory stand-ins for the alert service's ports: a store with DynamoDB's atomic conditional writes,
+recording sinks, and a Together upstream."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from devstack.together_sim import make_endpoint
+from endpoint_relay.core.alerting import AlertState, AlertStoreError, DeliveryError, Notice, StoredAlert
+from endpoint_relay.core.errors import EndpointNotFoundError, UpstreamError
+from endpoint_relay.core.models import Endpoint
+from endpoint_relay.core.secrets import RelaySecrets
+
+
+@dataclass
+class _Item:
+    state: AlertState = field(default_factory=AlertState)
+    version: int = 0
+    notice: Notice | None = None
+    due: set[str] = field(default_factory=set)
+    leases: dict[str, tuple[float, str]] = field(default_factory=dict)
+    delivered: dict[str, str] = field(default_factory=dict)
+
+
+class MemoryAlertStore:
+    """Every operation is atomic under one lock, as DynamoDB makes each conditional write."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, _Item] = {}
+        self._lock = threading.Lock()
+        self.fail_with: AlertStoreError | None = None
+        self.saves = 0
+
+    def _check(self) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+
+    def load(self, endpoint_id: str) -> StoredAlert | None:
+        self._check()
+        with self._lock:
+            item = self._items.get(endpoint_id)
+            if item is None:
+                return None
+            return StoredAlert(item.state, item.version, item.notice, frozenset(item.due))
+
+    def save(
+        self,
+        endpoint_id: str,
+        state: AlertState,
+        *,
+        expected_version: int,
+        notice: Notice | None,
+        sinks: Iterable[str],
+        now: float,
+    ) -> bool:
+        self._check()
+        with self._lock:
+            item = self._items.get(endpoint_id)
+            if (item is None and expected_version != 0) or (item is not None and item.version != expected_version):
+                return False
+            item = item or _Item()
+            # Like the DynamoDB update, a lifecycle write never touches the mute.
+            item.state = replace(state, muted_until=item.state.muted_until, muted_by=item.state.muted_by)
+            item.version += 1
+            if notice is not None:
+                item.notice = notice
+                for sink in sinks:
+                    item.due.add(sink)
+                    item.leases.pop(sink, None)
+            self._items[endpoint_id] = item
+            self.saves += 1
+            return True
+
+    def claim(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float, lease: float) -> bool:
+        self._check()
+        with self._lock:
+            item = self._items.get(endpoint_id)
+            if item is None or item.notice is None or item.notice.id != notice_id or sink not in item.due:
+                return False
+            held = item.leases.get(sink)
+            if held is not None and held[0] >= now:
+                return False
+            item.leases[sink] = (now + lease, owner)
+            return True
+
+    def mark_delivered(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float) -> None:
+        with self._lock:
+            item = self._items[endpoint_id]
+            if item.notice is not None and item.notice.id == notice_id and item.leases.get(sink, (0, ""))[1] == owner:
+                item.due.discard(sink)
+                item.leases.pop(sink, None)
+                item.delivered[sink] = notice_id
+
+    def release(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str) -> None:
+        with self._lock:
+            item = self._items[endpoint_id]
+            if item.leases.get(sink, (0, ""))[1] == owner:
+                item.leases.pop(sink, None)
+
+    def set_mute(self, endpoint_id: str, until: float | None, *, actor: str, now: float) -> None:
+        self._check()
+        with self._lock:
+            item = self._items.setdefault(endpoint_id, _Item())
+            item.state = replace(item.state, muted_until=until, muted_by=actor if until is not None else None)
+            item.version += 1
+
+
+class RecordingSink:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.delivered: list[Notice] = []
+        self.failures: list[DeliveryError] = []
+        """Errors for the next deliveries, one per notice, in order."""
+        self._lock = threading.Lock()
+
+    def deliver(self, notices: Sequence[Notice]) -> dict[str, DeliveryError | None]:
+        results: dict[str, DeliveryError | None] = {}
+        with self._lock:
+            for notice in notices:
+                if self.failures:
+                    results[notice.id] = self.failures.pop(0)
+                else:
+                    self.delivered.append(notice)
+                    results[notice.id] = None
+        return results
+
+    def kinds(self, endpoint_id: str | None = None) -> list[str]:
+        return [n.kind.value for n in self.delivered if endpoint_id is None or n.endpoint_id == endpoint_id]
+
+
+class FakeUpstream:
+    def __init__(self) -> None:
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.failures: dict[str, UpstreamError] = {}
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def put(self, endpoint_id: str, **fields: Any) -> None:
+        self.documents[endpoint_id] = make_endpoint(endpoint_id, **fields)
+
+    def get_endpoint(self, endpoint_id: str, api_key: str) -> tuple[str, Endpoint]:
+        with self._lock:
+            self.calls += 1
+        if endpoint_id in self.failures:
+            raise self.failures[endpoint_id]
+        document = self.documents.get(endpoint_id)
+        if document is None:
+            raise EndpointNotFoundError("endpoint not found", param="endpointId")
+        body = json.dumps(document)
+        return body, Endpoint.from_json(body)
+
+    def list_endpoint_ids(self, api_key: str) -> list[str]:
+        return list(self.documents)
+
+
+class FakeSecrets:
+    def get(self, *, force_refresh: bool = False) -> RelaySecrets:
+        return RelaySecrets(together_api_key="fake-key")
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
