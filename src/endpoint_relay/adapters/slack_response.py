@@ -1,0 +1,112 @@
+"""Posts a slash command's delayed answer to its response_url.
+
+Only https URLs on an allow-listed host (Slack's hooks host by default) are
+ever contacted: the URL arrives in a request, and must never let anyone aim
+the relay at an internal address. Redirects are not followed. The URL is a
+capability for the user's channel, so it is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Collection, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import HTTPError
+from urllib3.util.retry import Retry
+
+logger = logging.getLogger(__name__)
+
+_USER_AGENT = "endpoint-relay/1"
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class ResponseUrlRejectedError(ValueError):
+    """The response_url is not an https URL on an allowed host."""
+
+
+class SlackResponseError(Exception):
+    """Slack did not take the answer, even after retries; worth trying again later."""
+
+
+class SlackResponseRefusedError(SlackResponseError):
+    """Slack refused the answer for good (for example an expired response_url): do not retry."""
+
+
+class SlackResponder:
+    def __init__(
+        self,
+        allowed_hosts: Collection[str] = ("hooks.slack.com",),
+        *,
+        allow_http: bool = False,
+        pool: urllib3.PoolManager | None = None,
+        connect_timeout: float = 2.0,
+        read_timeout: float = 5.0,
+        max_retries: int = 2,
+    ) -> None:
+        self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
+        self._schemes = frozenset({"https", "http"} if allow_http else {"https"})
+        self._retry = Retry(
+            total=max_retries,
+            connect=max_retries,
+            read=0,  # the POST may have been delivered; a read retry could show the answer twice
+            status=max_retries,
+            other=0,
+            redirect=False,
+            allowed_methods=frozenset({"POST"}),
+            status_forcelist=_RETRY_STATUSES,
+            backoff_factor=0.2,
+            backoff_max=2.0,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+            retry_after_max=2,
+        )
+        self._pool = pool or urllib3.PoolManager(
+            num_pools=2,
+            maxsize=4,
+            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            headers={"User-Agent": _USER_AGENT},
+        )
+
+    def is_allowed(self, url: str) -> bool:
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            _ = parts.port  # raises ValueError for a garbled port
+        except ValueError:
+            return False
+        return (
+            parts.scheme in self._schemes
+            and host in self._allowed_hosts
+            and not parts.username
+            and not parts.password
+            and not any(char.isspace() or ord(char) < 0x20 for char in url)
+        )
+
+    def post(self, url: str, message: Mapping[str, Any]) -> None:
+        if not self.is_allowed(url):
+            raise ResponseUrlRejectedError("response_url is not an https URL on an allowed Slack host")
+        body = json.dumps(message, separators=(",", ":")).encode("utf-8")
+        try:
+            response = self._pool.request(
+                "POST",
+                url,
+                body=body,
+                headers={"Content-Type": "application/json; charset=utf-8"},
+                retries=self._retry,
+                redirect=False,
+            )
+        except HTTPError as exc:
+            logger.warning("posting to the response_url failed", extra={"error": type(exc).__name__})
+            raise SlackResponseError("Slack could not be reached") from None
+        status = response.status
+        if 200 <= status < 300:
+            return
+        logger.warning("Slack refused the response_url post", extra={"status": status})
+        if status in _RETRY_STATUSES:
+            raise SlackResponseError(f"Slack answered {status}")
+        # 404 expired_url, 400 invalid_blocks, 410 used_url...: trying again cannot help.
+        raise SlackResponseRefusedError(f"Slack answered {status}")

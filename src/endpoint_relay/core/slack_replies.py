@@ -1,0 +1,327 @@
+"""Ephemeral Block Kit replies to the slash command.
+
+Every string that comes from upstream (names, models, states, error text) is
+mrkdwn-escaped, so a display_name of ``<!channel>`` pings nobody, ``*bold*``
+stays literal and a newline cannot forge a line. Replies stay within Block Kit's limits: 50 blocks, 150-character
+headers, 3000-character sections, 10 fields of 2000 characters.
+"""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from endpoint_relay.core.endpoint_id import is_valid_endpoint_id
+from endpoint_relay.core.models import Endpoint
+from endpoint_relay.core.slack_commands import USAGE, format_duration
+
+Reply = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_HEADER_CHARS = 150
+MAX_SECTION_CHARS = 3000
+MAX_FIELDS = 10
+MAX_FIELD_CHARS = 2000
+MAX_FALLBACK_CHARS = 3000
+
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+# Slack has no escape for its formatting characters; a zero-width space on either
+# side keeps them from pairing up, and the text still reads (and copies) the same.
+_ZERO_WIDTH_SPACE = "\u200b"
+_FORMATTING = frozenset("*_~`")
+_SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":warning:"}
+
+
+class FindingView(Protocol):
+    """What a reply shows of a policy finding (``endpoint_relay.core.policy.Finding``)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def severity(self) -> object: ...
+    @property
+    def message(self) -> str: ...
+
+
+class EndpointCheckView(Protocol):
+    """One endpoint of a sweep (``endpoint_relay.core.alerting.EndpointCheck``)."""
+
+    @property
+    def endpoint_id(self) -> str: ...
+    @property
+    def state(self) -> str | None: ...
+    @property
+    def findings(self) -> Sequence[FindingView]: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def muted(self) -> bool: ...
+
+
+class SweepReportView(Protocol):
+    """A finished sweep (``endpoint_relay.core.alerting.SweepReport``)."""
+
+    @property
+    def checks(self) -> Sequence[EndpointCheckView]: ...
+    @property
+    def skipped(self) -> Sequence[str]: ...
+    @property
+    def notifications_sent(self) -> int: ...
+
+
+# -- escaping -----------------------------------------------------------------------------------------------------
+
+
+def escape_mrkdwn(text: str) -> str:
+    return "".join(_escape_char(char) for char in text)
+
+
+def clip_mrkdwn(text: str, limit: int) -> str:
+    """Escape ``text`` and fit it in ``limit`` characters without cutting an entity in half."""
+    return _clip(text, limit, _escape_char)
+
+
+def clip_plain_text(text: str, limit: int) -> str:
+    """For plain_text objects: entities and line breaks only (formatting characters are not parsed there)."""
+    return _clip(text, limit, _plain_char)
+
+
+def _clip(text: str, limit: int, escape_char: Callable[[str], str]) -> str:
+    pieces: list[str] = []
+    used = 0
+    for index, char in enumerate(text):
+        piece = escape_char(char)
+        reserve = 1 if index < len(text) - 1 else 0  # room for the ellipsis if more follows
+        if used + len(piece) + reserve > limit:
+            pieces.append("…")
+            break
+        pieces.append(piece)
+        used += len(piece)
+    return "".join(pieces)
+
+
+def _plain_char(char: str) -> str:
+    if char in _ENTITIES:
+        return _ENTITIES[char]
+    return " " if unicodedata.category(char) == "Cc" else char
+
+
+def _escape_char(char: str) -> str:
+    if char in _ENTITIES:
+        return _ENTITIES[char]
+    if char in _FORMATTING:
+        return f"{_ZERO_WIDTH_SPACE}{char}{_ZERO_WIDTH_SPACE}"
+    if unicodedata.category(char) == "Cc":  # a newline in upstream text must not forge a line of its own
+        return " "
+    return char
+
+
+def _clip_plain(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- building blocks ----------------------------------------------------------------------------------------------
+
+
+def _reply(fallback: str, blocks: list[dict[str, Any]]) -> Reply:
+    return {
+        "response_type": "ephemeral",
+        # The fallback is what notifications show, and Slack parses it as mrkdwn too.
+        "text": clip_mrkdwn(fallback, MAX_FALLBACK_CHARS),
+        "blocks": blocks[:MAX_BLOCKS],
+    }
+
+
+def _header(text: str) -> dict[str, Any]:
+    # plain_text is not parsed for mentions or formatting; entities are escaped anyway, as Slack asks for all text.
+    return {"type": "header", "text": {"type": "plain_text", "text": clip_plain_text(text, MAX_HEADER_CHARS)}}
+
+
+def _section(mrkdwn: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
+
+
+def _fields(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """Label/value pairs; values are upstream text and are escaped here."""
+    fields = [
+        {"type": "mrkdwn", "text": f"*{label}*\n" + clip_mrkdwn(value or "-", MAX_FIELD_CHARS - len(label) - 3)}
+        for label, value in pairs[:MAX_FIELDS]
+    ]
+    return {"type": "section", "fields": fields}
+
+
+def _context(mrkdwn: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
+
+
+def _code(endpoint_id: str) -> str:
+    # Only a well-formed id goes in a code span: anything else could close it with a backtick.
+    return f"`{endpoint_id}`" if is_valid_endpoint_id(endpoint_id) else escape_mrkdwn(endpoint_id)
+
+
+def _date(epoch: float) -> str:
+    """A Slack date token: shown in the reader's own time zone, with a UTC fallback."""
+    seconds = int(epoch)
+    fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
+    return f"<!date^{seconds}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _severity(finding: FindingView) -> str:
+    value = getattr(finding.severity, "value", finding.severity)
+    return str(value).lower()
+
+
+def _finding_line(finding: FindingView) -> str:
+    severity = _severity(finding)
+    emoji = _SEVERITY_EMOJI.get(severity, ":grey_question:")
+    return f"{emoji} *{escape_mrkdwn(severity)}* {escape_mrkdwn(finding.message)}"
+
+
+def _packed_sections(lines: Sequence[str], max_sections: int) -> list[dict[str, Any]]:
+    """Lines joined into as few sections as fit; what does not fit is counted, not dropped silently."""
+    packed: list[tuple[str, int]] = []  # (text, how many lines it holds)
+    for raw_line in lines:
+        line = _clip_plain(raw_line, MAX_SECTION_CHARS)
+        if packed and len(packed[-1][0]) + 1 + len(line) <= MAX_SECTION_CHARS:
+            text, count = packed[-1]
+            packed[-1] = (f"{text}\n{line}", count + 1)
+        else:
+            packed.append((line, 1))
+    if len(packed) > max_sections:
+        left_out = sum(count for _, count in packed[max_sections - 1 :])
+        packed = [*packed[: max_sections - 1], (f"…and {left_out} more", left_out)]
+    return [_section(text) for text, _ in packed]
+
+
+# -- replies ------------------------------------------------------------------------------------------------------
+
+
+def help_reply(command: str = "/together", *, unknown: bool = False) -> Reply:
+    name = escape_mrkdwn(command)
+    lines = [
+        f"`{name} {escape_mrkdwn(USAGE['status'])}`: one endpoint, with its findings",
+        f"`{name} {escape_mrkdwn(USAGE['check'])}`: check every watched endpoint now and summarise",
+        f"`{name} {escape_mrkdwn(USAGE['mute'])}`: silence notifications for one endpoint (at most 7d)",
+        f"`{name} {escape_mrkdwn(USAGE['unmute'])}`: lift the silence",
+        f"`{name} {escape_mrkdwn(USAGE['help'])}`: this list",
+    ]
+    intro = "Sorry, I did not understand that. " if unknown else ""
+    blocks = [_section(f"{intro}Here is what I can do:"), _section("\n".join(lines))]
+    return _reply(f"{intro}Commands: status, check, mute, unmute, help", blocks)
+
+
+def argument_error_reply(message: str) -> Reply:
+    text = f":information_source: {escape_mrkdwn(message)}"
+    return _reply(message, [_section(text), _context("Type `help` after the command to see every command.")])
+
+
+def team_refused_reply() -> Reply:
+    text = "Sorry, this workspace is not allowed to use this relay. Ask its operators to add it."
+    return _reply(text, [_section(f":no_entry: {text}")])
+
+
+def mute_refused_reply() -> Reply:
+    text = "Sorry, you are not on the list of people who may mute or unmute endpoints."
+    return _reply(text, [_section(f":no_entry: {text}")])
+
+
+def acknowledgement_reply(what: str) -> Reply:
+    text = f"Checking {what}… the answer follows in a moment."
+    return _reply(text, [_section(f":hourglass_flowing_sand: Checking {what}… the answer follows in a moment.")])
+
+
+def failure_reply(message: str) -> Reply:
+    """Something went wrong on our side or upstream; ``message`` is caller-safe text."""
+    return _reply(message, [_section(f":x: {escape_mrkdwn(message)}")])
+
+
+def not_found_reply(endpoint_id: str) -> Reply:
+    text = f"Together does not know endpoint {endpoint_id}."
+    return _reply(text, [_section(f":grey_question: Together does not know endpoint {_code(endpoint_id)}.")])
+
+
+def status_reply(
+    endpoint: Endpoint,
+    findings: Sequence[FindingView],
+    *,
+    age_seconds: int,
+    muted_until: float | None = None,
+) -> Reply:
+    autoscaling = endpoint.autoscaling
+    replicas = f"{autoscaling.min_replicas} to {autoscaling.max_replicas}" if autoscaling else "unknown"
+    blocks: list[dict[str, Any]] = [
+        _header(f"{endpoint.display_name or endpoint.id}: {endpoint.state}"),
+        _fields(
+            [
+                ("Endpoint", endpoint.id),
+                ("State", endpoint.state),
+                ("Model", endpoint.model),
+                ("Hardware", endpoint.hardware),
+                ("Replicas (min to max)", replicas),
+                ("Name", endpoint.display_name),
+            ]
+        ),
+    ]
+    if findings:
+        lines = [_finding_line(finding) for finding in findings]
+        blocks.extend(_packed_sections(lines, max_sections=MAX_BLOCKS - 4))
+    else:
+        blocks.append(_section(":white_check_mark: No findings: this endpoint meets the policy."))
+    context = f"Data from Together, {age_seconds}s old."
+    if muted_until is not None:
+        context += f" :zzz: Notifications muted until {_date(muted_until)}."
+    blocks.append(_context(context))
+    verdict = f"{len(findings)} finding(s)" if findings else "no findings"
+    return _reply(f"{endpoint.id}: {endpoint.state}, {verdict}", blocks)
+
+
+def mute_reply(endpoint_id: str, until_epoch: float, duration_seconds: int) -> Reply:
+    text = f"Muted {endpoint_id} for {format_duration(duration_seconds)}."
+    section = (
+        f":zzz: Notifications for {_code(endpoint_id)} are muted for {format_duration(duration_seconds)}, "
+        f"until {_date(until_epoch)}. Sweeps still check it."
+    )
+    return _reply(text, [_section(section)])
+
+
+def unmute_reply(endpoint_id: str) -> Reply:
+    text = f"Unmuted {endpoint_id}."
+    return _reply(text, [_section(f":bell: Notifications for {_code(endpoint_id)} are back on.")])
+
+
+def check_summary_reply(report: SweepReportView) -> Reply:
+    checks = list(report.checks)
+    failed = [check for check in checks if check.error]
+    with_findings = [check for check in checks if check.findings and not check.error]
+    muted = sum(1 for check in checks if check.muted)
+    summary = (
+        f"*{len(checks)}* checked · *{len(with_findings)}* with findings · *{len(failed)}* could not be read · "
+        f"*{muted}* muted · *{report.notifications_sent}* notification(s) sent"
+    )
+    if report.skipped:
+        summary += f" · *{len(report.skipped)}* not reached in time"
+    # Problems first, so truncation never hides them behind healthy endpoints.
+    ordered = failed + with_findings + [check for check in checks if not check.error and not check.findings]
+    lines = [_check_line(check) for check in ordered]
+    lines += [f":hourglass: {_code(endpoint_id)} not reached in time" for endpoint_id in report.skipped]
+    blocks = [_header("Endpoint check"), _section(summary)]
+    if lines:
+        blocks.extend(_packed_sections(lines, max_sections=MAX_BLOCKS - len(blocks)))
+    else:
+        blocks.append(_section("No endpoints are being watched."))
+    fallback = f"{len(checks)} checked, {len(with_findings)} with findings, {len(failed)} could not be read"
+    return _reply(fallback, blocks)
+
+
+def _check_line(check: EndpointCheckView) -> str:
+    muted = " :zzz:" if check.muted else ""
+    state = escape_mrkdwn(check.state) if check.state else "?"
+    if check.error:
+        return f":x: {_code(check.endpoint_id)}{muted} could not be read: {clip_mrkdwn(check.error, 300)}"
+    if not check.findings:
+        return f":white_check_mark: {_code(check.endpoint_id)}{muted} {state}"
+    worst = "critical" if any(_severity(f) == "critical" for f in check.findings) else "warning"
+    messages = "; ".join(finding.message for finding in check.findings)
+    return f"{_SEVERITY_EMOJI[worst]} {_code(check.endpoint_id)}{muted} {state}: {clip_mrkdwn(messages, 600)}"
