@@ -6,6 +6,7 @@ under test cannot tell moto from AWS.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -75,3 +76,83 @@ def create_cache_table(endpoint_url: str, name: str | None = None) -> str:
         TableName=table, TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True}
     )
     return table
+
+
+def create_topic_with_queue(endpoint_url: str, topic_name: str) -> tuple[str, str]:
+    """An SNS topic with an SQS subscription, so published notifications can be read back.
+
+    Delivery is not raw: each SQS message is SNS's JSON envelope (Subject, Message,
+    MessageAttributes), which is what a reader wants to see.
+    """
+    sns = aws_client("sns", endpoint_url)
+    sqs = aws_client("sqs", endpoint_url)
+    topic_arn = str(sns.create_topic(Name=topic_name)["TopicArn"])
+    queue_url = str(sqs.create_queue(QueueName=f"{topic_name}-subscriber")["QueueUrl"])
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return topic_arn, queue_url
+
+
+@functools.cache
+def _provisioning_client(service: str, endpoint_url: str) -> Any:
+    # Creating a client costs ~50 ms; provisioning per test reuses one (nobody hooks events on these).
+    return aws_client(service, endpoint_url)
+
+
+def create_alert_table(endpoint_url: str, name: str | None = None) -> str:
+    """The alert state table: key ``pk`` (endpoint id), TTL attribute ``expires_at`` (as in template.yaml)."""
+    client = _provisioning_client("dynamodb", endpoint_url)
+    table = name or f"relay-alerts-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.update_time_to_live(
+        TableName=table, TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True}
+    )
+    return table
+
+
+def put_policy_parameter(endpoint_url: str, name: str, document: Any) -> None:
+    """The alert policy as an SSM String parameter (POLICY_PARAMETER_NAME)."""
+    client = _provisioning_client("ssm", endpoint_url)
+    text = document if isinstance(document, str) else json.dumps(document)
+    client.put_parameter(Name=name, Value=text, Type="String", Overwrite=True)
+
+
+def start_linearizable_moto_server(host: str = "127.0.0.1") -> tuple[Any, str]:
+    """A moto server that handles one request at a time; returns (server, endpoint URL).
+
+    Real DynamoDB applies each conditional write atomically. moto checks the
+    condition and then writes without a lock, so two concurrent writers can both
+    "win"; serialising requests restores DynamoDB's guarantee. moto's state is
+    process-wide, so this server sees what any other moto server in the process created.
+    """
+    import threading
+
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    class _OneAtATime:
+        def __init__(self, app: Any) -> None:
+            self._app = app
+            self._lock = threading.Lock()
+
+        def __call__(self, environ: Any, start_response: Any) -> Any:
+            with self._lock:
+                return list(self._app(environ, start_response))
+
+    class _Server(ThreadedMotoServer):
+        def _server_entry(self) -> None:  # the stock entry point, with the app wrapped
+            app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    server = _Server(ip_address=host, port=0, verbose=False)
+    server.start()
+    bound_host, port = server.get_host_and_port()
+    return server, f"http://{bound_host}:{port}"

@@ -101,6 +101,7 @@ class SlackReceiver:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # keep-alive answers would otherwise wait ~40 ms for delayed ACKs
     receiver: SlackReceiver
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature

@@ -10,11 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from endpoint_relay import container
 from endpoint_relay.observability import logger, metrics, traced
-from endpoint_relay.routes import endpoints, errors, health
+from endpoint_relay.routes import endpoints, errors, health, scheduled, slack, slack_followup
 
 app = APIGatewayHttpResolver()
 app.include_router(endpoints.router)
 app.include_router(health.router)
+app.include_router(slack.router)
 errors.install(app)
 
 # Validate configuration at cold start: a bad value fails the init, loudly.
@@ -31,7 +32,11 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if _is_http_api_event(event):
         return app.resolve(event, context)
     # --- scheduled sweep dispatch (issue 3) goes here ---
+    if scheduled.is_sweep_event(event):
+        return scheduled.handle(event, context)
     # --- Slack asynchronous follow-up dispatch (issue 4) goes here ---
+    if slack_followup.is_followup_event(event):
+        return slack_followup.handle(event, context)
     logger.error("unrecognised event shape", extra={"event_keys": sorted(event)[:20]})
     raise ValueError("endpoint-relay does not handle this kind of event")
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import secrets
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,11 +15,13 @@ from typing import Any
 import pytest
 from moto.server import ThreadedMotoServer
 
-from devstack.aws import RelaySecretValues, create_cache_table, create_secret
+from devstack.aws import RelaySecretValues, create_cache_table, create_secret, put_secret
 from devstack.events import FakeLambdaContext, http_event
+from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator
 from endpoint_relay import container
 from endpoint_relay.adapters import aws_clients
+from tests.integration.slack_support import InProcessInvoker, SlackHarness
 from tests.leakcheck import COLLECTOR
 
 
@@ -122,3 +126,130 @@ def relay(relay_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterato
         )
     yield harness
     container.reset()
+
+
+# --- Slack slash command (issue 4) ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def slack_receiver_server() -> Iterator[SlackReceiver]:
+    with SlackReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def slack_receiver(slack_receiver_server: SlackReceiver) -> Iterator[SlackReceiver]:
+    slack_receiver_server.reset()
+    yield slack_receiver_server
+    slack_receiver_server.reset()
+
+
+@pytest.fixture
+def slack_env(relay_env: dict[str, str], moto_endpoint: str) -> dict[str, str]:
+    """relay_env plus a Slack signing secret in the relay's secret, and response_urls allowed on loopback.
+
+    The signing secret is added to whatever the secret already holds (e.g. alerting_env's webhook URL).
+    """
+    from devstack.aws import aws_client
+
+    signing_secret = secrets.token_hex(16)
+    COLLECTOR.register_secret(signing_secret)
+    current = aws_client("secretsmanager", moto_endpoint).get_secret_value(SecretId=relay_env["RELAY_SECRET_ID"])
+    document = {**json.loads(current["SecretString"]), "slack_signing_secret": signing_secret}
+    put_secret(moto_endpoint, relay_env["RELAY_SECRET_ID"], document)
+    relay_env["SLACK_RESPONSE_URL_HOSTS"] = "127.0.0.1"
+    relay_env["SLACK_RESPONSE_URL_ALLOW_HTTP"] = "true"
+    relay_env["_SLACK_SIGNING_SECRET"] = signing_secret
+    return relay_env
+
+
+@pytest.fixture
+def slack(
+    slack_env: dict[str, str], slack_receiver: SlackReceiver, request: pytest.FixtureRequest
+) -> Iterator[SlackHarness]:
+    """Signed commands through lambda_handler; follow-ups run in-process and answer a loopback receiver."""
+    relay: Relay = request.getfixturevalue("relay")
+    handler_lock = threading.Lock()
+    invoker = InProcessInvoker(handler_lock)
+    wired = dataclasses.replace(container.get(), invoker=invoker)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(container, "get", lambda: wired)
+        harness = SlackHarness(
+            relay=relay,
+            signing_secret=slack_env["_SLACK_SIGNING_SECRET"],
+            receiver=slack_receiver,
+            invoker=invoker,
+            handler_lock=handler_lock,
+        )
+        try:
+            yield harness
+        finally:
+            invoker.join()
+
+
+# --- alerting and scheduled sweeps (issue 3) -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def linearizable_moto_endpoint(moto_endpoint: str) -> Iterator[str]:
+    """A moto server that applies one request at a time, as DynamoDB applies each conditional write.
+
+    It shares moto's process-wide state with ``moto_endpoint``.
+    """
+    from devstack.aws import start_linearizable_moto_server
+
+    server, url = start_linearizable_moto_server()
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def alerting_env(
+    relay_env: dict[str, str], moto_endpoint: str, linearizable_moto_endpoint: str, slack_receiver: SlackReceiver
+) -> dict[str, str]:
+    """relay_env plus an alert table, a topic read through SQS, and a webhook URL in the secret."""
+    from devstack.aws import create_alert_table, create_topic_with_queue
+
+    table = create_alert_table(moto_endpoint)
+    topic_arn, queue_url = create_topic_with_queue(moto_endpoint, f"relay-alerts-{secrets.token_hex(4)}")
+    webhook_key = "XX" + secrets.token_hex(12)  # the credential part of an incoming-webhook URL
+    webhook_url = slack_receiver.webhook_url(f"T000LOCAL/B000LOCAL/{webhook_key}")
+    COLLECTOR.register_secret(webhook_url, webhook_key)
+    values = RelaySecretValues(
+        together_api_key=relay_env["_API_KEY"], relay_tokens=(relay_env["_TOKEN"],), slack_webhook_url=webhook_url
+    )
+    put_secret(moto_endpoint, relay_env["RELAY_SECRET_ID"], values.document())
+    relay_env.update(
+        {
+            "AWS_ENDPOINT_URL": linearizable_moto_endpoint,
+            "ALERT_TABLE_NAME": table,
+            "ALERT_SINKS": "slack,sns",
+            "ALERT_TOPIC_ARN": topic_arn,
+            "SLACK_CONNECT_TIMEOUT_SECONDS": "0.5",
+            "SLACK_READ_TIMEOUT_SECONDS": "0.5",
+            "SLACK_MAX_RETRY_AFTER_SECONDS": "1",
+            "_ALERT_QUEUE_URL": queue_url,
+            "_WEBHOOK_KEY": webhook_key,
+        }
+    )
+    return relay_env
+
+
+@pytest.fixture
+def alerting(alerting_env: dict[str, str], slack_receiver: SlackReceiver, request: pytest.FixtureRequest) -> Any:
+    """The relay with alerting on, its alert service on a controllable clock (see alerting_support)."""
+    import time
+
+    from tests.integration.alerting_support import AlertingHarness, FakeClock
+
+    relay: Relay = request.getfixturevalue("relay")
+    clock = FakeClock(time.time())
+    container.get().alerts.use_clock(clock)
+    return AlertingHarness(
+        relay=relay,
+        receiver=slack_receiver,
+        clock=clock,
+        topic_arn=alerting_env["ALERT_TOPIC_ARN"],
+        queue_url=alerting_env["_ALERT_QUEUE_URL"],
+        table_name=alerting_env["ALERT_TABLE_NAME"],
+    )

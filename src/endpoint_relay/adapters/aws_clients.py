@@ -28,12 +28,20 @@ def client(service: str) -> Any:
 
 
 @cache
-def _cached_client(service: str) -> Any:
+def _session() -> Any:
     import boto3
 
-    return boto3.session.Session().client(service, config=_client_config())  # type: ignore[call-overload]
+    # One session for all clients: each new Session re-reads botocore's endpoint and
+    # partition data, which costs a cold start about 20 ms per extra client.
+    return boto3.session.Session()
+
+
+@cache
+def _cached_client(service: str) -> Any:
+    return _session().client(service, config=_client_config())
 
 
 def reset() -> None:
     """Forget created clients (tests point them at a new moto server)."""
     _cached_client.cache_clear()
+    _session.cache_clear()

@@ -7,11 +7,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from endpoint_relay import container
+from endpoint_relay.core.cache import CacheStatus
 from endpoint_relay.core.endpoint_id import require_endpoint_id
-from endpoint_relay.core.errors import UnauthorizedError
+from endpoint_relay.core.errors import RelayError, UnauthorizedError
 from endpoint_relay.core.lookup import LookupResult
 from endpoint_relay.core.tokens import bearer_token, token_is_valid
-from endpoint_relay.observability import count
+from endpoint_relay.observability import count, logger
 from endpoint_relay.settings import AuthMode
 
 router = Router()
@@ -28,7 +29,21 @@ def get_endpoint(endpointId: str) -> Response[str]:  # noqa: N803 - the name is 
     result = relay.lookups.lookup(endpoint_id, force_refresh=force_refresh)
     count(f"Cache{result.status.value.title()}")
     count("Lookups")
+    if result.status in _RETRIEVED:
+        _observe(relay, result)
     return _cached_response(result)
+
+
+_RETRIEVED = frozenset({CacheStatus.MISS, CacheStatus.REFRESH})
+"""Only a real retrieval is evaluated: a cache hit changes nothing, and must not touch DynamoDB."""
+
+
+def _observe(relay: container.Relay, result: LookupResult) -> None:
+    # The state store decides whether anybody hears about it; alerting trouble never fails a lookup.
+    try:
+        relay.alerts.observe(result.endpoint, remaining_ms=router.lambda_context.get_remaining_time_in_millis)
+    except RelayError as exc:
+        logger.warning("alert evaluation failed", extra={"error_code": exc.code})
 
 
 def _event() -> APIGatewayProxyEventV2:
