@@ -56,5 +56,24 @@ test: lint typecheck template ## set everything up, lint, type-check and run the
 build: $(SAM_VENV)/.stamp ## sam build, without a container
 	$(LOCAL_AWS) $(SAM) build --template-file template.yaml
 
+# demo and serve start moto server, the Together simulator and a Slack receiver on 127.0.0.1 (see devstack/).
+demo: $(VENV)/.stamp ## the relay end to end on a local stack, in under a minute: no AWS, Docker or internet
+	PYTHONPATH=src exec $(PY) -m devstack.demo
+
+serve: $(VENV)/.stamp ## the local stack, left running: the relay's HTTP API on 127.0.0.1 (RELAY_PORT, 3000)
+	PYTHONPATH=src exec $(PY) -m devstack.serve
+
+# The benchmarks' own venv: the relay's runtime pins plus the peer's Together SDK; never in the Lambda package.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.stamp: benchmarks/requirements.txt src/requirements.txt
+	@test -x "$(PYTHON313)" || { echo "python3.13 not found: install it (pyenv install 3.13.0) or set PYTHON313=" >&2; exit 1; }
+	"$(PYTHON313)" -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements.txt
+	touch $@
+
+bench: $(BENCH_VENV)/.stamp ## benchmarks vs the floor and the Together SDK: prints a table, writes benchmarks/results.json
+	PYTHONPATH=src $(BENCH_VENV)/bin/python -m benchmarks.run
+
 clean: ## remove venvs and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(BENCH_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,653 @@
+"""The local stack behind `make demo` and `make serve`: AWS, Together and Slack, all on 127.0.0.1.
+
+- moto in server mode, as a child process in its own process group (Secrets
+  Manager, DynamoDB, SNS, SQS and SSM over real HTTP);
+- the Together simulator (in-process), seeded with one endpoint per story the
+  demo tells, unless a real upstream is configured;
+- the Slack receiver (in-process) for incoming webhooks and response_urls;
+- a local stand-in for Lambda's Invoke API, so the relay's asynchronous
+  self-invocation runs the same handler, as Lambda would.
+
+It provisions what template.yaml defines, with the same secret layout, table
+keys and environment variables, and returns the environment for the relay.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode
+
+from devstack import aws
+from devstack.aws import RelaySecretValues
+from devstack.events import EVENTS_DIR, FakeLambdaContext
+from devstack.slack_receiver import SlackReceiver
+from devstack.together_sim import TogetherSimulator, make_endpoint
+
+HOST = "127.0.0.1"
+FUNCTION_NAME = "endpoint-relay-local"
+SIM_API_KEY_PREFIX = "tgp-local-"
+
+# One endpoint per story the demo tells; ids are fixed so the README can use them.
+HEALTHY_ID = "endpoint-demo-healthy"
+ERROR_ID = "endpoint-demo-error"
+BAD_REPLICAS_ID = "endpoint-demo-bad-replicas"
+STUCK_ID = "endpoint-demo-stuck-starting"
+SEEDED_IDS = (HEALTHY_ID, ERROR_ID, BAD_REPLICAS_ID, STUCK_ID)
+
+
+def seeded_endpoints() -> list[dict[str, Any]]:
+    return [
+        make_endpoint(HEALTHY_ID, display_name="Chat (healthy)", min_replicas=1, max_replicas=2),
+        make_endpoint(ERROR_ID, display_name="Embeddings (error)", state="ERROR"),
+        # min above max: no scaling policy can satisfy it.
+        make_endpoint(BAD_REPLICAS_ID, display_name="Rerank (bad replica bounds)", min_replicas=4, max_replicas=1),
+        make_endpoint(STUCK_ID, display_name="Vision (stuck starting)", state="STARTING"),
+    ]
+
+
+POLICY_PARAMETER = "/endpoint-relay/local/policy"
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+FUNCTION_RESOURCE = "RelayFunction"
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    """template.yaml, with CloudFormation's short-form intrinsics kept as ``{"!Ref": ...}``-style mappings."""
+    import yaml
+
+    loader = type("TemplateLoader", (yaml.SafeLoader,), {})
+
+    def intrinsic(constructor: Any, suffix: str, node: Any) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            return {f"!{suffix}": constructor.construct_scalar(node)}
+        if isinstance(node, yaml.SequenceNode):
+            return {f"!{suffix}": constructor.construct_sequence(node, deep=True)}
+        return {f"!{suffix}": constructor.construct_mapping(node, deep=True)}
+
+    yaml.add_multi_constructor("!", intrinsic, Loader=loader)
+    document: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - SafeLoader
+    return document
+
+
+def declared_environment(template: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """The function's variables with literal values or parameter defaults, and the names bound to anything else."""
+    globals_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    properties = template["Resources"][FUNCTION_RESOURCE]["Properties"]
+    declared = {**globals_env, **properties.get("Environment", {}).get("Variables", {})}
+    parameters = template.get("Parameters", {})
+    values: dict[str, str] = {}
+    bound: list[str] = []
+    for name, value in declared.items():
+        reference = value.get("!Ref") if isinstance(value, dict) else None
+        if isinstance(value, str | int | float):
+            values[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        elif isinstance(reference, str) and reference in parameters:
+            values[name] = str(parameters[reference].get("Default", ""))
+        else:
+            bound.append(name)
+    return values, bound
+
+
+def demo_policy(stuck_after_minutes: float) -> dict[str, Any]:
+    """The team's expectations: at least one replica, at most four, nothing stuck for long.
+
+    The stuck endpoint gets a short limit so a local run shows that finding
+    without waiting half an hour; it fires from the second sweep that sees it.
+    """
+    return {
+        "defaults": {"min_replicas": 1, "max_replicas": 4, "stuck_after_minutes": 30},
+        "endpoints": {STUCK_ID: {"stuck_after_minutes": stuck_after_minutes}},
+    }
+
+
+class StackError(RuntimeError):
+    """A part of the local stack failed to start."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+# Runs moto's own server entry point, plus one guard: when the parent's end of
+# stdin closes (the parent exited, even by SIGKILL) moto exits too, so no
+# orphan outlives `make serve`.
+_MOTO_LAUNCHER = """
+import os, sys, threading
+def _exit_with_parent():
+    sys.stdin.buffer.read()
+    os._exit(0)
+threading.Thread(target=_exit_with_parent, daemon=True).start()
+from moto.server import main
+main(sys.argv[1:])
+"""
+
+
+class MotoServer:
+    """``python -m moto.server`` as a child process in its own process group."""
+
+    def __init__(self, startup_timeout: float = 60.0) -> None:
+        self._startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.TemporaryFile()  # moto's output, shown if it fails to start
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self) -> MotoServer:
+        for _ in range(3):  # another process may grab the free port before moto binds it
+            self.port = free_port()
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _MOTO_LAUNCHER, "-H", HOST, "-p", str(self.port)],
+                stdin=subprocess.PIPE,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: stopped as a unit, not by the terminal's Ctrl-C
+                env=_child_environment(),
+            )
+            if self._wait_until_ready():
+                return self
+            self.stop()
+        raise StackError(f"moto server did not start; its output ends with:\n{self._log_tail()}")
+
+    def _wait_until_ready(self) -> bool:
+        deadline = time.monotonic() + self._startup_timeout
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                return False
+            try:
+                with _DIRECT.open(f"{self.url}/moto-api/", timeout=1.0):
+                    return True
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        return False
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=timeout)
+        if process.stdin is not None:
+            process.stdin.close()
+
+    def _log_tail(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")[-2000:]
+
+    def close(self) -> None:
+        self.stop()
+        self._log.close()
+
+
+def _child_environment() -> dict[str, str]:
+    """Children get fake credentials and none of the caller's secrets."""
+    env = {name: value for name, value in os.environ.items() if name not in (*SECRET_INPUTS, *_AWS_IDENTITY)}
+    env.update(LOOPBACK_ENV)
+    return env
+
+
+def bypass_proxies_for_loopback() -> None:
+    """Keep loopback traffic off any HTTP(S)_PROXY a laptop has set (boto3 and urllib honour these)."""
+    listed = [part for part in os.environ.get("NO_PROXY", os.environ.get("no_proxy", "")).split(",") if part]
+    merged = ",".join(dict.fromkeys([*listed, HOST, "localhost"]))
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = merged
+
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# Fake credentials and one region: nothing can reach a real AWS account.
+LOOPBACK_ENV = {
+    "AWS_DEFAULT_REGION": aws.REGION,
+    "AWS_REGION": aws.REGION,
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+# Developer inputs that are secrets: they go into the relay's secret, never into an environment.
+SECRET_INPUTS = ("TOGETHER_API_KEY", "RELAY_LOCAL_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_WEBHOOK_URL")
+# The caller's AWS identity must never reach the local stack (or, by accident, a real account).
+_AWS_IDENTITY = (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class LocalLambda:
+    """The relay's function as one warm Lambda container runs it: one invocation at a time.
+
+    The handler is imported on first use, after :meth:`DevStack.apply_env`, as a
+    cold start would. Asynchronous invocations (``InvocationType=Event``) run on
+    a background thread and are counted, so callers can wait for them.
+    """
+
+    def __init__(self, function_name: str = FUNCTION_NAME) -> None:
+        self.function_name = function_name
+        self._invocation = threading.Lock()
+        self._pending = threading.Condition()
+        self._in_flight = 0
+        self._handler: Handler | None = None
+        self.async_errors: list[str] = []
+
+    def invoke(self, event: dict[str, Any], remaining_ms: int = 29_000) -> Any:
+        with self._invocation:
+            handler = self._load()
+            return handler(event, FakeLambdaContext(remaining_ms=remaining_ms, function_name=self.function_name))
+
+    def invoke_async(self, event: dict[str, Any]) -> None:
+        with self._pending:
+            self._in_flight += 1
+        threading.Thread(target=self._run_async, args=(event,), name="lambda-async", daemon=True).start()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no asynchronous invocation is running; False if ``timeout`` passed first."""
+        deadline = time.monotonic() + timeout
+        with self._pending:
+            while self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._pending.wait(remaining)
+        return True
+
+    def _run_async(self, event: dict[str, Any]) -> None:
+        try:
+            self.invoke(event)
+        except Exception as exc:  # Lambda would log it and (for Event) retry; we record it
+            self.async_errors.append(type(exc).__name__)
+        finally:
+            with self._pending:
+                self._in_flight -= 1
+                self._pending.notify_all()
+
+    def _load(self) -> Handler:
+        if self._handler is None:
+            from endpoint_relay.handler import lambda_handler
+
+            self._handler = lambda_handler
+        return self._handler
+
+
+class LambdaInvokeServer:
+    """Lambda's Invoke API on loopback (``AWS_ENDPOINT_URL_LAMBDA``), for the relay's self-invocation.
+
+    Only ``InvocationType=Event`` is served: a synchronous self-invocation would
+    wait on the very container that makes it, which real Lambda avoids by
+    starting another one.
+    """
+
+    def __init__(self, function: LocalLambda) -> None:
+        self.function = function
+        self._server = ThreadingHTTPServer((HOST, 0), type("InvokeHandler", (_InvokeHandler,), {"owner": self}))
+        self._server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self._server.server_port}"
+
+    def start(self) -> LambdaInvokeServer:
+        threading.Thread(target=self._server.serve_forever, name="lambda-invoke-api", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _InvokeHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # keep-alive answers would otherwise wait ~40 ms for delayed ACKs
+    owner: LambdaInvokeServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return
+
+    def do_POST(self) -> None:
+        payload = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        parts = self.path.split("?", 1)[0].split("/")
+        # /2015-03-31/functions/{FunctionName}/invocations; the name may be an ARN (optionally qualified).
+        if len(parts) != 5 or parts[2] != "functions" or parts[4] != "invocations":
+            self._answer(404, {"Type": "User", "message": "unknown Lambda API path"}, "ResourceNotFoundException")
+            return
+        name = unquote(parts[3])
+        function = self.owner.function
+        if function.function_name not in (name, *name.split(":")[6:7]):
+            self._answer(404, {"Type": "User", "message": f"Function not found: {name}"}, "ResourceNotFoundException")
+            return
+        kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        if kind == "DryRun":
+            self._answer(204, None)
+        elif kind == "Event":
+            function.invoke_async(json.loads(payload or b"{}"))
+            self._answer(202, None)
+        else:
+            message = "the local Invoke API serves InvocationType=Event only"
+            self._answer(400, {"Type": "User", "message": message}, "InvalidParameterValueException")
+
+    def _answer(self, status: int, document: Any, error_type: str | None = None) -> None:
+        body = b"" if document is None else json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        if error_type:
+            self.send_header("X-Amzn-ErrorType", error_type)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    relay_token: str = field(default_factory=lambda: "relay-local-" + secrets.token_urlsafe(12), repr=False)
+    slack_signing_secret: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    """None: alerts go to the local Slack receiver."""
+    together_base_url: str | None = None
+    """With ``together_api_key``: use this upstream instead of the simulator."""
+    together_api_key: str | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+    sweep_ids: tuple[str, ...] = SEEDED_IDS
+    policy: dict[str, Any] = field(default_factory=lambda: demo_policy(stuck_after_minutes=0.01))
+    """The alert policy document, stored in SSM as POLICY_PARAMETER_NAME names it."""
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def uses_simulator(self) -> bool:
+        return not (self.together_base_url and self.together_api_key)
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What was provisioned on moto, named as template.yaml names it."""
+
+    secret_arn: str
+    cache_table: str
+    topic_arn: str
+    sns_queue_url: str
+    alert_table: str
+    policy_parameter: str
+
+
+def resource_variables(resources: Resources) -> dict[str, str]:
+    """What template.yaml takes from resources (or conditions over them), from what the stack provisioned."""
+    return {
+        "RELAY_SECRET_ID": resources.secret_arn,
+        "CACHE_TABLE_NAME": resources.cache_table,
+        "ALERT_TABLE_NAME": resources.alert_table,
+        "ALERT_TOPIC_ARN": resources.topic_arn,
+    }
+
+
+class DevStack:
+    """Start with :meth:`start` (or ``with``); :attr:`env` is the relay's environment."""
+
+    def __init__(self, options: StackOptions | None = None) -> None:
+        self.options = options or StackOptions()
+        self.moto = MotoServer()
+        self.together: TogetherSimulator | None = None
+        self.slack = SlackReceiver(host=HOST)
+        self.relay = LocalLambda()
+        self.lambda_invoke = LambdaInvokeServer(self.relay)
+        self.resources: Resources | None = None
+        self.env: dict[str, str] = {}
+        self._together_api_key = self.options.together_api_key or SIM_API_KEY_PREFIX + secrets.token_urlsafe(12)
+        self._started: list[Callable[[], None]] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    def start(self) -> DevStack:
+        """Start every part and provision; then :meth:`apply_env` before invoking the relay."""
+        bypass_proxies_for_loopback()  # before any client is made, here and (inherited) in moto
+        try:
+            self.moto.start()
+            self._started.append(self.moto.close)
+            self.slack.start()
+            self._started.append(self.slack.stop)
+            if self.options.uses_simulator:
+                self.together = TogetherSimulator(host=HOST, api_keys={self._together_api_key}).start()
+                self._started.append(self.together.stop)
+                for document in seeded_endpoints():
+                    self.together.put(document)
+            self.lambda_invoke.start()
+            self._started.append(self.lambda_invoke.stop)
+            self.resources = self._provision()
+            self.env = self._relay_environment(self.resources)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop everything started, newest first; safe to call twice."""
+        while self._started:
+            stop = self._started.pop()
+            with contextlib.suppress(Exception):
+                stop()
+
+    def __enter__(self) -> DevStack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    @property
+    def child_pids(self) -> list[int]:
+        return [pid for pid in (self.moto.pid,) if pid is not None]
+
+    # -- the relay's view ----------------------------------------------------------------------------------------
+
+    @property
+    def together_base_url(self) -> str:
+        if self.together is not None:
+            return self.together.base_url
+        assert self.options.together_base_url  # noqa: S101 - uses_simulator is False
+        return self.options.together_base_url
+
+    @property
+    def slack_webhook_url(self) -> str:
+        return self.options.slack_webhook_url or self.slack.webhook_url()
+
+    def apply_env(self) -> None:
+        """Make this process look like the relay's Lambda container (call before importing the handler)."""
+        for name in (*SECRET_INPUTS, *_AWS_IDENTITY):
+            os.environ.pop(name, None)
+        os.environ.update(self.env)
+
+    def sns_messages(self, max_messages: int = 10, wait_seconds: int = 1) -> list[dict[str, Any]]:
+        """SNS notifications delivered to the topic's SQS subscription (each is SNS's JSON envelope)."""
+        assert self.resources is not None  # noqa: S101 - started
+        sqs = aws.aws_client("sqs", self.moto.url)
+        received: list[dict[str, Any]] = []
+        for _ in range(max(1, max_messages)):  # bounded: at most one receive per wanted message
+            answer = sqs.receive_message(
+                QueueUrl=self.resources.sns_queue_url,
+                MaxNumberOfMessages=min(10, max_messages - len(received)),
+                WaitTimeSeconds=wait_seconds if not received else 0,
+            )
+            batch = answer.get("Messages", [])
+            if not batch:
+                break
+            for message in batch:
+                received.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.resources.sns_queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if len(received) >= max_messages:
+                break
+        return received
+
+    # -- provisioning ------------------------------------------------------------------------------------------
+
+    def _provision(self) -> Resources:
+        url = self.moto.url
+        secret_arn = aws.create_secret(
+            url,
+            RelaySecretValues(
+                together_api_key=self._together_api_key,
+                relay_tokens=(self.options.relay_token,),
+                slack_signing_secret=self.options.slack_signing_secret,
+                slack_webhook_url=self.slack_webhook_url,
+            ),
+            name="endpoint-relay/local",
+        )
+        cache_table = aws.create_cache_table(url, name="endpoint-relay-local-cache")
+        alert_table = aws.create_alert_table(url, name="endpoint-relay-local-alerts")
+        topic_arn, queue_url = aws.create_topic_with_queue(url, "endpoint-relay-local-alerts")
+        aws.put_policy_parameter(url, POLICY_PARAMETER, self.options.policy)
+        return Resources(
+            secret_arn=secret_arn,
+            cache_table=cache_table,
+            topic_arn=topic_arn,
+            sns_queue_url=queue_url,
+            alert_table=alert_table,
+            policy_parameter=POLICY_PARAMETER,
+        )
+
+    def _relay_environment(self, resources: Resources) -> dict[str, str]:
+        """The function's environment as template.yaml sets it (parameter defaults), pointed at this stack."""
+        env, bound_to_resources = declared_environment(load_template())
+        local = {
+            # What the template takes from resources and conditions, here from what was provisioned.
+            **resource_variables(resources),
+            # Parameters given a local value.
+            "TOGETHER_API_BASE_URL": self.together_base_url,
+            "POWERTOOLS_LOG_LEVEL": self.options.log_level,
+            "POLICY_PARAMETER_NAME": resources.policy_parameter,
+            # Slack's hooks host stays allowed; the loopback receiver is added (over http) so
+            # deferred slash-command replies can be shown locally.
+            "SLACK_RESPONSE_URL_HOSTS": f"hooks.slack.com,{HOST}",
+            "SLACK_RESPONSE_URL_ALLOW_HTTP": "true",
+            # What Lambda sets, and the endpoints that keep every AWS call on loopback.
+            **LOOPBACK_ENV,
+            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
+            "AWS_ENDPOINT_URL": self.moto.url,
+            # The relay's self-invocation goes to the local Invoke API, which runs the same handler.
+            "AWS_ENDPOINT_URL_LAMBDA": self.lambda_invoke.url,
+        }
+        unknown = sorted(set(bound_to_resources) - set(local))
+        if unknown:  # tests/integration/test_serve.py catches this; a local run goes on without them
+            names = ", ".join(unknown)
+            print(f"devstack: no local value for {names}, which template.yaml takes from resources", file=sys.stderr)
+        env.update(local)
+        env.update(self.options.extra_env)
+        return env
+
+
+# -- events for the other triggers, built from the samples in events/ -------------------------------------------------
+
+SLASH_COMMAND_SAMPLE = "slack_command.json"
+SCHEDULED_SWEEP_SAMPLE = "scheduled_sweep.json"
+
+
+def slack_signature_headers(signing_secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends with a request: scheme v0, HMAC-SHA256 over ``v0:{timestamp}:{body}``."""
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(signing_secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"x-slack-request-timestamp": stamp, "x-slack-signature": f"v0={digest}"}
+
+
+def _sample(name: str) -> dict[str, Any] | None:
+    path = EVENTS_DIR / name
+    if not path.is_file():
+        return None
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def slash_command_event(
+    stack: DevStack, text: str, *, command: str | None = None, response_url: str | None = None
+) -> dict[str, Any] | None:
+    """events/slack_command.json with new text and a fresh signature; None while that sample does not exist.
+
+    Everything else (route, form fields, headers, base64 encoding) is the sample's,
+    so the demo sends what API Gateway delivers for a real slash command.
+    """
+    event = _sample(SLASH_COMMAND_SAMPLE)
+    if event is None:
+        return None
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
+    form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+    form["text"] = text
+    if command:
+        form["command"] = command
+    form["response_url"] = response_url or stack.slack.url + "/commands/T0DEMO/1/local"
+    new_body = urlencode(form).encode()
+    headers = {
+        name: value
+        for name, value in (event.get("headers") or {}).items()
+        if name not in ("x-slack-signature", "x-slack-request-timestamp", "content-length")
+    }
+    headers.update(slack_signature_headers(stack.options.slack_signing_secret, new_body))
+    headers["content-length"] = str(len(new_body))
+    event["headers"] = headers
+    event["body"] = base64.b64encode(new_body).decode() if event.get("isBase64Encoded") else new_body.decode()
+    _refresh_request_context(event)
+    return event
+
+
+def form_field(event: dict[str, Any], name: str) -> str | None:
+    """A field of an HTTP event's form body (base64 or not)."""
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw).decode() if event.get("isBase64Encoded") else raw
+    return dict(parse_qsl(body, keep_blank_values=True)).get(name)
+
+
+def _refresh_request_context(event: dict[str, Any]) -> None:
+    context = event.get("requestContext")
+    if isinstance(context, dict):
+        now = time.time()
+        context["requestId"] = secrets.token_urlsafe(12)
+        context["time"] = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))
+        context["timeEpoch"] = int(now * 1000)
+
+
+def scheduled_event(stack: DevStack) -> dict[str, Any] | None:
+    """events/scheduled_sweep.json as EventBridge delivers it now; None while that sample does not exist."""
+    event = _sample(SCHEDULED_SWEEP_SAMPLE)
+    if event is None:
+        return None
+    if "id" in event:
+        event["id"] = str(uuid.uuid4())
+    if "time" in event:
+        event["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    endpoints = event.get("endpoints")
+    if endpoints is not None and endpoints != "all":
+        # The sample names ids of its own; sweep what this stack serves instead.
+        event["endpoints"] = list(stack.options.sweep_ids) if stack.options.uses_simulator else "all"
+    return event

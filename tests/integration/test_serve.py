@@ -1,0 +1,367 @@
+"""`make serve` as a user runs it: a real process, real HTTP on loopback, and a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import queue
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from devstack.serve import Route, build_event, http_answer, template_routes
+from devstack.slack_receiver import SlackReceiver
+from devstack.stack import HEALTHY_ID, Resources, declared_environment, free_port, load_template, resource_variables
+from tests.leakcheck import COLLECTOR
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 90.0
+"""Upper bound for the stack to come up on a busy machine; it normally takes a few seconds."""
+REQUEST_TIMEOUT = 30.0
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    url: str
+    token: str
+    signing_secret: str
+    child_pids: list[int]
+    output: list[str] = field(default_factory=list)
+
+
+def _start() -> Served:
+    token = "relay-test-" + secrets.token_urlsafe(16)
+    signing_secret = secrets.token_hex(16)
+    port = free_port()
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        # The suite's defaults point at a dead port; serve must choose its own upstream and AWS.
+        if not name.startswith(("TOGETHER_API_", "RELAY_", "SLACK_", "AWS_ENDPOINT_URL"))
+    }
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+            "RELAY_PORT": str(port),
+            "RELAY_LOCAL_TOKEN": token,
+            "SLACK_SIGNING_SECRET": signing_secret,
+            "SWEEP_SECONDS": "0",  # the schedule is not under test here; keep the output quiet
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack.serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    served = Served(process, f"http://127.0.0.1:{port}", token, signing_secret, child_pids=[])
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read_output() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            served.output.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read_output, daemon=True).start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        remaining = deadline - time.monotonic()
+        line = lines.get(timeout=remaining) if remaining > 0 else None
+        if line is None:
+            process.kill()
+            pytest.fail("make serve did not start:\n" + "".join(served.output[-40:]))
+        if "child processes:" in line:
+            served.child_pids = [int(pid) for pid in line.split("child processes:", 1)[1].split()]
+        if "stop with Ctrl-C" in line:
+            return served
+
+
+_current: Served | None = None
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    """One `make serve` process shared by the tests; started again if a test stopped it."""
+    global _current
+    if _current is None or _current.process.poll() is not None:
+        _current = _start()
+    COLLECTOR.register_secret(_current.token, _current.signing_secret)
+    yield _current
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_serve_at_the_end() -> Iterator[None]:
+    yield
+    if _current is not None and _current.process.poll() is None:
+        _current.process.send_signal(signal.SIGTERM)
+        try:
+            _current.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(_current.process.pid, signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+
+def _request(
+    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | None = None
+) -> HttpResult:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 - loopback
+    try:
+        with _DIRECT.open(request, timeout=REQUEST_TIMEOUT) as response:
+            result = HttpResult(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+    except urllib.error.HTTPError as error:
+        result = HttpResult(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+    COLLECTOR.add_text(result.body.decode("utf-8", "replace"))
+    COLLECTOR.add_text(json.dumps(result.headers))
+    return result
+
+
+def _signed_command(served: Served, text: str, response_url: str, *, secret: str | None = None) -> HttpResult:
+    body = urlencode(
+        {
+            "token": "unused-verification-token",
+            "team_id": "T0001",
+            "team_domain": "example",
+            "channel_id": "C2147483705",
+            "channel_name": "oncall",
+            "user_id": "U2147483697",
+            "user_name": "oncall",
+            "command": "/together",
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        }
+    ).encode()
+    timestamp = str(int(time.time()))
+    digest = hmac.new((secret or served.signing_secret).encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={digest.hexdigest()}",
+    }
+    return _request(f"{served.url}/slack/commands", method="POST", headers=headers, body=body)
+
+
+def _reply_text(document: object) -> str:
+    """Everything a Slack reply would show, as one string."""
+    return json.dumps(document, ensure_ascii=False).replace("\\u200b", "")
+
+
+def test_lookup_with_the_local_token_returns_the_endpoint(served: Served) -> None:
+    # Given `make serve` running with RELAY_LOCAL_TOKEN set
+    url = f"{served.url}/v1/endpoints/{HEALTHY_ID}"
+    # When a caller does what `curl -H "Authorization: Bearer $RELAY_LOCAL_TOKEN" <url>` does
+    first = _request(url, headers={"Authorization": f"Bearer {served.token}"})
+    second = _request(url, headers={"Authorization": f"Bearer {served.token}"})
+    anonymous = _request(url)
+    # Then it gets the endpoint in Together's shape, cached on the second call, and nothing without the token
+    assert first.status == 200, first.body
+    document = first.json()
+    assert isinstance(document, dict)
+    assert (document["object"], document["id"], document["state"]) == ("endpoint", HEALTHY_ID, "STARTED")
+    assert first.headers["content-type"] == "application/json"
+    assert (first.headers["x-cache"], second.headers["x-cache"]) == ("MISS", "HIT")
+    assert second.body == first.body
+    assert anonymous.status == 401
+    error = anonymous.json()["error"]  # type: ignore[index]
+    assert set(error) == {"message", "type", "param", "code"}
+
+
+def test_request_translation_matches_api_gateway(served: Served) -> None:
+    # Given ids API Gateway would deliver percent-encoded, and routes the function does not serve
+    token = {"Authorization": f"Bearer {served.token}"}
+    # When they arrive over HTTP
+    encoded_slash = _request(f"{served.url}/v1/endpoints/endpoint-x%2F..%2Fadmin", headers=token)
+    health = _request(f"{served.url}/healthz?probe=1&probe=2")
+    unknown = _request(f"{served.url}/v2/nothing-here")
+    # Then the relay sees the raw path and answers with its own ErrorData, as it does behind API Gateway
+    assert encoded_slash.status == 400
+    assert encoded_slash.json()["error"]["param"] == "endpointId"  # type: ignore[index]
+    assert health.status == 200
+    assert health.json() == {"status": "ok"}
+    assert unknown.status == 404
+
+
+def test_signed_slash_command_gets_an_answer(served: Served) -> None:
+    with SlackReceiver() as response_urls:
+        response_url = f"{response_urls.url}/commands/T0001/1/test"
+        # Given a slash command signed with SLACK_SIGNING_SECRET, as Slack signs it
+        helped = _signed_command(served, "help", response_url)
+        # When the status of an endpoint is asked for
+        status = _signed_command(served, f"status {HEALTHY_ID}", response_url)
+        # Then both are answered with 200: in the HTTP reply, or (when deferred) at the response_url
+        assert helped.status == 200, helped.body
+        assert "status" in _reply_text(helped.json())
+        assert status.status == 200, status.body
+        answers = [_reply_text(status.json())]
+        if HEALTHY_ID not in answers[0]:
+            answers += [_reply_text(message.json()) for message in response_urls.wait_for(1, timeout=30)]
+        assert any(HEALTHY_ID in answer for answer in answers), answers
+
+
+def test_slash_command_with_a_wrong_signature_is_refused(served: Served) -> None:
+    # Given a command signed with some other secret
+    forged = _signed_command(served, "help", "https://hooks.slack.com/commands/x", secret="not-the-signing-secret")
+    # Then it is refused without detail
+    assert forged.status == 401
+
+
+def _process_start_time(pid: int) -> str | None:
+    """Field 22 of /proc/<pid>/stat (start time), or None if the process is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else fields[19]
+
+
+def _descendants(root: int) -> dict[int, str]:
+    """Every running process below ``root``, with its start time (so a reused PID is not mistaken for it)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: dict[int, str] = {}
+    frontier = [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in found:
+                started = _process_start_time(pid)
+                if started is not None:
+                    found[pid] = started
+                    frontier.append(pid)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_sigterm_leaves_no_process_behind(served: Served) -> None:
+    # Given `make serve` running with its child processes (moto server) announced at start
+    children = _descendants(served.process.pid)
+    assert served.child_pids
+    assert set(served.child_pids) <= set(children)
+    # When it gets SIGTERM
+    served.process.send_signal(signal.SIGTERM)
+    exit_code = served.process.wait(timeout=60)
+    # Then it exits cleanly, and every process it started is gone
+    assert exit_code == 0, "".join(served.output[-20:])
+    deadline = time.monotonic() + 30
+    left = dict(children)
+    while left and time.monotonic() < deadline:
+        left = {pid: started for pid, started in left.items() if _process_start_time(pid) == started}
+        if left:
+            time.sleep(0.1)
+    assert not left, f"still running after SIGTERM: {sorted(left)}"
+    assert any("stopped" in line for line in served.output)
+
+
+# -- the translation and the environment, without a process ---------------------------------------------------------
+
+
+def test_the_local_stack_sets_every_variable_the_template_sets() -> None:
+    # Given the function's environment as template.yaml declares it
+    values, bound_to_resources = declared_environment(load_template())
+    # Then literals and parameter defaults are taken as they are, and every variable the template
+    # takes from a resource has a local value: `make serve` runs the relay with AWS's environment
+    resources = Resources("arn:secret", "cache", "arn:topic", "http://queue", "alerts", "/policy")
+    assert set(bound_to_resources) <= set(resource_variables(resources))
+    assert "RELAY_SECRET_ID" in set(values) | set(bound_to_resources)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "base64_encoded"),
+    [
+        ("application/x-www-form-urlencoded", True),
+        ("application/octet-stream", True),
+        (None, True),
+        ("application/json", False),
+        ("application/json; charset=utf-8", False),
+        ("text/plain", False),
+    ],
+)
+def test_request_body_is_encoded_as_api_gateway_encodes_it(content_type: str | None, base64_encoded: bool) -> None:
+    # Given a POST with a body of some content type
+    headers = [("Host", "127.0.0.1:3000"), ("Content-Length", "7")]
+    if content_type:
+        headers.append(("Content-Type", content_type))
+    # When it is translated into an HTTP API v2 event
+    event = build_event("POST", "/slack/commands", headers, b"a=1&b=2", "127.0.0.1", template_routes())
+    # Then form and binary bodies arrive base64-encoded, text bodies as text
+    assert event["isBase64Encoded"] is base64_encoded
+    assert event["body"] == ("YT0xJmI9Mg==" if base64_encoded else "a=1&b=2")
+    assert event["routeKey"] == "POST /slack/commands"
+
+
+def test_request_line_headers_and_query_become_payload_2_0_fields() -> None:
+    # Given a request with an encoded path, repeated query parameters, repeated headers and cookies
+    headers = [("X-Trace", "a"), ("X-Trace", "b"), ("Cookie", "c1=1; c2=2"), ("Authorization", "Bearer t")]
+    target = "/v1/endpoints/endpoint-a%2Fb?x=1&x=2&y=%20z"
+    # When it is translated
+    event = build_event("GET", target, headers, b"", "10.0.0.9", template_routes())
+    # Then it has the fields and spellings API Gateway uses
+    assert event["version"] == "2.0"
+    assert event["rawPath"] == "/v1/endpoints/endpoint-a%2Fb"
+    assert event["rawQueryString"] == "x=1&x=2&y=%20z"
+    assert event["queryStringParameters"] == {"x": "1,2", "y": " z"}
+    assert event["headers"]["x-trace"] == "a,b"
+    assert event["headers"]["authorization"] == "Bearer t"
+    assert "cookie" not in event["headers"]
+    assert event["cookies"] == ["c1=1", "c2=2"]
+    assert event["requestContext"]["http"] == {
+        "method": "GET",
+        "path": "/v1/endpoints/endpoint-a/b",
+        "protocol": "HTTP/1.1",
+        "sourceIp": "10.0.0.9",
+        "userAgent": "local",
+    }
+    assert event["routeKey"] == "GET /v1/endpoints/{endpointId+}"
+    assert event["pathParameters"] == {"endpointId": "endpoint-a/b"}
+    assert event["requestContext"]["requestId"]
+    assert "body" not in event
+
+
+def test_unrouted_requests_reach_the_function_as_the_default_route() -> None:
+    assert build_event("GET", "/nowhere", [], b"", "127.0.0.1", template_routes())["routeKey"] == "$default"
+    assert Route("GET", "/healthz").match("POST", "/healthz") is None
+
+
+def test_function_results_become_http_answers() -> None:
+    # A base64 body is decoded, cookies become Set-Cookie, and a bare result is JSON with status 200
+    binary = http_answer({"statusCode": 201, "body": "aGk=", "isBase64Encoded": True, "cookies": ["a=1"]})
+    assert (binary.status, binary.body, binary.headers) == (201, b"hi", [("Set-Cookie", "a=1")])
+    bare = http_answer({"ok": True})
+    assert (bare.status, json.loads(bare.body)) == (200, {"ok": True})
