@@ -1,0 +1,129 @@
+"""Benchmark 1: cold start, the relay against the floor and the peer, in fresh processes.
+
+Each run spawns ``cold_start_probe.py`` for one variant and one endpoint id it has not
+looked up before (so the relay's shared tier misses, as on a first lookup). Variants
+alternate, with the order rotated every round, so a burst of machine noise hits all
+variants. One discarded round first compiles bytecode and warms the page cache.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from typing import Any
+
+from benchmarks.stack import EVENT_FILE, REPO, TOGETHER_API_KEY, Stack, child_environment
+from benchmarks.stats import summary
+
+PROBE = REPO / "benchmarks" / "cold_start_probe.py"
+VARIANTS = ("floor", "relay", "peer", "dependencies")
+"""``dependencies`` is informational: the relay's required libraries doing its I/O, without its code."""
+
+
+def environments(stack: Stack) -> dict[str, dict[str, str]]:
+    return {
+        "floor": child_environment(TOGETHER_API_BASE_URL=stack.together_base_url, TOGETHER_API_KEY=TOGETHER_API_KEY),
+        "relay": stack.relay_env(BENCH_EVENT_FILE=str(EVENT_FILE)),
+        "dependencies": stack.relay_env(),
+        "peer": child_environment(
+            BENCH_EVENT_FILE=str(EVENT_FILE),
+            AWS_ENDPOINT_URL=stack.moto_url,
+            POWERTOOLS_SERVICE_NAME="together-peer",
+            POWERTOOLS_METRICS_NAMESPACE="TogetherPeer",
+            POWERTOOLS_LOG_LEVEL="INFO",
+            TOGETHER_SECRET_ID=stack.secret_id,
+            TOGETHER_BASE_URL=stack.together_base_url,
+        ),
+    }
+
+
+def probe(variant: str, endpoint_id: str, env: dict[str, str], *, importtime: bool = False) -> dict[str, Any]:
+    env = dict(env, BENCH_SPAWN_NS=str(time.monotonic_ns()))
+    flags = ["-X", "importtime"] if importtime else []
+    completed = subprocess.run(
+        [sys.executable, *flags, str(PROBE), variant, endpoint_id],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    for line in completed.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("BENCH-RESULT "):
+            fields = dict(pair.split("=", 1) for pair in line.split()[1:])
+            result: dict[str, Any] = {name: int(value) for name, value in fields.items()}
+            if result["status"] != 200:
+                raise RuntimeError(f"cold-start probe '{variant}' answered {result['status']}")
+            result["stderr"] = completed.stderr.decode("utf-8", "replace") if importtime else ""
+            return result
+    tail = completed.stderr.decode("utf-8", "replace")[-3000:]
+    raise RuntimeError(f"cold-start probe '{variant}' failed (exit {completed.returncode}):\n{tail}")
+
+
+def measure(stack: Stack, ids: list[str], runs: int) -> dict[str, Any]:
+    envs = environments(stack)
+    fresh = iter(ids)
+    for variant in VARIANTS:  # discarded: bytecode compilation and a cold page cache are not what we measure
+        probe(variant, next(fresh), envs[variant])
+    samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for round_index in range(runs):
+        shift = round_index % len(VARIANTS)
+        for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+            samples[variant].append(probe(variant, next(fresh), envs[variant]))
+    result: dict[str, Any] = {"runs_per_variant": runs, "unit": "ms"}
+    for variant in VARIANTS:
+        runs_of = samples[variant]
+        result[variant] = {
+            "spawn_to_first_answer_ms": summary([r["spawn_to_answer_ns"] for r in runs_of], scale=1e6, digits=1),
+            "interpreter_start_ms": summary([r["interpreter_ns"] for r in runs_of], scale=1e6, digits=1),
+            "import_and_init_ms": summary([r["import_ns"] for r in runs_of], scale=1e6, digits=1),
+            "first_call_ms": summary([r["first_call_ns"] for r in runs_of], scale=1e6, digits=1),
+            "peak_rss_mb": summary([r["peak_rss_kb"] for r in runs_of], scale=1024, digits=1),
+        }
+    return result
+
+
+def import_profile(stack: Stack, ids: list[str]) -> dict[str, Any]:
+    """``python -X importtime`` of one relay and one peer cold start: where the import time goes."""
+    envs = environments(stack)
+    profile: dict[str, Any] = {}
+    for variant, endpoint_id in zip(("relay", "peer"), ids, strict=False):
+        entries = parse_importtime(probe(variant, endpoint_id, envs[variant], importtime=True)["stderr"])
+        by_package: dict[str, int] = defaultdict(int)
+        for entry in entries:
+            by_package[entry["module"].split(".")[0]] += entry["self_us"]
+        top_packages = sorted(by_package.items(), key=lambda item: -item[1])[:12]
+        top_modules = sorted(entries, key=lambda entry: -entry["cumulative_us"])[:20]
+        profile[variant] = {
+            "total_import_ms": round(sum(entry["self_us"] for entry in entries) / 1000, 1),
+            "self_time_by_package_ms": {name: round(us / 1000, 1) for name, us in top_packages},
+            "top_cumulative_ms": [
+                {"module": entry["module"], "depth": entry["depth"], "ms": round(entry["cumulative_us"] / 1000, 1)}
+                for entry in top_modules
+            ],
+        }
+    return profile
+
+
+_IMPORTTIME_LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+def parse_importtime(text: str) -> list[dict[str, Any]]:
+    entries = []
+    for line in text.splitlines():
+        match = _IMPORTTIME_LINE.match(line)
+        if match:
+            self_us, cumulative_us, indent, module = match.groups()
+            entries.append(
+                {
+                    "module": module,
+                    "self_us": int(self_us),
+                    "cumulative_us": int(cumulative_us),
+                    "depth": (len(indent) - 1) // 2,
+                }
+            )
+    return entries

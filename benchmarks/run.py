@@ -1,0 +1,371 @@
+"""`make bench`: run every benchmark in one go, print the table, write benchmarks/results.json.
+
+Everything is measured in the same run on the same machine, against local stand-ins
+on loopback (moto server and the Together simulator, started here and stopped at the
+end). A missed target is reported, never turned into a failure: the exit status is
+non-zero only when a benchmark could not run at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from benchmarks import cold_start, shared_cache, sweep, warm_hit, warm_uncached
+from benchmarks.stack import REPO, Stack, endpoint_ids, event_endpoint_id
+
+RESULTS = REPO / "benchmarks" / "results.json"
+ALL = ("cold_start", "warm_hit", "warm_uncached", "sweep", "shared_cache")
+
+
+@dataclass(frozen=True)
+class Target:
+    benchmark: str
+    name: str
+    measured: str
+    reference: str
+    ratio: float | None
+    target: str
+    met: bool | None
+    """None: not measured."""
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return "not measured" if self.met is None else ("met" if self.met else "MISSED")
+
+
+def _check(
+    benchmark: str,
+    name: str,
+    ratio: float,
+    *,
+    at_most: float | None = None,
+    at_least: float | None = None,
+    measured: str,
+    reference: str,
+    target: str,
+) -> Target:
+    met = ratio <= at_most if at_most is not None else ratio >= (at_least or 0.0)
+    return Target(benchmark, name, measured, reference, round(ratio, 3), target, met)
+
+
+def evaluate(results: dict[str, Any]) -> list[Target]:
+    targets: list[Target] = []
+    cold = results.get("cold_start")
+    if cold:
+        relay = cold["relay"]["spawn_to_first_answer_ms"]["p50"]
+        floor = cold["floor"]["spawn_to_first_answer_ms"]["p50"]
+        peer = cold["peer"]["spawn_to_first_answer_ms"]["p50"]
+        rss = cold["relay"]["peak_rss_mb"]["max"]
+        targets += [
+            _check(
+                "cold start",
+                "vs floor",
+                relay / floor,
+                at_most=1.5,
+                measured=f"{relay:.0f} ms",
+                reference=f"floor {floor:.0f} ms",
+                target="<= 1.5x floor",
+            ),
+            _check(
+                "cold start",
+                "vs peer",
+                relay / peer,
+                at_most=0.4,
+                measured=f"{relay:.0f} ms",
+                reference=f"peer {peer:.0f} ms",
+                target="<= 0.4x peer",
+            ),
+            _check(
+                "cold start",
+                "peak RSS",
+                rss / 90,
+                at_most=1.0,
+                measured=f"{rss:.1f} MB",
+                reference=f"peer {cold['peer']['peak_rss_mb']['max']:.1f} MB",
+                target="<= 90 MB",
+            ),
+        ]
+    hit = results.get("warm_hit")
+    if hit:
+        p50 = hit["relay"]["p50"]
+        targets.append(
+            _check(
+                "warm hit",
+                "p50",
+                p50 / 150,
+                at_most=1.0,
+                measured=f"p50 {p50:.0f} µs, p99 {hit['relay']['p99']:.0f} µs",
+                reference=f"floor p50 {hit['floor_dict_plus_json_dumps']['p50']:.1f} µs",
+                target="p50 <= 150 µs",
+            )
+        )
+    uncached = results.get("warm_uncached")
+    if uncached:
+        relay_p50 = uncached["relay"]["p50"]
+        raw = uncached["raw_urllib3"]["p50"]
+        sdk = uncached["together_sdk"]["p50"]
+        targets += [
+            _check(
+                "uncached",
+                "vs raw urllib3",
+                relay_p50 / raw,
+                at_most=1.3,
+                measured=f"p50 {relay_p50:.0f} µs",
+                reference=f"urllib3 p50 {raw:.0f} µs",
+                target="<= 1.3x urllib3",
+            ),
+            _check(
+                "uncached",
+                "vs Together SDK",
+                sdk / relay_p50,
+                at_least=3.0,
+                measured=f"p50 {relay_p50:.0f} µs",
+                reference=f"SDK p50 {sdk:.0f} µs",
+                target=">= 3x faster than SDK",
+            ),
+        ]
+    targets += _sweep_targets(results.get("sweep"))
+    shared = results.get("shared_cache")
+    if shared:
+        calls, ideal = shared["upstream_calls"], shared["ideal_upstream_calls"]
+        targets.append(
+            _check(
+                "shared cache",
+                "upstream calls",
+                calls / ideal,
+                at_most=1.5,
+                measured=f"{calls} calls",
+                reference=f"ideal {ideal}",
+                target="<= 1.5x ideal",
+            )
+        )
+    return targets
+
+
+def _sweep_targets(result: dict[str, Any] | None) -> list[Target]:
+    if result is None:
+        return []
+    if not result.get("measured"):
+        reason = result.get("reason", "not measured")
+        return [
+            Target("sweep", "vs ideal", reason, "-", None, "<= 1.3x ideal", None, reason),
+            Target("sweep", "vs sequential SDK", reason, "-", None, ">= 12x faster", None, reason),
+        ]
+    wall, ideal, sdk = result["relay_wall_s"], result["ideal_s"], result["sequential_sdk_wall_s"]
+    return [
+        _check(
+            "sweep",
+            "vs ideal",
+            wall / ideal,
+            at_most=1.3,
+            measured=f"{wall:.2f} s",
+            reference=f"ideal {ideal:.2f} s",
+            target="<= 1.3x ideal",
+        ),
+        _check(
+            "sweep",
+            "vs sequential SDK",
+            sdk / wall,
+            at_least=12.0,
+            measured=f"{wall:.2f} s",
+            reference=f"SDK loop {sdk:.1f} s",
+            target=">= 12x faster",
+        ),
+    ]
+
+
+def also_measured(results: dict[str, Any]) -> list[str]:
+    """Context for the table: breakdowns and informational rows that carry no target."""
+    lines: list[str] = []
+    cold = results.get("cold_start")
+    if cold:
+        for variant in cold_start.VARIANTS:
+            row = cold[variant]
+            lines.append(
+                f"cold start {variant}: p50 {row['spawn_to_first_answer_ms']['p50']:.0f} ms "
+                f"(p90 {row['spawn_to_first_answer_ms']['p90']:.0f}) = interpreter "
+                f"{row['interpreter_start_ms']['p50']:.0f} + imports/init {row['import_and_init_ms']['p50']:.0f} "
+                f"+ first call {row['first_call_ms']['p50']:.0f} ms; peak RSS {row['peak_rss_mb']['max']:.1f} MB"
+            )
+    uncached = results.get("warm_uncached")
+    if uncached:
+        overhead = uncached["relay"]["p50"] - uncached["raw_urllib3"]["p50"]
+        lines.append(
+            f"uncached: relay adds {overhead:.0f} µs to a raw urllib3 GET; with Together's answer served from memory "
+            f"the relay takes {uncached['relay_upstream_in_memory']['p50']:.0f} µs (p99: relay "
+            f"{uncached['relay']['p99']:.0f}, urllib3 {uncached['raw_urllib3']['p99']:.0f}, "
+            f"SDK {uncached['together_sdk']['p99']:.0f} µs)"
+        )
+    sweep_result = results.get("sweep") or {}
+    if sweep_result.get("measured"):
+        wider = sweep_result.get("with_16_workers")
+        if wider:
+            lines.append(
+                f"sweep with 16 workers: {wider['relay_wall_s']:.2f} s, {wider['ratio_to_ideal']:.2f}x its ideal, "
+                f"{wider['times_faster_than_sdk_loop']:.1f}x faster than the SDK loop"
+            )
+        deployed = sweep_result.get("as_deployed") or {}
+        if deployed.get("measured"):
+            lines.append(
+                f"sweep as deployed (alert table + shared tier on moto): {deployed['relay_wall_s']:.2f} s, "
+                f"{deployed['ratio_to_ideal']:.2f}x ideal"
+            )
+        elif deployed:
+            lines.append(f"sweep as deployed: not measured ({deployed.get('reason')})")
+    shared = results.get("shared_cache")
+    if shared:
+        lines.append(
+            f"shared cache: {shared['requests']} lookups served; without the shared tier the same run would make "
+            f"about {shared['without_shared_tier_expected']} upstream calls"
+        )
+    return lines
+
+
+def table(targets: list[Target]) -> str:
+    header = ("Benchmark", "Check", "Relay", "Compared with", "Ratio", "Target", "Result")
+    rows = [
+        (
+            t.benchmark,
+            t.name,
+            t.measured,
+            t.reference,
+            "-" if t.ratio is None else f"{t.ratio:.2f}",
+            t.target,
+            t.verdict,
+        )
+        for t in targets
+    ]
+    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(str(cell).ljust(width) for cell, width in zip(cells, widths, strict=True)) + " |"
+
+    separator = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
+    return "\n".join([line(header), separator, *(line(row) for row in rows)])
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", nargs="*", choices=ALL, default=list(ALL), help="run only these benchmarks")
+    parser.add_argument("--cold-runs", type=int, default=10, help="cold starts per variant")
+    parser.add_argument("--hit-iterations", type=int, default=5000)
+    parser.add_argument("--uncached-iterations", type=int, default=1000)
+    parser.add_argument("--sweep-endpoints", type=int, default=1000)
+    parser.add_argument("--shared-seconds", type=float, default=20.0)
+    parser.add_argument("--out", default=str(RESULTS))
+    args = parser.parse_args()
+
+    from devstack.together_sim import make_endpoint
+
+    started = time.monotonic()
+    cold_ids = endpoint_ids("cold", len(cold_start.VARIANTS) * (args.cold_runs + 1) + 2)
+    sweep_ids = endpoint_ids("sweep", args.sweep_endpoints)
+    shared_ids = endpoint_ids("shared", 10)
+    seed = [make_endpoint(endpoint_id) for endpoint_id in (event_endpoint_id(), *cold_ids, *sweep_ids, *shared_ids)]
+    document: dict[str, Any] = {
+        "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "benchmarks": {},
+    }
+    results: dict[str, Any] = document["benchmarks"]
+    profiles: dict[str, Any] = {}
+    steps: dict[str, Callable[[Stack], Any]] = {
+        "cold_start": lambda stack: cold_start.measure(stack, cold_ids[:-2], args.cold_runs),
+        "warm_hit": lambda stack: warm_hit.measure(stack, args.hit_iterations),
+        "warm_uncached": lambda stack: warm_uncached.measure(stack, args.uncached_iterations),
+        "sweep": lambda stack: sweep.measure(stack, sweep_ids),
+        "shared_cache": lambda stack: shared_cache.measure(stack, shared_ids, args.shared_seconds),
+    }
+    errors: dict[str, str] = {}
+    with Stack().start(seed) as stack:
+        for name in ALL:
+            if name not in args.only:
+                continue
+            print(f"running {name} ...", file=sys.stderr, flush=True)
+            step_started = time.monotonic()
+            try:
+                results[name] = steps[name](stack)
+            except Exception as exc:  # one broken benchmark must not hide the others' numbers
+                errors[name] = f"{type(exc).__name__}: {exc}"
+                print(f"  {name} failed: {errors[name]}", file=sys.stderr, flush=True)
+                continue
+            print(f"  done in {time.monotonic() - step_started:.1f} s", file=sys.stderr, flush=True)
+            if name == "cold_start":
+                profiles["cold_start_importtime"] = cold_start.import_profile(stack, cold_ids[-2:])
+
+    targets = evaluate(results)
+    missed = {t.benchmark for t in targets if t.met is False}
+    # Profiles are kept only where they explain a miss.
+    for benchmark, key, label in (
+        ("warm hit", "warm_hit", "warm_hit_cprofile"),
+        ("uncached", "warm_uncached", "uncached_cprofile"),
+    ):
+        profile = results.get(key, {}).pop("profile", None)
+        if benchmark in missed and profile:
+            profiles[label] = profile
+    if "cold start" not in missed:
+        profiles.pop("cold_start_importtime", None)
+    if "shared cache" in missed:
+        bursts = ("refresh_bursts", "fetches_per_burst", "burst_spread_ms_p50", "burst_spread_ms_max")
+        profiles["shared_cache_refresh_bursts"] = {key: results["shared_cache"][key] for key in bursts}
+    if "sweep" in missed:
+        sweep_result = results["sweep"]
+        profiles["sweep_worker_bound"] = {
+            "workers": sweep_result["workers"],
+            "ratio_to_ideal": round(sweep_result["relay_wall_s"] / sweep_result["ideal_s"], 3),
+            "with_16_workers": sweep_result.get("with_16_workers"),
+        }
+    if profiles:
+        profiles["explained_in"] = "benchmarks/PROFILE.md"
+    document["targets"] = [asdict(t) | {"result": t.verdict} for t in targets]
+    document["missed"] = [f"{t.benchmark}: {t.name}" for t in targets if t.met is False]
+    document["not_measured"] = [f"{t.benchmark}: {t.name} ({t.note})" for t in targets if t.met is None]
+    document["profiles"] = profiles
+    document["errors"] = errors
+    document["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
+    document["total_seconds"] = round(time.monotonic() - started, 1)
+    document["table"] = table(targets).splitlines()
+    document["also_measured"] = also_measured(results)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
+
+    print()
+    print(table(targets))
+    print()
+    for note in document["also_measured"]:
+        print(f"- {note}")
+    print()
+    met = len(targets) - len(document["missed"]) - len(document["not_measured"])
+    load = f"{document['machine']['load_average_at_start']} -> {document['machine']['load_average_at_end']}"
+    print(
+        f"{met} met, {len(document['missed'])} missed, {len(document['not_measured'])} not measured; "
+        f"load average {load}; {document['total_seconds']:.0f} s. "
+        f"Details and profiles: {os.path.relpath(args.out, REPO)}"
+    )
+    for name, error in errors.items():
+        print(f"{name} could not run: {error}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
