@@ -71,6 +71,8 @@ def build(settings: Settings) -> Relay:
         ),
         local=LocalCache(),
         shared=shared,
+        # Long enough for one upstream request with its retries; if the holder dies, others wait this long.
+        refresh_lease_seconds=settings.upstream_worst_case_seconds(),
     )
     return Relay(
         settings=settings,

@@ -156,3 +156,31 @@ def test_an_unreachable_dynamodb_is_a_shared_cache_error() -> None:
         unreachable.get(ENDPOINT_ID)
     with pytest.raises(SharedCacheError, match="EndpointConnectionError"):
         unreachable.put(ENDPOINT_ID, _positive(), retain_until=T0 + 900)
+
+
+def test_only_one_container_wins_the_refresh_lease_until_a_new_answer_lands(cache: DynamoSharedCache) -> None:
+    # Given an entry every container sees expire at once
+    cache.put(ENDPOINT_ID, _positive(T0), retain_until=T0 + 900)
+    now = T0 + 31
+    # When several containers claim its refresh, only the first wins
+    claims = [cache.claim_refresh(ENDPOINT_ID, T0, now, now + 20) for _ in range(3)]
+    assert claims == [True, False, False]
+    # And once the holder writes the new answer, the lease is gone with the old item
+    cache.put(ENDPOINT_ID, _positive(now), retain_until=now + 900)
+    assert cache.claim_refresh(ENDPOINT_ID, now, now + 31, now + 51) is True
+
+
+def test_a_lease_for_an_answer_already_replaced_is_refused(cache: DynamoSharedCache) -> None:
+    cache.put(ENDPOINT_ID, _positive(T0 + 5), retain_until=T0 + 900)
+    assert cache.claim_refresh(ENDPOINT_ID, T0, T0 + 40, T0 + 60) is False
+
+
+def test_an_expired_lease_can_be_taken_over(cache: DynamoSharedCache) -> None:
+    cache.put(ENDPOINT_ID, _positive(T0), retain_until=T0 + 900)
+    assert cache.claim_refresh(ENDPOINT_ID, T0, T0 + 31, T0 + 51) is True
+    assert cache.claim_refresh(ENDPOINT_ID, T0, T0 + 52, T0 + 72) is True
+
+
+def test_a_lease_on_a_missing_table_is_a_shared_cache_error(dynamodb: Any) -> None:
+    with pytest.raises(SharedCacheError):
+        DynamoSharedCache("no-such-table", client=dynamodb).claim_refresh(ENDPOINT_ID, T0, T0, T0 + 1)

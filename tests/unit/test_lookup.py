@@ -85,6 +85,8 @@ class FakeSharedCache:
     failing: bool = False
     reads: int = 0
     writes: int = 0
+    leases: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """endpoint id -> (fetched_at the lease is for, lease end)"""
 
     def get(self, endpoint_id: str) -> CacheEntry | None:
         self.reads += 1
@@ -100,6 +102,17 @@ class FakeSharedCache:
         if current is None or current.fetched_at < entry.fetched_at:
             self.entries[endpoint_id] = entry
             self.retain[endpoint_id] = retain_until
+            self.leases.pop(endpoint_id, None)
+
+    def claim_refresh(self, endpoint_id: str, seen_fetched_at: float, now: float, until: float) -> bool:
+        if self.failing:
+            raise SharedCacheError("ProvisionedThroughputExceededException")
+        current = self.entries.get(endpoint_id)
+        lease = self.leases.get(endpoint_id)
+        if current is None or current.fetched_at != seen_fetched_at or (lease is not None and lease[1] >= now):
+            return False
+        self.leases[endpoint_id] = (seen_fetched_at, until)
+        return True
 
 
 class NoSecrets:
@@ -119,6 +132,9 @@ class NoSharedCache:
     def put(self, endpoint_id: str, entry: CacheEntry, retain_until: float) -> None:
         raise AssertionError("the shared tier must not be written")
 
+    def claim_refresh(self, endpoint_id: str, seen_fetched_at: float, now: float, until: float) -> bool:
+        raise AssertionError("the shared tier must not be leased")
+
 
 @dataclass
 class World:
@@ -129,7 +145,7 @@ class World:
     service: LookupService
 
 
-def _world(*, shared: bool = True, policy: CachePolicy = POLICY) -> World:
+def _world(*, shared: bool = True, policy: CachePolicy = POLICY, refresh_lease: float = 0.0) -> World:
     clock, secrets, upstream, shared_cache = FakeClock(), FakeSecrets(), FakeUpstream(), FakeSharedCache()
     upstream.bodies[ENDPOINT_ID] = _body()
     service = LookupService(
@@ -138,6 +154,7 @@ def _world(*, shared: bool = True, policy: CachePolicy = POLICY) -> World:
         policy=policy,
         local=LocalCache(),
         shared=shared_cache if shared else None,
+        refresh_lease_seconds=refresh_lease,
         clock=clock,
     )
     return World(clock, secrets, upstream, shared_cache, service)
@@ -526,3 +543,70 @@ def test_cached_reports_a_remembered_404_as_not_found() -> None:
         _untouchable_service(local, clock).cached("endpoint-unknown")
     clock.advance(10)
     assert _untouchable_service(local, clock).cached("endpoint-unknown") is None
+
+
+# -- refresh lease: one container refreshes an expired shared entry ------------------------------------------------
+
+
+def _second_container(world: World) -> LookupService:
+    """Another warm container: same shared tier and upstream, its own local tier."""
+    return LookupService(
+        upstream=world.upstream,
+        secrets=world.secrets,
+        policy=POLICY,
+        local=LocalCache(),
+        shared=world.shared,
+        refresh_lease_seconds=20,
+        clock=world.clock,
+    )
+
+
+def test_when_a_shared_entry_expires_only_the_lease_holder_goes_upstream() -> None:
+    # Given two containers that both saw the same shared entry expire
+    world = _world(refresh_lease=20)
+    world.shared.entries[ENDPOINT_ID] = _positive(T0 - POLICY.fresh_ttl - 1)
+    other = _second_container(world)
+    # When the first claims the refresh (and is still fetching) and the second asks meanwhile
+    world.shared.claim_refresh(ENDPOINT_ID, T0 - POLICY.fresh_ttl - 1, T0, T0 + 20)
+    result = other.lookup(ENDPOINT_ID)
+    # Then the second serves the stale entry instead of going upstream too
+    assert result.status is CacheStatus.STALE
+    assert result.max_age == 0
+    assert world.upstream.calls == []
+
+
+def test_the_container_that_wins_the_lease_refreshes_and_releases_it() -> None:
+    world = _world(refresh_lease=20)
+    world.shared.entries[ENDPOINT_ID] = _positive(T0 - POLICY.fresh_ttl - 1)
+
+    first = world.service.lookup(ENDPOINT_ID)
+    second = _second_container(world).lookup(ENDPOINT_ID)
+
+    assert first.status is CacheStatus.MISS
+    assert second.status is CacheStatus.HIT  # the refreshed entry, from the shared tier
+    assert len(world.upstream.calls) == 1
+    assert ENDPOINT_ID not in world.shared.leases
+
+
+def test_an_expired_lease_lets_another_container_refresh() -> None:
+    world = _world(refresh_lease=20)
+    fetched_at = T0 - POLICY.fresh_ttl - 1
+    world.shared.entries[ENDPOINT_ID] = _positive(fetched_at)
+    world.shared.claim_refresh(ENDPOINT_ID, fetched_at, T0 - 30, T0 - 10)  # its holder died long ago
+    assert world.service.lookup(ENDPOINT_ID).status is CacheStatus.MISS
+    assert len(world.upstream.calls) == 1
+
+
+def test_without_a_servable_stale_entry_nobody_waits_for_a_lease() -> None:
+    world = _world(refresh_lease=20)
+    fetched_at = T0 - POLICY.stale_window - 1  # too old to serve even as stale
+    world.shared.entries[ENDPOINT_ID] = _positive(fetched_at)
+    world.shared.claim_refresh(ENDPOINT_ID, fetched_at, T0, T0 + 20)
+    assert world.service.lookup(ENDPOINT_ID).status is CacheStatus.MISS
+
+
+def test_a_failing_lease_means_refreshing_ourselves() -> None:
+    world = _world(refresh_lease=20)
+    world.shared.entries[ENDPOINT_ID] = _positive(T0 - POLICY.fresh_ttl - 1)
+    world.shared.failing = True
+    assert world.service.lookup(ENDPOINT_ID).status is CacheStatus.MISS

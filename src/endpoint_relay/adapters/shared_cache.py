@@ -63,6 +63,30 @@ class DynamoSharedCache:
         except BotoCoreError as exc:
             raise SharedCacheError(_describe(exc)) from None
 
+    def claim_refresh(self, endpoint_id: str, seen_fetched_at: float, now: float, until: float) -> bool:
+        """A lease on refreshing one expired entry; the next put (a whole new item) ends it."""
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": endpoint_id}},
+                UpdateExpression="SET refresh_until = :until",
+                ConditionExpression=(
+                    "fetched_at = :seen AND (attribute_not_exists(refresh_until) OR refresh_until < :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":seen": {"N": repr(seen_fetched_at)},
+                    ":now": {"N": repr(now)},
+                    ":until": {"N": repr(until)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise SharedCacheError(_describe(exc)) from None
+        except BotoCoreError as exc:
+            raise SharedCacheError(_describe(exc)) from None
+        return True
+
 
 def _entry(item: dict[str, Any]) -> CacheEntry | None:
     try:

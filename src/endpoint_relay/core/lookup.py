@@ -39,6 +39,10 @@ class SharedCache(Protocol):
 
     def put(self, endpoint_id: str, entry: CacheEntry, retain_until: float) -> None: ...
 
+    def claim_refresh(self, endpoint_id: str, seen_fetched_at: float, now: float, until: float) -> bool:
+        """Atomically become the one container refreshing the entry fetched at ``seen_fetched_at``."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class LookupResult:
@@ -58,6 +62,7 @@ class LookupService:
         policy: CachePolicy,
         local: LocalCache | None = None,
         shared: SharedCache | None = None,
+        refresh_lease_seconds: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._upstream = upstream
@@ -65,6 +70,8 @@ class LookupService:
         self._policy = policy
         self._local = local if local is not None else LocalCache()
         self._shared = shared
+        self._refresh_lease_seconds = refresh_lease_seconds
+        """How long one container may hold the right to refresh an expired shared entry; 0 disables it."""
         self._clock = clock
 
     def cached(self, endpoint_id: str) -> LookupResult | None:
@@ -88,6 +95,10 @@ class LookupService:
                     return self._result(shared_entry, CacheStatus.HIT, now)
                 if entry is None or shared_entry.fetched_at > entry.fetched_at:
                     entry = shared_entry
+                if self._another_container_is_refreshing(endpoint_id, shared_entry, now):
+                    # Stale-while-revalidate across containers: without it every warm container
+                    # goes upstream in the same instant the shared entry expires.
+                    return self._result(shared_entry, CacheStatus.STALE, now)
         try:
             fresh = self._fetch(endpoint_id)
         except UpstreamError:
@@ -97,6 +108,17 @@ class LookupService:
         self._store(endpoint_id, fresh)
         status = CacheStatus.REFRESH if force_refresh else CacheStatus.MISS
         return self._result(fresh, status, self._clock())
+
+    def _another_container_is_refreshing(self, endpoint_id: str, entry: CacheEntry, now: float) -> bool:
+        if self._shared is None or self._refresh_lease_seconds <= 0:
+            return False
+        if entry.is_negative or not self._policy.is_servable_stale(entry, now):
+            return False
+        try:
+            claimed = self._shared.claim_refresh(endpoint_id, entry.fetched_at, now, now + self._refresh_lease_seconds)
+        except SharedCacheError:
+            return False  # cannot coordinate: refresh ourselves rather than serve stale
+        return not claimed
 
     def _fetch(self, endpoint_id: str) -> CacheEntry:
         try:
