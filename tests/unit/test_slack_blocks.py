@@ -11,14 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from endpoint_relay.core.alerting import EndpointSnapshot, Notice, NoticeKind
+from endpoint_relay.core.mrkdwn import clip_mrkdwn, escape_mrkdwn
 from endpoint_relay.core.policy import Finding, Severity
 from endpoint_relay.core.slack_blocks import (
     MAX_BLOCKS,
     MAX_FIELD_CHARS,
     MAX_HEADER_CHARS,
     MAX_SECTION_CHARS,
-    escape_mrkdwn,
-    fit,
     notice_blocks,
     render_messages,
 )
@@ -161,8 +160,8 @@ def test_a_single_notice_too_big_for_one_message_is_split_not_refused() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(text=st.text(), limit=st.integers(min_value=1, max_value=300))
-def test_fit_never_exceeds_its_limit_or_breaks_an_entity(text: str, limit: int) -> None:
-    fitted = fit(text, limit)
+def test_clip_never_exceeds_its_limit_or_breaks_an_entity(text: str, limit: int) -> None:
+    fitted = clip_mrkdwn(text, limit)
     assert len(fitted) <= limit
     assert "<" not in fitted and ">" not in fitted
     for position, char in enumerate(fitted):

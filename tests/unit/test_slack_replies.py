@@ -14,13 +14,12 @@ from hypothesis import strategies as st
 from devstack.together_sim import make_endpoint
 from endpoint_relay.core import slack_replies
 from endpoint_relay.core.models import Endpoint
+from endpoint_relay.core.mrkdwn import clip_mrkdwn, escape_mrkdwn
 from endpoint_relay.core.slack_replies import (
     MAX_BLOCKS,
     MAX_FIELD_CHARS,
     MAX_HEADER_CHARS,
     MAX_SECTION_CHARS,
-    clip_mrkdwn,
-    escape_mrkdwn,
 )
 
 ENDPOINT_ID = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"

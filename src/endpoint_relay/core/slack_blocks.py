@@ -1,20 +1,14 @@
-"""Block Kit messages for alert notices, within Slack's limits, with every upstream string escaped.
-
-Display names, models and states come from upstream and are treated as hostile:
-``<!channel>`` must not ping anyone and ``*bold*`` must not format. Slack's
-mrkdwn has no escape character, so ``&``, ``<`` and ``>`` become entities and
-the formatting characters are fenced with zero-width spaces.
-"""
+"""Block Kit messages for alert notices, within Slack's limits; every upstream string is escaped (core.mrkdwn)."""
 
 from __future__ import annotations
 
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from endpoint_relay.core.alerting import Notice, NoticeKind
+from endpoint_relay.core.mrkdwn import clip_mrkdwn, escape_mrkdwn
 from endpoint_relay.core.policy import Finding, Severity
 
 MAX_BLOCKS = 50
@@ -25,9 +19,6 @@ MAX_FIELDS = 10
 MAX_FALLBACK_CHARS = 1000
 """The top-level ``text`` is only the notification preview; keep it short."""
 
-_ZWSP = "\u200b"
-_ELLIPSIS = "\u2026"
-_FORMATTING = frozenset("*_~`")
 
 _TITLES = {
     NoticeKind.FIRING: ("\U0001f534", "Firing"),
@@ -38,37 +29,6 @@ _TITLES = {
 _SEVERITY_EMOJI = {Severity.CRITICAL: ":red_circle:", Severity.WARNING: ":large_yellow_circle:"}
 
 Block = dict[str, Any]
-
-
-def escape_entities(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Make an upstream string inert in mrkdwn: no mentions, links or formatting."""
-    escaped = escape_entities(single_line(text))
-    return "".join(f"{_ZWSP}{char}{_ZWSP}" if char in _FORMATTING else char for char in escaped)
-
-
-def single_line(text: str) -> str:
-    """Control characters (newlines included) become spaces, so a value cannot forge extra lines."""
-    return "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
-
-
-def fit(text: str, limit: int, escape: Callable[[str], str] = escape_mrkdwn) -> str:
-    """Escape ``text``; if that exceeds ``limit``, cut the raw text (never an entity) and add an ellipsis."""
-    escaped = escape(text)
-    if len(escaped) <= limit:
-        return escaped
-    # Escaped length grows with the raw length: binary-search the longest raw prefix that fits.
-    low, high = 0, len(text)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(escape(text[:middle] + _ELLIPSIS)) <= limit:
-            low = middle
-        else:
-            high = middle - 1
-    return escape(text[:low] + _ELLIPSIS)[:limit]
 
 
 @dataclass(frozen=True)
@@ -82,7 +42,7 @@ def header_text(notice: Notice) -> str:
     name = notice.endpoint.display_name or notice.endpoint.id
     prefix = f"{emoji} {title}: "
     # plain_text does not format, but it is escaped the same way: one rule for every upstream string.
-    return prefix + fit(name, MAX_HEADER_CHARS - len(prefix))
+    return prefix + clip_mrkdwn(name, MAX_HEADER_CHARS - len(prefix))
 
 
 def notice_blocks(notice: Notice, console_url: str) -> list[Block]:
@@ -103,10 +63,10 @@ def _fields(notice: Notice) -> list[tuple[str, str]]:
     endpoint = notice.endpoint
     since_label = "Was firing since" if notice.kind is NoticeKind.RESOLVED else "Since"
     return [
-        ("Endpoint", f"{fit(endpoint.display_name or '-', 300)}\n{fit(endpoint.id, 120)}"),
-        ("State", fit(endpoint.state, 100)),
-        ("Model", fit(endpoint.model or "-", 300)),
-        ("Hardware", fit(endpoint.hardware or "-", 300)),
+        ("Endpoint", f"{clip_mrkdwn(endpoint.display_name or '-', 300)}\n{clip_mrkdwn(endpoint.id, 120)}"),
+        ("State", clip_mrkdwn(endpoint.state, 100)),
+        ("Model", clip_mrkdwn(endpoint.model or "-", 300)),
+        ("Hardware", clip_mrkdwn(endpoint.hardware or "-", 300)),
         ("Replicas, actual", _actual_replicas(notice)),
         ("Replicas, expected", _expected_replicas(notice)),
         (since_label, _slack_date(notice.opened_at)),
@@ -137,7 +97,7 @@ def _expected_replicas(notice: Notice) -> str:
 
 def _finding_line(finding: Finding) -> str:
     emoji = _SEVERITY_EMOJI.get(finding.severity, ":white_circle:")
-    return f"{emoji} *{finding.severity.value}* \u00b7 {fit(finding.message, 600)}"
+    return f"{emoji} *{finding.severity.value}* \u00b7 {clip_mrkdwn(finding.message, 600)}"
 
 
 def _sections(lines: Sequence[str]) -> list[Block]:
@@ -168,7 +128,7 @@ def _slack_date(epoch: float) -> str:
 def fallback_text(notices: Sequence[Notice]) -> str:
     titles = [f"{_TITLES[notice.kind][1]}: {notice.endpoint.display_name or notice.endpoint.id}" for notice in notices]
     prefix = "" if len(notices) == 1 else f"{len(notices)} endpoint alerts: "
-    return prefix + fit("; ".join(titles), MAX_FALLBACK_CHARS - len(prefix))
+    return prefix + clip_mrkdwn("; ".join(titles), MAX_FALLBACK_CHARS - len(prefix))
 
 
 def render_messages(notices: Sequence[Notice], console_url: Callable[[str], str]) -> list[SlackMessage]:

@@ -9,12 +9,12 @@ headers, 3000-character sections, 10 fields of 2000 characters.
 from __future__ import annotations
 
 import time
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from endpoint_relay.core.endpoint_id import is_valid_endpoint_id
 from endpoint_relay.core.models import Endpoint
+from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, escape_mrkdwn
 from endpoint_relay.core.slack_commands import USAGE, format_duration
 
 Reply = dict[str, Any]
@@ -26,11 +26,6 @@ MAX_FIELDS = 10
 MAX_FIELD_CHARS = 2000
 MAX_FALLBACK_CHARS = 3000
 
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-# Slack has no escape for its formatting characters; a zero-width space on either
-# side keeps them from pairing up, and the text still reads (and copies) the same.
-_ZERO_WIDTH_SPACE = "\u200b"
-_FORMATTING = frozenset("*_~`")
 _SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":warning:"}
 
 
@@ -72,50 +67,6 @@ class SweepReportView(Protocol):
 
 
 # -- escaping -----------------------------------------------------------------------------------------------------
-
-
-def escape_mrkdwn(text: str) -> str:
-    return "".join(_escape_char(char) for char in text)
-
-
-def clip_mrkdwn(text: str, limit: int) -> str:
-    """Escape ``text`` and fit it in ``limit`` characters without cutting an entity in half."""
-    return _clip(text, limit, _escape_char)
-
-
-def clip_plain_text(text: str, limit: int) -> str:
-    """For plain_text objects: entities and line breaks only (formatting characters are not parsed there)."""
-    return _clip(text, limit, _plain_char)
-
-
-def _clip(text: str, limit: int, escape_char: Callable[[str], str]) -> str:
-    pieces: list[str] = []
-    used = 0
-    for index, char in enumerate(text):
-        piece = escape_char(char)
-        reserve = 1 if index < len(text) - 1 else 0  # room for the ellipsis if more follows
-        if used + len(piece) + reserve > limit:
-            pieces.append("…")
-            break
-        pieces.append(piece)
-        used += len(piece)
-    return "".join(pieces)
-
-
-def _plain_char(char: str) -> str:
-    if char in _ENTITIES:
-        return _ENTITIES[char]
-    return " " if unicodedata.category(char) == "Cc" else char
-
-
-def _escape_char(char: str) -> str:
-    if char in _ENTITIES:
-        return _ENTITIES[char]
-    if char in _FORMATTING:
-        return f"{_ZERO_WIDTH_SPACE}{char}{_ZERO_WIDTH_SPACE}"
-    if unicodedata.category(char) == "Cc":  # a newline in upstream text must not forge a line of its own
-        return " "
-    return char
 
 
 def _clip_plain(text: str, limit: int) -> str:

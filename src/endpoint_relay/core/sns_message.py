@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from endpoint_relay.core.alerting import Notice, NoticeKind
-from endpoint_relay.core.slack_blocks import fit, single_line
+from endpoint_relay.core.mrkdwn import clip_mrkdwn, single_line
 
 MAX_SUBJECT_CHARS = 100
 _MAX_TITLE_CHARS = 250
@@ -58,7 +58,9 @@ def build(notice: Notice, console_url: str) -> SnsMessage:
         },
         "metadata": {
             "threadId": notice.endpoint_id,
-            "summary": fit(f"{_TITLES[notice.kind][1]}: {_name(notice)} ({notice.endpoint_id})", _MAX_SUMMARY_CHARS),
+            "summary": clip_mrkdwn(
+                f"{_TITLES[notice.kind][1]}: {_name(notice)} ({notice.endpoint_id})", _MAX_SUMMARY_CHARS
+            ),
             "eventType": f"EndpointAlert{notice.kind.value.title()}",
             "relatedResources": [notice.endpoint_id, console_url],
             "additionalContext": _context(notice, status, severity),
@@ -95,7 +97,7 @@ def _name(notice: Notice) -> str:
 def _title(notice: Notice) -> str:
     emoji, title = _TITLES[notice.kind]
     prefix = f"{emoji} {title}: "
-    return prefix + fit(_name(notice), _MAX_TITLE_CHARS - len(prefix))
+    return prefix + clip_mrkdwn(_name(notice), _MAX_TITLE_CHARS - len(prefix))
 
 
 def _description(notice: Notice) -> str:
@@ -116,13 +118,14 @@ def _description(notice: Notice) -> str:
     )
     heading = "*Cleared findings*" if notice.kind is NoticeKind.RESOLVED else "*Findings*"
     lines = [
-        f"*Endpoint:* {fit(endpoint.display_name or '-', 300)} ({fit(endpoint.id, 120)})",
-        f"*Model:* {fit(endpoint.model or '-', 300)} \u00b7 *Hardware:* {fit(endpoint.hardware or '-', 300)}",
-        f"*State:* {fit(endpoint.state, 100)}",
+        f"*Endpoint:* {clip_mrkdwn(endpoint.display_name or '-', 300)} ({clip_mrkdwn(endpoint.id, 120)})",
+        f"*Model:* {clip_mrkdwn(endpoint.model or '-', 300)}"
+        f" \u00b7 *Hardware:* {clip_mrkdwn(endpoint.hardware or '-', 300)}",
+        f"*State:* {clip_mrkdwn(endpoint.state, 100)}",
         f"*Replicas:* actual {actual}; expected {expected or 'no bounds set'}",
         f"*{'Was firing since' if notice.kind is NoticeKind.RESOLVED else 'Since'}:* {since}",
         heading,
-        *(f"\u2022 *{f.severity.value}* {fit(f.message, 600)}" for f in notice.findings),
+        *(f"\u2022 *{f.severity.value}* {clip_mrkdwn(f.message, 600)}" for f in notice.findings),
     ]
     text = "\n".join(lines)
     return text if len(text) <= _MAX_DESCRIPTION_CHARS else text[: _MAX_DESCRIPTION_CHARS - 1] + "\u2026"
