@@ -45,6 +45,7 @@ def get() -> Relay:
 
 
 def build(settings: Settings) -> Relay:
+    aws_clients.configure(max_pool_connections=settings.sweep_max_workers)
     secrets = SecretStore(settings.secret_id, max_age=settings.secret_max_age)
     together = TogetherClient(
         ClientConfig(

@@ -11,6 +11,19 @@ from functools import cache
 from typing import Any
 
 _lock = threading.Lock()
+_max_pool_connections = 10
+
+
+def configure(*, max_pool_connections: int) -> None:
+    """Size every client's connection pool (sweep workers share the DynamoDB client); call before first use."""
+    global _max_pool_connections
+    wanted = max(10, max_pool_connections)
+    with _lock:
+        if wanted == _max_pool_connections:
+            return
+        _max_pool_connections = wanted
+        _client_config.cache_clear()
+        _cached_client.cache_clear()
 
 
 @cache
@@ -18,7 +31,12 @@ def _client_config() -> Any:
     from botocore.config import Config
 
     # Fail fast: every caller has a fallback (local cache, next sweep) and a 30 s API budget.
-    return Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+    return Config(
+        connect_timeout=2,
+        read_timeout=3,
+        retries={"max_attempts": 2, "mode": "standard"},
+        max_pool_connections=_max_pool_connections,
+    )
 
 
 def client(service: str) -> Any:
@@ -45,3 +63,4 @@ def reset() -> None:
     """Forget created clients (tests point them at a new moto server)."""
     _cached_client.cache_clear()
     _session.cache_clear()
+    _client_config.cache_clear()

@@ -1,0 +1,30 @@
+"""boto3 client configuration: sweep workers must not queue on a 10-connection pool."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from endpoint_relay.adapters import aws_clients
+
+
+@pytest.fixture(autouse=True)
+def _restore() -> Iterator[None]:
+    yield
+    aws_clients.configure(max_pool_connections=10)
+
+
+def test_the_pool_grows_with_the_sweep_workers() -> None:
+    aws_clients.configure(max_pool_connections=32)
+    assert aws_clients._client_config().max_pool_connections == 32
+
+
+def test_the_pool_never_shrinks_below_botocores_default() -> None:
+    aws_clients.configure(max_pool_connections=4)
+    assert aws_clients._client_config().max_pool_connections == 10
+
+
+def test_timeouts_fail_fast() -> None:
+    config = aws_clients._client_config()
+    assert (config.connect_timeout, config.read_timeout) == (2, 3)
