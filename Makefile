@@ -55,6 +55,9 @@ test: lint typecheck template ## set everything up, lint, type-check and run the
 
 build: $(SAM_VENV)/.stamp ## sam build, without a container
 	$(LOCAL_AWS) $(SAM) build --template-file template.yaml
+	@# The package must carry bytecode: Lambda cannot write it, so without it every cold start recompiles.
+	@test -n "$$(find .aws-sam/build/RelayFunction/endpoint_relay -name '*.pyc' -print -quit)" \
+		|| { echo "sam build produced no .pyc files (see src/Makefile)" >&2; exit 1; }
 
 # demo and serve start moto server, the Together simulator and a Slack receiver on 127.0.0.1 (see devstack/).
 demo: $(VENV)/.stamp ## the relay end to end on a local stack, in under a minute: no AWS, Docker or internet
