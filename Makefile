@@ -49,6 +49,7 @@ integration: $(VENV)/.stamp ## handler and adapters against moto server and loca
 template: $(VENV)/.stamp $(SAM_VENV)/.stamp ## cfn-lint and sam validate --lint on template.yaml
 	$(VENV)/bin/cfn-lint template.yaml
 	$(LOCAL_AWS) $(SAM) validate --lint --template-file template.yaml
+	$(LOCAL_AWS) $(SAM) validate --template-file template.yaml  # the SAM transform itself, as deploy runs it
 
 test: lint typecheck template ## set everything up, lint, type-check and run the whole suite
 	$(PY) -m pytest -q

@@ -69,6 +69,8 @@ def seeded_endpoints() -> list[dict[str, Any]]:
 POLICY_PARAMETER = "/endpoint-relay/local/policy"
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 FUNCTION_RESOURCE = "RelayFunction"
+# The pseudo parameters the function's environment refers to, as a local stack would see them.
+LOCAL_PSEUDO_PARAMETERS = {"AWS::StackName": "endpoint-relay-local"}
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
@@ -103,6 +105,8 @@ def declared_environment(template: dict[str, Any]) -> tuple[dict[str, str], list
             values[name] = str(value).lower() if isinstance(value, bool) else str(value)
         elif isinstance(reference, str) and reference in parameters:
             values[name] = str(parameters[reference].get("Default", ""))
+        elif isinstance(reference, str) and reference in LOCAL_PSEUDO_PARAMETERS:
+            values[name] = LOCAL_PSEUDO_PARAMETERS[reference]
         else:
             bound.append(name)
     return values, bound
