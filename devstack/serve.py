@@ -35,7 +35,8 @@ from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from devstack.events import http_event
-from devstack.stack import HOST, SEEDED_IDS, DevStack, StackOptions, load_template, scheduled_event
+from devstack.moto_process import HOST
+from devstack.stack import SEEDED_IDS, DevStack, StackOptions, load_template, scheduled_event
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 # API Gateway hands these to the function as text; every other body (forms, binary, none declared) as base64.

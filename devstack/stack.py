@@ -21,31 +21,30 @@ import hmac
 import json
 import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from devstack import aws
 from devstack.aws import RelaySecretValues
-from devstack.events import EVENTS_DIR, FakeLambdaContext
+from devstack.events import EVENTS_DIR
+from devstack.local_lambda import FUNCTION_NAME, LambdaInvokeServer, LocalLambda
+from devstack.moto_process import (
+    AWS_IDENTITY,
+    HOST,
+    LOOPBACK_ENV,
+    SECRET_INPUTS,
+    MotoServer,
+    bypass_proxies_for_loopback,
+)
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator, make_endpoint
 
-HOST = "127.0.0.1"
-FUNCTION_NAME = "endpoint-relay-local"
 SIM_API_KEY_PREFIX = "tgp-local-"
 
 # One endpoint per story the demo tells; ids are fixed so the README can use them.
@@ -122,259 +121,6 @@ def demo_policy(stuck_after_minutes: float) -> dict[str, Any]:
         "defaults": {"min_replicas": 1, "max_replicas": 4, "stuck_after_minutes": 30},
         "endpoints": {STUCK_ID: {"stuck_after_minutes": stuck_after_minutes}},
     }
-
-
-class StackError(RuntimeError):
-    """A part of the local stack failed to start."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-# Runs moto's own server entry point, plus one guard: when the parent's end of
-# stdin closes (the parent exited, even by SIGKILL) moto exits too, so no
-# orphan outlives `make serve`.
-_MOTO_LAUNCHER = """
-import os, sys, threading
-def _exit_with_parent():
-    sys.stdin.buffer.read()
-    os._exit(0)
-threading.Thread(target=_exit_with_parent, daemon=True).start()
-from moto.server import main
-main(sys.argv[1:])
-"""
-
-
-class MotoServer:
-    """``python -m moto.server`` as a child process in its own process group."""
-
-    def __init__(self, startup_timeout: float = 60.0) -> None:
-        self._startup_timeout = startup_timeout
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.TemporaryFile()  # moto's output, shown if it fails to start
-        self.port = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    def start(self) -> MotoServer:
-        for _ in range(3):  # another process may grab the free port before moto binds it
-            self.port = free_port()
-            self._process = subprocess.Popen(
-                [sys.executable, "-c", _MOTO_LAUNCHER, "-H", HOST, "-p", str(self.port)],
-                stdin=subprocess.PIPE,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: stopped as a unit, not by the terminal's Ctrl-C
-                env=_child_environment(),
-            )
-            if self._wait_until_ready():
-                return self
-            self.stop()
-        raise StackError(f"moto server did not start; its output ends with:\n{self._log_tail()}")
-
-    def _wait_until_ready(self) -> bool:
-        deadline = time.monotonic() + self._startup_timeout
-        while time.monotonic() < deadline:
-            if self._process is None or self._process.poll() is not None:
-                return False
-            try:
-                with _DIRECT.open(f"{self.url}/moto-api/", timeout=1.0):
-                    return True
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.1)
-        return False
-
-    def stop(self, timeout: float = 10.0) -> None:
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=timeout)
-        if process.stdin is not None:
-            process.stdin.close()
-
-    def _log_tail(self) -> str:
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace")[-2000:]
-
-    def close(self) -> None:
-        self.stop()
-        self._log.close()
-
-
-def _child_environment() -> dict[str, str]:
-    """Children get fake credentials and none of the caller's secrets."""
-    env = {name: value for name, value in os.environ.items() if name not in (*SECRET_INPUTS, *_AWS_IDENTITY)}
-    env.update(LOOPBACK_ENV)
-    return env
-
-
-def bypass_proxies_for_loopback() -> None:
-    """Keep loopback traffic off any HTTP(S)_PROXY a laptop has set (boto3 and urllib honour these)."""
-    listed = [part for part in os.environ.get("NO_PROXY", os.environ.get("no_proxy", "")).split(",") if part]
-    merged = ",".join(dict.fromkeys([*listed, HOST, "localhost"]))
-    os.environ["NO_PROXY"] = os.environ["no_proxy"] = merged
-
-
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-# Fake credentials and one region: nothing can reach a real AWS account.
-LOOPBACK_ENV = {
-    "AWS_DEFAULT_REGION": aws.REGION,
-    "AWS_REGION": aws.REGION,
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-}
-# Developer inputs that are secrets: they go into the relay's secret, never into an environment.
-SECRET_INPUTS = ("TOGETHER_API_KEY", "RELAY_LOCAL_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_WEBHOOK_URL")
-# The caller's AWS identity must never reach the local stack (or, by accident, a real account).
-_AWS_IDENTITY = (
-    "AWS_PROFILE",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-)
-
-
-Handler = Callable[[dict[str, Any], Any], Any]
-
-
-class LocalLambda:
-    """The relay's function as one warm Lambda container runs it: one invocation at a time.
-
-    The handler is imported on first use, after :meth:`DevStack.apply_env`, as a
-    cold start would. Asynchronous invocations (``InvocationType=Event``) run on
-    a background thread and are counted, so callers can wait for them.
-    """
-
-    def __init__(self, function_name: str = FUNCTION_NAME) -> None:
-        self.function_name = function_name
-        self._invocation = threading.Lock()
-        self._pending = threading.Condition()
-        self._in_flight = 0
-        self._handler: Handler | None = None
-        self.async_errors: list[str] = []
-
-    def invoke(self, event: dict[str, Any], remaining_ms: int = 29_000) -> Any:
-        with self._invocation:
-            handler = self._load()
-            return handler(event, FakeLambdaContext(remaining_ms=remaining_ms, function_name=self.function_name))
-
-    def invoke_async(self, event: dict[str, Any]) -> None:
-        with self._pending:
-            self._in_flight += 1
-        threading.Thread(target=self._run_async, args=(event,), name="lambda-async", daemon=True).start()
-
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until no asynchronous invocation is running; False if ``timeout`` passed first."""
-        deadline = time.monotonic() + timeout
-        with self._pending:
-            while self._in_flight:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._pending.wait(remaining)
-        return True
-
-    def _run_async(self, event: dict[str, Any]) -> None:
-        try:
-            self.invoke(event)
-        except Exception as exc:  # Lambda would log it and (for Event) retry; we record it
-            self.async_errors.append(type(exc).__name__)
-        finally:
-            with self._pending:
-                self._in_flight -= 1
-                self._pending.notify_all()
-
-    def _load(self) -> Handler:
-        if self._handler is None:
-            from endpoint_relay.handler import lambda_handler
-
-            self._handler = lambda_handler
-        return self._handler
-
-
-class LambdaInvokeServer:
-    """Lambda's Invoke API on loopback (``AWS_ENDPOINT_URL_LAMBDA``), for the relay's self-invocation.
-
-    Only ``InvocationType=Event`` is served: a synchronous self-invocation would
-    wait on the very container that makes it, which real Lambda avoids by
-    starting another one.
-    """
-
-    def __init__(self, function: LocalLambda) -> None:
-        self.function = function
-        self._server = ThreadingHTTPServer((HOST, 0), type("InvokeHandler", (_InvokeHandler,), {"owner": self}))
-        self._server.daemon_threads = True
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self._server.server_port}"
-
-    def start(self) -> LambdaInvokeServer:
-        threading.Thread(target=self._server.serve_forever, name="lambda-invoke-api", daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class _InvokeHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # keep-alive answers would otherwise wait ~40 ms for delayed ACKs
-    owner: LambdaInvokeServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return
-
-    def do_POST(self) -> None:
-        payload = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        parts = self.path.split("?", 1)[0].split("/")
-        # /2015-03-31/functions/{FunctionName}/invocations; the name may be an ARN (optionally qualified).
-        if len(parts) != 5 or parts[2] != "functions" or parts[4] != "invocations":
-            self._answer(404, {"Type": "User", "message": "unknown Lambda API path"}, "ResourceNotFoundException")
-            return
-        name = unquote(parts[3])
-        function = self.owner.function
-        if function.function_name not in (name, *name.split(":")[6:7]):
-            self._answer(404, {"Type": "User", "message": f"Function not found: {name}"}, "ResourceNotFoundException")
-            return
-        kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        if kind == "DryRun":
-            self._answer(204, None)
-        elif kind == "Event":
-            function.invoke_async(json.loads(payload or b"{}"))
-            self._answer(202, None)
-        else:
-            message = "the local Invoke API serves InvocationType=Event only"
-            self._answer(400, {"Type": "User", "message": message}, "InvalidParameterValueException")
-
-    def _answer(self, status: int, document: Any, error_type: str | None = None) -> None:
-        body = b"" if document is None else json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        if error_type:
-            self.send_header("X-Amzn-ErrorType", error_type)
-        self.end_headers()
-        self.wfile.write(body)
 
 
 @dataclass(frozen=True)
@@ -490,7 +236,7 @@ class DevStack:
 
     def apply_env(self) -> None:
         """Make this process look like the relay's Lambda container (call before importing the handler)."""
-        for name in (*SECRET_INPUTS, *_AWS_IDENTITY):
+        for name in (*SECRET_INPUTS, *AWS_IDENTITY):
             os.environ.pop(name, None)
         os.environ.update(self.env)
 

@@ -22,9 +22,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from devstack.moto_process import free_port
 from devstack.serve import Route, build_event, http_answer, template_routes
 from devstack.slack_receiver import SlackReceiver
-from devstack.stack import HEALTHY_ID, Resources, declared_environment, free_port, load_template, resource_variables
+from devstack.stack import HEALTHY_ID, Resources, declared_environment, load_template, resource_variables
 from tests.leakcheck import COLLECTOR
 
 ROOT = Path(__file__).resolve().parents[2]
