@@ -6,6 +6,7 @@ variables set in template.yaml.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import warnings
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from endpoint_relay.settings import SettingsError
 
 logger = Logger()
 metrics = Metrics()
@@ -51,6 +54,9 @@ def traced(handler: Handler, *, enabled: bool) -> Handler:
     """
     if not enabled:
         return handler
+    if importlib.util.find_spec("aws_xray_sdk") is None:
+        # Not a runtime dependency on purpose; fail the cold start with the fix, not an ImportError.
+        raise SettingsError("XRAY_SDK_ENABLED=true needs the aws-xray-sdk package in the function's requirements")
     from aws_lambda_powertools import Tracer  # deferred: pulls in aws_xray_sdk
 
     tracer = Tracer(patch_modules=["botocore", "urllib3"])

@@ -299,3 +299,29 @@ def test_a_clean_run_reports_no_leaks(
     relay.get(PATH)
     assert private_collector.texts  # it saw log lines...
     assert private_collector.leaks() == []  # ...and none held a secret
+
+
+def test_asking_for_the_xray_sdk_without_installing_it_fails_the_cold_start_clearly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    from endpoint_relay.observability import traced
+    from endpoint_relay.settings import SettingsError
+
+    # Given a package without aws-xray-sdk (it is not a runtime dependency; moto happens to bring it here)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "aws_xray_sdk" else real_find_spec(name, *a)
+    )
+    with pytest.raises(SettingsError, match="aws-xray-sdk"):
+        traced(lambda event, context: {}, enabled=True)
+
+
+def test_tracing_off_leaves_the_handler_untouched() -> None:
+    from endpoint_relay.observability import traced
+
+    def handler(event: dict[str, object], context: object) -> dict[str, object]:
+        return {}
+
+    assert traced(handler, enabled=False) is handler
