@@ -76,6 +76,7 @@ def test_answer_is_posted_as_json(slack_receiver: SlackReceiver) -> None:
     (message,) = slack_receiver.wait_for(1, timeout=5)
     assert message.json() == MESSAGE
     assert message.headers["content-type"].startswith("application/json")
+    assert message.headers["user-agent"] == "endpoint-relay/1"
 
 
 def test_transient_failures_are_retried(slack_receiver: SlackReceiver) -> None:

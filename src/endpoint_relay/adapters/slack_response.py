@@ -68,7 +68,6 @@ class SlackResponder:
             num_pools=2,
             maxsize=4,
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            headers={"User-Agent": _USER_AGENT},
         )
 
     def is_allowed(self, url: str) -> bool:
@@ -95,7 +94,8 @@ class SlackResponder:
                 "POST",
                 url,
                 body=body,
-                headers={"Content-Type": "application/json; charset=utf-8"},
+                # Per-request headers replace the pool's, so the full set goes here.
+                headers={"User-Agent": _USER_AGENT, "Content-Type": "application/json; charset=utf-8"},
                 retries=self._retry,
                 redirect=False,
             )
