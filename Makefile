@@ -13,7 +13,7 @@ SAM := $(SAM_VENV)/bin/sam
 LOCAL_AWS := AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
 	SAM_CLI_TELEMETRY=0 PATH="$(dir $(PYTHON313)):$$PATH"
 
-.PHONY: help setup test lint typecheck unit integration template build demo serve bench soak clean
+.PHONY: help setup test lint typecheck unit integration template build demo serve bench soak clean security reliability-report
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,8 +51,9 @@ template: $(VENV)/.stamp $(SAM_VENV)/.stamp ## cfn-lint and sam validate --lint 
 	$(LOCAL_AWS) $(SAM) validate --lint --template-file template.yaml
 	$(LOCAL_AWS) $(SAM) validate --template-file template.yaml  # the SAM transform itself, as deploy runs it
 
-test: lint typecheck template ## set everything up, lint, type-check and run the whole suite
-	$(PY) -m pytest -q
+test: lint typecheck template security ## set everything up, lint, type-check, scan and run the whole suite
+	RELIABILITY_FIGURES=1 $(PY) -m pytest -q
+	@$(PY) -m tests.reliability.report
 
 build: $(SAM_VENV)/.stamp ## sam build, without a container
 	$(LOCAL_AWS) $(SAM) build --template-file template.yaml
@@ -79,5 +80,25 @@ $(BENCH_VENV)/.stamp: benchmarks/requirements.txt src/requirements.txt
 bench: $(BENCH_VENV)/.stamp ## benchmarks vs the floor and the Together SDK: prints a table, writes benchmarks/results.json
 	PYTHONPATH=src $(BENCH_VENV)/bin/python -m benchmarks.run
 
+# The security scanners' own venv: their pins never move the dev tools' (requirements-security.txt).
+SECURITY_VENV := .venv-security
+$(SECURITY_VENV)/.stamp: requirements-security.txt
+	@test -x "$(PYTHON313)" || { echo "python3.13 not found: install it (pyenv install 3.13.0) or set PYTHON313=" >&2; exit 1; }
+	"$(PYTHON313)" -m venv $(SECURITY_VENV)
+	$(SECURITY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SECURITY_VENV)/bin/python -m pip install --quiet -r requirements-security.txt
+	touch $@
+
+security: $(VENV)/.stamp $(SECURITY_VENV)/.stamp ## bandit on src/, pip-audit on the runtime pins, cfn-lint serverless rules
+	$(PY) -m tests.reliability.security_scan --tools $(SECURITY_VENV)/bin
+
+# Bounded and loopback-only like make test, just longer: it stops by itself (about 6 minutes on 2 cores).
+soak: $(VENV)/.stamp ## the long runs: 20,000 hostile cases per property, a 60 s load with 16 clients
+	RELIABILITY_SOAK=1 RELIABILITY_FIGURES=1 $(PY) -m pytest -q tests/integration/test_hostile_input.py tests/load
+	@$(PY) -m tests.reliability.report
+
+reliability-report: $(VENV)/.stamp ## the figures of the latest test/soak run; puts them in README.md between its markers
+	$(PY) -m tests.reliability.report --readme README.md
+
 clean: ## remove venvs and build output
-	rm -rf $(VENV) $(SAM_VENV) $(BENCH_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(BENCH_VENV) $(SECURITY_VENV) reports .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,8 @@ for name, value in {
     os.environ[name] = value
 os.environ.pop("AWS_PROFILE", None)
 
-from tests.leakcheck import COLLECTOR  # noqa: E402
+from tests.leakcheck import COLLECTOR, MotoSnsReader  # noqa: E402
+from tests.reliability import figures  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,14 +38,59 @@ def _collect_logs() -> Iterator[None]:
     for log in watched:
         log.addHandler(COLLECTOR)
     logging.getLogger("urllib3").setLevel(logging.DEBUG)
-    yield
+    with pytest.MonkeyPatch.context() as patch:
+        _sweep_messages_and_output(patch)
+        yield
     for log in watched:
         log.removeHandler(COLLECTOR)
+
+
+def _sweep_messages_and_output(patch: pytest.MonkeyPatch) -> None:
+    """The suite-wide sweep: Slack and SNS messages, and stdout a test read itself, are scanned too."""
+    from devstack.slack_receiver import SlackReceiver
+
+    record = SlackReceiver._record
+
+    def record_and_collect(receiver: SlackReceiver, message: Any) -> Any:
+        COLLECTOR.add_text(message.body.decode("utf-8", "replace"), source="slack")
+        return record(receiver, message)
+
+    patch.setattr(SlackReceiver, "_record", record_and_collect)
+    COLLECTOR.watch("sns", MotoSnsReader())
+    readouterr = pytest.CaptureFixture.readouterr
+
+    def readouterr_and_collect(capture: pytest.CaptureFixture[Any]) -> Any:
+        result = readouterr(capture)
+        COLLECTOR.add_text(str(result.out), source="stdout")
+        COLLECTOR.add_text(str(result.err), source="stderr")
+        return result
+
+    patch.setattr(pytest.CaptureFixture, "readouterr", readouterr_and_collect)
 
 
 @pytest.fixture(autouse=True)
 def _no_secret_leaks() -> Iterator[None]:
     COLLECTOR.reset()
     yield
-    leaks = COLLECTOR.leaks()
+    leaks = COLLECTOR.check()
     assert not leaks, f"secret material reached a log line or response body: {len(leaks)} occurrence(s)"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    # What the test wrote to stdout and stderr (JSON logs, EMF metrics) is scanned by its leak check.
+    report: pytest.TestReport = yield
+    if report.when in ("setup", "call"):
+        COLLECTOR.add_text(report.capstdout, source="stdout")
+        COLLECTOR.add_text(report.capstderr, source="stderr")
+    return report
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    figures.observe(report.nodeid, report.failed)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    figures.write_session(COLLECTOR.figures())

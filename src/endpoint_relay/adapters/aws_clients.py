@@ -34,7 +34,8 @@ def _client_config() -> Any:
     return Config(
         connect_timeout=2,
         read_timeout=3,
-        retries={"max_attempts": 2, "mode": "standard"},
+        # Two attempts in all: botocore's "max_attempts" would count retries only, making three.
+        retries={"total_max_attempts": 2, "mode": "standard"},
         max_pool_connections=_max_pool_connections,
     )
 

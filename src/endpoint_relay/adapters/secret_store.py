@@ -43,7 +43,12 @@ class SecretStore:
         parsed = self._parsed
         if parsed is not None and parsed[0] is document:
             return parsed[1]
-        secrets = RelaySecrets.from_document(document)
+        try:
+            secrets = RelaySecrets.from_document(document)
+        except ConfigurationError:
+            # Valid JSON but unusable: forget it, or the operator's fix would wait out max_age.
+            self.clear_cache()
+            raise
         self._parsed = (document, secrets)
         return secrets
 

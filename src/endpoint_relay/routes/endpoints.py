@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from endpoint_relay import container
 from endpoint_relay.core.cache import CacheStatus
-from endpoint_relay.core.endpoint_id import require_endpoint_id
+from endpoint_relay.core.endpoint_id import invalid_endpoint_id, require_endpoint_id
 from endpoint_relay.core.errors import RelayError, UnauthorizedError
 from endpoint_relay.core.lookup import LookupResult
 from endpoint_relay.core.tokens import bearer_token, token_is_valid
@@ -22,9 +22,12 @@ router = Router()
 def get_endpoint(endpointId: str) -> Response[str]:  # noqa: N803 - the name is the path parameter's
     # Order matters: a bad id is refused before the secret or upstream is touched.
     endpoint_id = require_endpoint_id(endpointId)
+    event = _event()
+    if not event.raw_path.endswith(f"/{endpoint_id}"):
+        # Powertools' route pattern ends in `$`, which also matches before a trailing newline.
+        raise invalid_endpoint_id()
     relay = container.get()
     _authenticate(relay)
-    event = _event()
     force_refresh = "no-cache" in (event.headers.get("cache-control") or "").lower()
     result = relay.lookups.lookup(endpoint_id, force_refresh=force_refresh)
     count(f"Cache{result.status.value.title()}")
