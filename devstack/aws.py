@@ -64,8 +64,11 @@ def put_secret(endpoint_url: str, secret_id: str, document: Any) -> None:
 
 def create_cache_table(endpoint_url: str, name: str | None = None) -> str:
     """The shared cache table: key ``pk``, TTL attribute ``expires_at`` (as in template.yaml)."""
-    client = aws_client("dynamodb", endpoint_url)
-    table = name or f"relay-cache-{uuid.uuid4().hex[:8]}"
+    return _create_relay_table(aws_client("dynamodb", endpoint_url), name or f"relay-cache-{uuid.uuid4().hex[:8]}")
+
+
+def _create_relay_table(client: Any, table: str) -> str:
+    """Both relay tables have template.yaml's shape: string key ``pk``, TTL attribute ``expires_at``."""
     client.create_table(
         TableName=table,
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -102,17 +105,7 @@ def _provisioning_client(service: str, endpoint_url: str) -> Any:
 def create_alert_table(endpoint_url: str, name: str | None = None) -> str:
     """The alert state table: key ``pk`` (endpoint id), TTL attribute ``expires_at`` (as in template.yaml)."""
     client = _provisioning_client("dynamodb", endpoint_url)
-    table = name or f"relay-alerts-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.update_time_to_live(
-        TableName=table, TimeToLiveSpecification={"AttributeName": "expires_at", "Enabled": True}
-    )
-    return table
+    return _create_relay_table(client, name or f"relay-alerts-{uuid.uuid4().hex[:8]}")
 
 
 def put_policy_parameter(endpoint_url: str, name: str, document: Any) -> None:
