@@ -47,6 +47,9 @@ def _observe(relay: container.Relay, result: LookupResult) -> None:
         relay.alerts.observe(result.endpoint, remaining_ms=router.lambda_context.get_remaining_time_in_millis)
     except RelayError as exc:
         logger.warning("alert evaluation failed", extra={"error_code": exc.code})
+    except Exception:
+        # The caller asked for the endpoint, not for alerting: answer it, and leave the trace for us.
+        logger.exception("alert evaluation failed unexpectedly")
 
 
 def _event() -> APIGatewayProxyEventV2:
