@@ -28,3 +28,12 @@ def test_the_pool_never_shrinks_below_botocores_default() -> None:
 def test_timeouts_fail_fast() -> None:
     config = aws_clients._client_config()
     assert (config.connect_timeout, config.read_timeout) == (2, 3)
+
+
+def test_error_code_names_the_aws_code_or_the_exception_type() -> None:
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "GetItem")
+    assert aws_clients.error_code(throttled) == "ThrottlingException"
+    assert aws_clients.error_code(ClientError({}, "GetItem")) == "ClientError"
+    assert aws_clients.error_code(EndpointConnectionError(endpoint_url="http://x")) == "EndpointConnectionError"

@@ -64,7 +64,7 @@ class DynamoAlertStore:
         try:
             response = self._dynamodb.get_item(TableName=self._table, Key=_key(endpoint_id), ConsistentRead=True)
         except (ClientError, BotoCoreError) as exc:
-            raise AlertStoreError(_describe(exc)) from None
+            raise AlertStoreError(aws_clients.error_code(exc)) from None
         item = response.get("Item")
         return _stored(item) if item else None
 
@@ -159,9 +159,9 @@ class DynamoAlertStore:
         try:
             self._write(endpoint_id, update, condition)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+            if aws_clients.error_code(exc) == _CONDITION_FAILED:
                 return False
-            raise AlertStoreError(_describe(exc)) from None
+            raise AlertStoreError(aws_clients.error_code(exc)) from None
         return True
 
     def _write(self, endpoint_id: str, update: _Update, condition: str | None) -> None:
@@ -178,11 +178,11 @@ class DynamoAlertStore:
         try:
             self._dynamodb.update_item(**request)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED:
+            if aws_clients.error_code(exc) == _CONDITION_FAILED:
                 raise
-            raise AlertStoreError(_describe(exc)) from None
+            raise AlertStoreError(aws_clients.error_code(exc)) from None
         except BotoCoreError as exc:
-            raise AlertStoreError(_describe(exc)) from None
+            raise AlertStoreError(aws_clients.error_code(exc)) from None
 
 
 class _Update:
@@ -297,9 +297,3 @@ def _expiry(now: float, muted_until: float | None) -> float:
     if muted_until is not None:
         keep = max(keep, muted_until + 86_400)
     return float(int(keep))
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    return type(exc).__name__

@@ -60,6 +60,17 @@ def _cached_client(service: str) -> Any:
     return _session().client(service, config=_client_config())
 
 
+def error_code(exc: BaseException) -> str:
+    """AWS's error code of a botocore ClientError (e.g. ``ThrottlingException``), else the exception's type name.
+
+    Safe to log: codes and type names never carry request data.
+    """
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code") or "ClientError")
+    return type(exc).__name__
+
+
 def reset() -> None:
     """Forget created clients (tests point them at a new moto server)."""
     _cached_client.cache_clear()

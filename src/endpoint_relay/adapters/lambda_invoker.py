@@ -55,7 +55,7 @@ class LambdaSelfInvoker:
         try:
             response = self._lambda.invoke(FunctionName=self._function_name, InvocationType="Event", Payload=body)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "ClientError")
+            code = aws_clients.error_code(exc)
             logger.error("queueing the follow-up invocation failed", extra={"aws_error_code": code})
             raise InvokeError(f"Lambda refused the follow-up invocation ({code})") from None
         except BotoCoreError as exc:

@@ -71,7 +71,7 @@ class SecretStore:
 
 def _classify(cause: BaseException) -> Exception:
     if isinstance(cause, ClientError):
-        code = cause.response.get("Error", {}).get("Code", "")
+        code = aws_clients.error_code(cause)
         logger.error("reading the relay secret failed", extra={"aws_error_code": code})
         if code in _TRANSIENT_CODES:
             return SecretUnavailableError("the relay's secret store is busy; retry shortly", retry_after=1)

@@ -35,7 +35,7 @@ class DynamoSharedCache:
         try:
             item = self._dynamodb.get_item(TableName=self._table, Key={"pk": {"S": endpoint_id}}).get("Item")
         except (ClientError, BotoCoreError) as exc:
-            raise SharedCacheError(_describe(exc)) from None
+            raise SharedCacheError(aws_clients.error_code(exc)) from None
         if not item:
             return None
         return _entry(item)
@@ -57,11 +57,11 @@ class DynamoSharedCache:
                 ExpressionAttributeValues={":fetched_at": item["fetched_at"]},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if aws_clients.error_code(exc) == "ConditionalCheckFailedException":
                 return
-            raise SharedCacheError(_describe(exc)) from None
+            raise SharedCacheError(aws_clients.error_code(exc)) from None
         except BotoCoreError as exc:
-            raise SharedCacheError(_describe(exc)) from None
+            raise SharedCacheError(aws_clients.error_code(exc)) from None
 
     def claim_refresh(self, endpoint_id: str, seen_fetched_at: float, now: float, until: float) -> bool:
         """A lease on refreshing one expired entry; the next put (a whole new item) ends it."""
@@ -80,11 +80,11 @@ class DynamoSharedCache:
                 },
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if aws_clients.error_code(exc) == "ConditionalCheckFailedException":
                 return False
-            raise SharedCacheError(_describe(exc)) from None
+            raise SharedCacheError(aws_clients.error_code(exc)) from None
         except BotoCoreError as exc:
-            raise SharedCacheError(_describe(exc)) from None
+            raise SharedCacheError(aws_clients.error_code(exc)) from None
         return True
 
 
@@ -98,9 +98,3 @@ def _entry(item: dict[str, Any]) -> CacheEntry | None:
     except (KeyError, ValueError, EndpointParseError):
         logger.warning("ignoring an unreadable shared cache item")
         return None
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    return type(exc).__name__

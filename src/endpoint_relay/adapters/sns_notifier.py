@@ -52,7 +52,7 @@ class SnsSink:
                 ],
             )
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+            code = aws_clients.error_code(exc)
             return dict.fromkeys((notice.id for notice in notices), _failed(code, permanent=code in _PERMANENT_CODES))
         except BotoCoreError as exc:
             return dict.fromkeys((notice.id for notice in notices), _failed(type(exc).__name__))
