@@ -129,3 +129,11 @@ class MethodNotAllowedError(RelayError):
     status = 405
     error_type = "invalid_request_error"
     code = "method_not_allowed"
+
+
+class DeadlineExceededError(RelayError):
+    """The invocation's time budget cannot fit the next remote call, so it was not started."""
+
+    status = 504
+    error_type = "timeout_error"
+    code = "relay_deadline_exceeded"
