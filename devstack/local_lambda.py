@@ -1,15 +1,18 @@
-"""A local Lambda: the relay's function as one warm container runs it, and Lambda's Invoke API on loopback.
+"""A local Lambda: the relay's three functions as warm containers run them, and Lambda's Invoke API on loopback.
 
-The relay's asynchronous self-invocation (slow Slack answers) reaches the
-Invoke API stand-in through ``AWS_ENDPOINT_URL_LAMBDA`` and runs the same
-handler, as Lambda would.
+ApiFunction's asynchronous invocation of the Slack worker reaches the Invoke API
+stand-in through ``AWS_ENDPOINT_URL_LAMBDA`` and runs the worker's real entry
+point, as Lambda would; a failed one goes to the worker's failure destination.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,36 +22,79 @@ from devstack.events import FakeLambdaContext
 
 HOST = "127.0.0.1"
 FUNCTION_NAME = "endpoint-relay-local"
-
+"""Prefix of the local functions' names, as ``sam deploy`` would prefix them with the stack name."""
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
+API, SWEEP, WORKER = "api", "sweep", "slack_worker"
+ENTRYPOINTS = {
+    API: "endpoint_relay.entrypoints.api",
+    SWEEP: "endpoint_relay.entrypoints.sweep",
+    WORKER: "endpoint_relay.entrypoints.slack_worker",
+}
+FUNCTION_NAMES = {kind: f"{FUNCTION_NAME}-{kind.replace('_', '-')}" for kind in ENTRYPOINTS}
+
+
+def function_for(event: dict[str, Any]) -> str:
+    """Which function the template wires this trigger to."""
+    if event.get("version") == "2.0" and "requestContext" in event:
+        return API
+    if event.get("endpoint_relay") == "slack_command":
+        return WORKER
+    return SWEEP
+
+
+def entrypoint_handler(kind: str) -> Handler:
+    """The real ``lambda_handler`` of a function, built from the environment as a cold start would."""
+    handler: Handler = getattr(importlib.import_module(ENTRYPOINTS[kind]), "lambda_handler")  # noqa: B009
+    return handler
+
+
+def reset_entrypoints() -> None:
+    """Forget the handlers built from the environment (tests change it between cases)."""
+    for module in ENTRYPOINTS.values():
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            loaded._from_environment.cache_clear()
+
 
 class LocalLambda:
-    """The relay's function as one warm Lambda container runs it: one invocation at a time.
+    """The relay's three functions as warm Lambda containers run them: one invocation at a time.
 
-    The handler is imported on first use, after :meth:`DevStack.apply_env`, as a
-    cold start would. Asynchronous invocations (``InvocationType=Event``) run on
-    a background thread and are counted, so callers can wait for them.
+    Handlers are built on first use, after :meth:`DevStack.apply_env`, as a cold
+    start would. Asynchronous invocations (``InvocationType=Event``) run on a
+    background thread and are counted, so callers can wait for them; one that
+    fails goes to ``on_failure`` (the function's OnFailure destination), as
+    Lambda does when its retries are used up.
     """
 
-    def __init__(self, function_name: str = FUNCTION_NAME) -> None:
-        self.function_name = function_name
+    def __init__(
+        self,
+        handler_for: Callable[[str], Handler] = entrypoint_handler,
+        *,
+        on_failure: Callable[[str, dict[str, Any], BaseException], None] | None = None,
+    ) -> None:
+        self.function_name = FUNCTION_NAME
+        self._handler_for = handler_for
+        self._on_failure = on_failure
         self._invocation = threading.Lock()
         self._pending = threading.Condition()
         self._in_flight = 0
-        self._handler: Handler | None = None
+        self._handlers: dict[str, Handler] = {}
         self.async_errors: list[str] = []
 
-    def invoke(self, event: dict[str, Any], remaining_ms: int = 29_000) -> Any:
+    def invoke(self, event: dict[str, Any], remaining_ms: int = 29_000, *, function: str | None = None) -> Any:
+        kind = function or function_for(event)
         with self._invocation:
-            handler = self._load()
-            return handler(event, FakeLambdaContext(remaining_ms=remaining_ms, function_name=self.function_name))
+            handler = self._handlers.get(kind) or self._handlers.setdefault(kind, self._handler_for(kind))
+            context = FakeLambdaContext(remaining_ms=remaining_ms, function_name=FUNCTION_NAMES[kind])
+            return handler(event, context)
 
-    def invoke_async(self, event: dict[str, Any]) -> None:
+    def invoke_async(self, event: dict[str, Any], *, function: str | None = None) -> None:
         with self._pending:
             self._in_flight += 1
-        threading.Thread(target=self._run_async, args=(event,), name="lambda-async", daemon=True).start()
+        kind = function or function_for(event)
+        threading.Thread(target=self._run_async, args=(kind, event), name="lambda-async", daemon=True).start()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no asynchronous invocation is running; False if ``timeout`` passed first."""
@@ -61,30 +107,45 @@ class LocalLambda:
                 self._pending.wait(remaining)
         return True
 
-    def _run_async(self, event: dict[str, Any]) -> None:
+    def _run_async(self, kind: str, event: dict[str, Any]) -> None:
         try:
-            self.invoke(event)
-        except Exception as exc:  # Lambda would log it and (for Event) retry; we record it
+            self.invoke(event, function=kind)
+        except Exception as exc:  # the worker's retries are 0: straight to its OnFailure destination
             self.async_errors.append(type(exc).__name__)
+            if self._on_failure is not None:
+                self._on_failure(kind, event, exc)
         finally:
             with self._pending:
                 self._in_flight -= 1
                 self._pending.notify_all()
 
-    def _load(self) -> Handler:
-        if self._handler is None:
-            from endpoint_relay.handler import lambda_handler
+    def function_named(self, name: str) -> str | None:
+        """The kind of function a FunctionName (plain, ARN or qualified ARN) names, or None."""
+        plain = name.split(":")[6] if name.startswith("arn:") and name.count(":") >= 6 else name.split(":")[0]
+        return next((kind for kind, known in FUNCTION_NAMES.items() if known == plain), None)
 
-            self._handler = lambda_handler
-        return self._handler
+
+def destination_record(kind: str, event: dict[str, Any], error: BaseException) -> dict[str, Any]:
+    """What Lambda sends to an OnFailure destination for an asynchronous invocation (its documented shape)."""
+    return {
+        "version": "1.0",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "requestContext": {
+            "requestId": uuid.uuid4().hex,
+            "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAMES[kind]}:live",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 1,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "1", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": type(error).__name__, "errorMessage": "the follow-up failed"},
+    }
 
 
 class LambdaInvokeServer:
-    """Lambda's Invoke API on loopback (``AWS_ENDPOINT_URL_LAMBDA``), for the relay's self-invocation.
+    """Lambda's Invoke API on loopback (``AWS_ENDPOINT_URL_LAMBDA``), for the Slack worker's invocation.
 
-    Only ``InvocationType=Event`` is served: a synchronous self-invocation would
-    wait on the very container that makes it, which real Lambda avoids by
-    starting another one.
+    Only ``InvocationType=Event`` is served: that is the only kind the relay makes.
     """
 
     def __init__(self, function: LocalLambda) -> None:
@@ -122,14 +183,15 @@ class _InvokeHandler(BaseHTTPRequestHandler):
             return
         name = unquote(parts[3])
         function = self.owner.function
-        if function.function_name not in (name, *name.split(":")[6:7]):
+        kind = function.function_named(name)
+        if kind is None:
             self._answer(404, {"Type": "User", "message": f"Function not found: {name}"}, "ResourceNotFoundException")
             return
-        kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        if kind == "DryRun":
+        invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        if invocation_type == "DryRun":
             self._answer(204, None)
-        elif kind == "Event":
-            function.invoke_async(json.loads(payload or b"{}"))
+        elif invocation_type == "Event":
+            function.invoke_async(json.loads(payload or b"{}"), function=kind)
             self._answer(202, None)
         else:
             message = "the local Invoke API serves InvocationType=Event only"

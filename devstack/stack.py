@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, urlencode
 from devstack import aws
 from devstack.aws import RelaySecretValues
 from devstack.events import EVENTS_DIR
-from devstack.local_lambda import FUNCTION_NAME, LambdaInvokeServer, LocalLambda
+from devstack.local_lambda import FUNCTION_NAMES, WORKER, LambdaInvokeServer, LocalLambda
 from devstack.moto_process import (
     AWS_IDENTITY,
     HOST,
@@ -304,9 +304,9 @@ class DevStack:
             "SLACK_RESPONSE_URL_ALLOW_HTTP": "true",
             # What Lambda sets, and the endpoints that keep every AWS call on loopback.
             **LOOPBACK_ENV,
-            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
+            "SLACK_WORKER_FUNCTION": FUNCTION_NAMES[WORKER],
             "AWS_ENDPOINT_URL": self.moto.url,
-            # The relay's self-invocation goes to the local Invoke API, which runs the same handler.
+            # The Slack worker's invocation goes to the local Invoke API, which runs the worker's entry point.
             "AWS_ENDPOINT_URL_LAMBDA": self.lambda_invoke.url,
         }
         unknown = sorted(set(bound_to_resources) - set(local))

@@ -36,6 +36,13 @@ def count(name: str, value: float = 1) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
+def count_by(name: str, value: float, **dimensions: str) -> None:
+    """A count with its own dimensions, flushed at once (the shared metric set has one dimension set)."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=metrics.namespace) as metric:
+        for key, dimension in dimensions.items():
+            metric.add_dimension(name=key, value=dimension)
+
+
 def record_upstream_call(latency_ms: float, error_kind: str | None) -> None:
     metrics.add_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
     if error_kind is None:

@@ -85,8 +85,8 @@ class Settings:
     slack_response_url_hosts: frozenset[str] = frozenset({"hooks.slack.com"})
     slack_response_url_allow_http: bool = False
     """Only for local tests against a loopback receiver; Slack's response_urls are always https."""
-    function_name: str | None = None
-    """This function's own name (Lambda sets it), for the asynchronous self-invocation."""
+    slack_worker_function: str | None = None
+    """The Slack worker function (name, ARN or alias ARN) that ApiFunction hands slow commands to."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -144,7 +144,7 @@ class Settings:
             slack_response_url_allow_http=env.get(
                 "SLACK_RESPONSE_URL_ALLOW_HTTP", _bool, cls.slack_response_url_allow_http
             ),
-            function_name=env.get("AWS_LAMBDA_FUNCTION_NAME", _text, None),
+            slack_worker_function=env.get("SLACK_WORKER_FUNCTION", _text, None),
         )
         settings._check_upstream_budget()
         settings._check_alerting()

@@ -40,11 +40,9 @@ class AlertingHarness:
 
     def sweep(self, *endpoint_ids: str, remaining_ms: int = 29_000) -> dict[str, Any]:
         """One scheduled invocation, with the sample event from events/ naming these ids (or "all")."""
-        from endpoint_relay.handler import lambda_handler
-
         event = load_event("scheduled_sweep.json")
         event["endpoints"] = list(endpoint_ids) if endpoint_ids else "all"
-        result: dict[str, Any] = lambda_handler(event, FakeLambdaContext(remaining_ms=remaining_ms))
+        result: dict[str, Any] = self.relay.invoke(event, FakeLambdaContext(remaining_ms=remaining_ms))
         COLLECTOR.add_text(json.dumps(result))
         return result
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import secrets
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +16,18 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from devstack.aws import RelaySecretValues, create_cache_table, create_secret, put_secret
-from devstack.events import FakeLambdaContext, http_event
+from devstack.events import http_event
+from devstack.local_lambda import API, SWEEP, WORKER, LocalLambda, function_for, reset_entrypoints
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator
-from endpoint_relay import container
 from endpoint_relay.adapters import aws_clients
+from endpoint_relay.adapters.lambda_invoker import AsyncInvoker
+from endpoint_relay.core.slack_signature import SlackSignatureVerifier
+from endpoint_relay.entrypoints import api, slack_worker, sweep
+from endpoint_relay.settings import Settings
+from endpoint_relay.wiring.api import build_api
+from endpoint_relay.wiring.sweep import build_sweep
+from endpoint_relay.wiring.worker import build_worker
 from tests.integration.slack_support import InProcessInvoker, SlackHarness
 from tests.leakcheck import COLLECTOR
 
@@ -58,11 +65,37 @@ class Relay:
     together_api_key: str
     token: str
     aws_calls: Counter[str] = field(default_factory=Counter)
+    clock: Callable[[], float] = time.time
+    """Injected into every function's graph when it is built (on the first invocation)."""
+    invoker: AsyncInvoker | None = None
+    """Stands in for Lambda's asynchronous invoke of the Slack worker, when a test sets it."""
+    verifier: SlackSignatureVerifier | None = None
+    _functions: LocalLambda | None = None
 
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        from endpoint_relay.handler import lambda_handler
+    @property
+    def functions(self) -> LocalLambda:
+        """The three functions, each built from the environment with this harness's clock and invoker."""
+        if self._functions is None:
+            settings = Settings.from_env()
+            builders = {
+                API: lambda: api.create_handler(
+                    build_api(settings, clock=self.clock, invoker=self.invoker, verifier=self.verifier)
+                ),
+                SWEEP: lambda: sweep.create_handler(build_sweep(settings, clock=self.clock)),
+                WORKER: lambda: slack_worker.create_handler(build_worker(settings, clock=self.clock)),
+            }
+            self._functions = LocalLambda(lambda kind: builders[kind]())
+        return self._functions
 
-        response: dict[str, Any] = lambda_handler(event, FakeLambdaContext())
+    def cold_start(self) -> None:
+        """The next invocation runs in a new container: every graph is built again."""
+        self._functions = None
+
+    def invoke(self, event: dict[str, Any], context: Any | None = None) -> dict[str, Any]:
+        """Invoke the function the template wires this event's trigger to."""
+        kind = function_for(event)
+        remaining = context.get_remaining_time_in_millis() if context is not None else 29_000
+        response: dict[str, Any] = self.functions.invoke(event, remaining, function=kind)
         body = response.get("body") or ""
         if response.get("isBase64Encoded"):
             body = base64.b64decode(body).decode("utf-8", "replace")
@@ -110,7 +143,8 @@ def relay(relay_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterato
     for name, value in relay_env.items():
         if not name.startswith("_"):
             monkeypatch.setenv(name, value)
-    container.reset()
+    reset_entrypoints()
+    aws_clients.reset()
     harness = Relay(
         moto_endpoint=relay_env["AWS_ENDPOINT_URL"],
         secret_id=relay_env["RELAY_SECRET_ID"],
@@ -125,7 +159,8 @@ def relay(relay_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterato
             lambda model, **_: harness.aws_calls.update([f"{model.service_model.service_name}.{model.name}"]),
         )
     yield harness
-    container.reset()
+    reset_entrypoints()
+    aws_clients.reset()
 
 
 # --- Slack slash command (issue 4) ---------------------------------------------------------------------------------
@@ -167,24 +202,22 @@ def slack_env(relay_env: dict[str, str], moto_endpoint: str) -> dict[str, str]:
 def slack(
     slack_env: dict[str, str], slack_receiver: SlackReceiver, request: pytest.FixtureRequest
 ) -> Iterator[SlackHarness]:
-    """Signed commands through lambda_handler; follow-ups run in-process and answer a loopback receiver."""
+    """Signed commands through ApiFunction; the Slack worker answers follow-ups in-process, to a loopback receiver."""
     relay: Relay = request.getfixturevalue("relay")
     handler_lock = threading.Lock()
-    invoker = InProcessInvoker(handler_lock)
-    wired = dataclasses.replace(container.get(), invoker=invoker)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(container, "get", lambda: wired)
-        harness = SlackHarness(
-            relay=relay,
-            signing_secret=slack_env["_SLACK_SIGNING_SECRET"],
-            receiver=slack_receiver,
-            invoker=invoker,
-            handler_lock=handler_lock,
-        )
-        try:
-            yield harness
-        finally:
-            invoker.join()
+    invoker = InProcessInvoker(handler_lock, run=lambda event: relay.invoke(event))
+    relay.invoker = invoker
+    harness = SlackHarness(
+        relay=relay,
+        signing_secret=slack_env["_SLACK_SIGNING_SECRET"],
+        receiver=slack_receiver,
+        invoker=invoker,
+        handler_lock=handler_lock,
+    )
+    try:
+        yield harness
+    finally:
+        invoker.join()
 
 
 # --- alerting and scheduled sweeps (issue 3) -----------------------------------------------------------------------
@@ -238,13 +271,11 @@ def alerting_env(
 @pytest.fixture
 def alerting(alerting_env: dict[str, str], slack_receiver: SlackReceiver, request: pytest.FixtureRequest) -> Any:
     """The relay with alerting on, its alert service on a controllable clock (see alerting_support)."""
-    import time
-
     from tests.integration.alerting_support import AlertingHarness, FakeClock
 
     relay: Relay = request.getfixturevalue("relay")
     clock = FakeClock(time.time())
-    container.get().alerts.use_clock(clock)
+    relay.clock = clock
     return AlertingHarness(
         relay=relay,
         receiver=slack_receiver,

@@ -6,12 +6,12 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from devstack.events import FakeLambdaContext, http_event
+from devstack.events import http_event
 from devstack.slack_receiver import SlackReceiver
 from endpoint_relay.adapters.lambda_invoker import InvokeError
 from endpoint_relay.core.slack_signature import signature
@@ -61,7 +61,7 @@ def command_event(body: bytes, headers: Mapping[str, str], *, base64_body: bool 
 
 
 class InProcessInvoker:
-    """Stands in for ``lambda:Invoke`` with ``InvocationType=Event``: runs the real lambda_handler on a thread.
+    """Stands in for ``lambda:Invoke`` with ``InvocationType=Event``: runs the Slack worker's handler on a thread.
 
     moto accepts an asynchronous invoke but never runs the function. Like Lambda,
     a container runs one invocation at a time: the follow-up waits for the
@@ -69,8 +69,16 @@ class InProcessInvoker:
     the acknowledgement before the follow-up starts.
     """
 
-    def __init__(self, handler_lock: threading.Lock, *, max_invocations: int = 10, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        handler_lock: threading.Lock,
+        *,
+        run: Callable[[dict[str, Any]], dict[str, Any]],
+        max_invocations: int = 10,
+        timeout: float = 60.0,
+    ) -> None:
         self.handler_lock = handler_lock
+        self._run_worker = run
         self.gate = threading.Event()
         self.gate.set()
         self.events: list[dict[str, Any]] = []
@@ -90,14 +98,12 @@ class InProcessInvoker:
         thread.start()
 
     def _run(self, event: dict[str, Any]) -> None:
-        from endpoint_relay.handler import lambda_handler
-
         if not self.gate.wait(self._timeout):
             self.errors.append(TimeoutError("the follow-up gate was never opened"))
             return
         with self.handler_lock:
             try:
-                self.results.append(lambda_handler(event, FakeLambdaContext()))
+                self.results.append(self._run_worker(event))
             except Exception as exc:  # recorded for the test to assert on, as Lambda would record it
                 self.errors.append(exc)
 

@@ -14,9 +14,12 @@ from devstack.aws import put_policy_parameter
 from devstack.events import FakeLambdaContext, load_event
 from devstack.slack_receiver import ScriptedReply
 from devstack.together_sim import Fault, TogetherSimulator, make_endpoint
-from endpoint_relay import container
-from endpoint_relay.routes import scheduled
+from endpoint_relay.app.mutes import Mutes
+from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.entrypoints import sweep
 from endpoint_relay.settings import Settings
+from endpoint_relay.wiring.api import build_api
+from endpoint_relay.wiring.sweep import build_sweep
 from tests.integration.alerting_support import AlertingHarness, FakeClock
 from tests.leakcheck import COLLECTOR
 
@@ -86,17 +89,21 @@ def test_twenty_concurrent_invocations_notify_once_per_sink(
     # Given a failed endpoint, and twenty warm containers (Lambda never runs two invocations in one)
     together.put(make_endpoint(EP, state="FAILED"))
     settings = Settings.from_env()
-    containers = [container.build(settings) for _ in range(20)]
-    for index, relay in enumerate(containers):
-        # Clocks a millisecond apart, as real containers' are: each would issue a differently named notice.
-        relay.alerts.use_clock(FakeClock(alerting.clock.now + index / 1000))
+    # Clocks a millisecond apart, as real containers' are: each would issue a differently named notice.
+    containers = [
+        sweep.create_handler(
+            build_sweep(settings, clock=FakeClock(alerting.clock.now + index / 1000), deadline=Deadline())
+        )
+        for index in range(20)
+    ]
     event = load_event("scheduled_sweep.json")
     event["endpoints"] = [EP]
     start = threading.Barrier(len(containers))
 
-    def invoke(relay: container.Relay) -> dict[str, Any]:
+    def invoke(handler: Any) -> dict[str, Any]:
         start.wait(timeout=10)
-        return scheduled.handle(event, FakeLambdaContext(), relay)
+        result: dict[str, Any] = handler(event, FakeLambdaContext())
+        return result
 
     # When all of them handle the same scheduled event at once
     with ThreadPoolExecutor(max_workers=len(containers)) as pool:
@@ -202,7 +209,7 @@ def test_without_a_webhook_in_the_secret_sns_still_delivers_and_slack_stays_owed
     put_secret(
         relay.moto_endpoint, relay.secret_id, RelaySecretValues(relay.together_api_key, (relay.token,)).document()
     )
-    container.get().secrets.clear_cache()
+    relay.cold_start()  # a new container reads the changed secret
     together.put(make_endpoint(EP, state="ERROR"))
     result = alerting.sweep(EP)
     assert (result["notifications_sent"], result["delivery_failures"]) == (1, 1)
@@ -306,7 +313,8 @@ def test_the_sweep_refreshes_the_cache_for_lookups(alerting: AlertingHarness, to
     together.put(make_endpoint(EP, state="STARTED"))
     assert alerting.relay.get(PATH)["headers"]["X-Cache"] == "MISS"
     together.update(EP, state="STOPPING")
-    alerting.sweep(EP)  # bypasses the fresh entry
+    alerting.sweep(EP)  # bypasses the fresh entry, and leaves Together's answer in the shared tier
+    alerting.relay.cold_start()  # SweepFunction and ApiFunction share only that tier; a new container reads it
     response = alerting.relay.get(PATH)
     assert response["headers"]["X-Cache"] == "HIT"
     assert json.loads(response["body"])["state"] == "STOPPING"
@@ -319,11 +327,9 @@ def test_the_sweep_refreshes_the_cache_for_lookups(alerting: AlertingHarness, to
 def test_the_sample_event_sweeps_all_dedicated_endpoints(
     alerting: AlertingHarness, together: TogetherSimulator
 ) -> None:
-    from endpoint_relay.handler import lambda_handler
-
     together.put(make_endpoint(EP, state="ERROR"))
     together.put(make_endpoint(OTHER, state="STARTED"))
-    result = lambda_handler(load_event("scheduled_sweep.json"), FakeLambdaContext())
+    result = alerting.relay.invoke(load_event("scheduled_sweep.json"))
     assert result["checked"] == 2 and result["firing"] == [EP]
     assert together.call_count("<list>") == 1  # the list lacks autoscaling: then one GET per id
     assert together.call_count(EP) == together.call_count(OTHER) == 1
@@ -333,14 +339,12 @@ def test_the_sample_event_sweeps_all_dedicated_endpoints(
 def test_a_plain_scheduled_event_sweeps_the_watched_endpoints(
     alerting_env: dict[str, str], together: TogetherSimulator, request: pytest.FixtureRequest
 ) -> None:
-    from endpoint_relay.handler import lambda_handler
-
     alerting_env["WATCHED_ENDPOINTS"] = OTHER
-    request.getfixturevalue("alerting")
+    alerting: AlertingHarness = request.getfixturevalue("alerting")
     together.put(make_endpoint(EP, state="ERROR"))
     together.put(make_endpoint(OTHER, state="STARTED"))
     event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
-    result = lambda_handler(event, FakeLambdaContext())
+    result = alerting.relay.invoke(event)
     assert result["checked"] == 1 and together.call_count(EP) == 0
 
 
@@ -402,7 +406,7 @@ def test_an_invalid_policy_parameter_is_reported_naming_it(
 def test_a_mute_silences_sweeps_and_unmute_lets_the_endpoint_alert_again(
     alerting: AlertingHarness, together: TogetherSimulator
 ) -> None:
-    alerts = container.get().alerts
+    alerts = _mutes(alerting)
     together.put(make_endpoint(EP, state="ERROR"))
     alerts.mute(EP, alerting.clock.now + HOUR, "U0123ABCD")
     assert alerts.muted_until(EP) == alerting.clock.now + HOUR
@@ -417,10 +421,14 @@ def test_a_mute_silences_sweeps_and_unmute_lets_the_endpoint_alert_again(
 
 
 def test_an_expired_mute_lets_the_endpoint_alert_again(alerting: AlertingHarness, together: TogetherSimulator) -> None:
-    alerts = container.get().alerts
+    alerts = _mutes(alerting)
     together.put(make_endpoint(EP, state="ERROR"))
     alerts.mute(EP, alerting.clock.now + 10 * MINUTE, "U0123ABCD")
     alerting.sweep(EP)
     alerting.clock.advance(11 * MINUTE)
     alerting.sweep(EP)
     assert _counts(alerting) == (1, 1)
+
+
+def _mutes(alerting: AlertingHarness) -> Mutes:
+    return build_api(Settings.from_env(), clock=alerting.clock).shared.mutes

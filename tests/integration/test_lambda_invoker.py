@@ -1,4 +1,4 @@
-"""The boto3 self-invoker against moto server: an asynchronous Invoke of the function's own name."""
+"""The boto3 invoker against moto server: an asynchronous Invoke of the Slack worker function."""
 
 from __future__ import annotations
 
@@ -12,16 +12,18 @@ import pytest
 import urllib3
 
 from devstack.aws import aws_client
-from endpoint_relay.adapters.lambda_invoker import InvokeError, LambdaSelfInvoker
-from endpoint_relay.routes.slack_followup import FollowUp
+from endpoint_relay.adapters.lambda_invoker import InvokeError, LambdaInvoker
+from endpoint_relay.core.slack_followup import FollowUp
 
-FUNCTION_NAME = "relay-test-relay"
+FUNCTION_NAME = "relay-test-slack-worker"
 
 
 def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("endpoint_relay/handler.py", "def lambda_handler(event, context):\n    return {}\n")
+        archive.writestr(
+            "endpoint_relay/entrypoints/slack_worker.py", "def lambda_handler(event, context):\n    return {}\n"
+        )
     return buffer.getvalue()
 
 
@@ -47,7 +49,7 @@ def moto_function(moto_endpoint: str) -> Iterator[str]:
         FunctionName=FUNCTION_NAME,
         Runtime="python3.13",
         Role=role,
-        Handler="endpoint_relay.handler.lambda_handler",
+        Handler="endpoint_relay.entrypoints.slack_worker.lambda_handler",
         Code={"ZipFile": _zip()},
     )
     yield FUNCTION_NAME
@@ -55,12 +57,12 @@ def moto_function(moto_endpoint: str) -> Iterator[str]:
     iam.delete_role(RoleName=f"{FUNCTION_NAME}-role")
 
 
-def test_follow_up_is_an_asynchronous_invoke_of_the_functions_own_name(moto_endpoint: str, moto_function: str) -> None:
+def test_follow_up_is_an_asynchronous_invoke_of_the_slack_worker(moto_endpoint: str, moto_function: str) -> None:
     # Given the boto3 invoker, with every request it makes recorded
     client = aws_client("lambda", moto_endpoint)
     sent: list[dict[str, Any]] = []
     client.meta.events.register("before-call.lambda.Invoke", lambda params, **_: sent.append(params))
-    invoker = LambdaSelfInvoker(moto_function, client=client)
+    invoker = LambdaInvoker(moto_function, client=client)
     followup = FollowUp(
         kind="status",
         response_url="https://hooks.slack.com/commands/T0RELAY01/1/abc",
@@ -96,14 +98,14 @@ def test_unreachable_lambda_is_an_invoke_error() -> None:
     )
     # Then queueing the follow-up fails with the invoker's own error, which the route turns into a friendly reply
     with pytest.raises(InvokeError):
-        LambdaSelfInvoker("relay-test-relay", client=client).invoke_async({"endpoint_relay": "slack_command"})
+        LambdaInvoker("relay-test-relay", client=client).invoke_async({"endpoint_relay": "slack_command"})
 
 
 def test_oversized_follow_up_is_refused_before_calling_lambda() -> None:
     with pytest.raises(InvokeError):
-        LambdaSelfInvoker("relay-test-relay").invoke_async({"padding": "x" * 300_000})
+        LambdaInvoker("relay-test-relay").invoke_async({"padding": "x" * 300_000})
 
 
 def test_an_unknown_own_name_is_an_invoke_error() -> None:
     with pytest.raises(InvokeError):
-        LambdaSelfInvoker(None).invoke_async({"endpoint_relay": "slack_command"})
+        LambdaInvoker(None).invoke_async({"endpoint_relay": "slack_command"})

@@ -214,11 +214,9 @@ def test_caller_headers_are_not_forwarded_upstream(relay: Relay, together: Toget
 
 
 def test_shared_tier_serves_a_second_container(relay: Relay, together: TogetherSimulator) -> None:
-    from endpoint_relay import container
-
     together.put(make_endpoint(ENDPOINT_ID))
     relay.get(PATH)
-    container.get().lookups._local.clear()  # a second, cold container
+    relay.cold_start()  # a second container: a new graph, an empty local tier
 
     response = relay.get(PATH)
 

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from devstack.aws import RelaySecretValues, put_secret
-from devstack.events import FakeLambdaContext, http_event, load_event
+from devstack.events import http_event, load_event
 from devstack.together_sim import TogetherSimulator, make_endpoint
 from endpoint_relay.core.slack_signature import SlackSignatureVerifier
-from endpoint_relay.routes import slack as slack_route
 from tests.integration.conftest import Relay
 from tests.integration.slack_support import SlackHarness, command_event, reply_text, signed_headers, slack_form
 from tests.leakcheck import COLLECTOR
@@ -39,7 +38,7 @@ def test_slacks_documented_request_verifies_through_the_handler(
     values = RelaySecretValues(slack_env["_API_KEY"], (slack_env["_TOKEN"],), slack_signing_secret=doc_secret)
     put_secret(slack_env["AWS_ENDPOINT_URL"], slack_env["RELAY_SECRET_ID"], values.document())
     slack: SlackHarness = request.getfixturevalue("slack")
-    monkeypatch.setattr(slack_route, "verifier", SlackSignatureVerifier(clock=lambda: 1531420618))
+    slack.relay.verifier = SlackSignatureVerifier(clock=lambda: 1531420618)
     # When the sample event (Slack's documented request, base64-encoded as API Gateway sends it) arrives
     event = load_event("slack_command.json")
     assert event["isBase64Encoded"] is True
@@ -282,15 +281,13 @@ def test_failure_to_queue_the_follow_up_is_a_friendly_200(
 
 
 def test_sample_follow_up_event_is_handled(slack: SlackHarness, together: TogetherSimulator) -> None:
-    from endpoint_relay.handler import lambda_handler
-
     # Given the sample follow-up event, pointed at the local receiver
     together.put(make_endpoint(ENDPOINT_ID, state="STARTED"))
     event = load_event("slack_followup.json")
     event["response_url"] = slack.response_url
-    # When Lambda delivers it
+    # When Lambda delivers it to the Slack worker
     with slack.handler_lock:
-        result = lambda_handler(event, FakeLambdaContext())
+        result = slack.relay.invoke(event)
     # Then the answer reaches the response_url
     assert result == {"status": "delivered"}
     (answer,) = slack.followups(1)
@@ -311,11 +308,9 @@ def test_sample_follow_up_event_is_handled(slack: SlackHarness, together: Togeth
 def test_malformed_follow_up_events_are_ignored(
     slack: SlackHarness, together: TogetherSimulator, event: dict[str, Any]
 ) -> None:
-    from endpoint_relay.handler import lambda_handler
-
     full = {"response_url": slack.response_url, "user_id": "U0ONCALL1", "team_id": "T0RELAY01", **event}
     with slack.handler_lock:
-        assert lambda_handler(full, FakeLambdaContext()) == {"status": "ignored"}
+        assert slack.relay.invoke(full) == {"status": "ignored"}
     assert together.call_count() == 0
     assert slack.receiver.messages() == []
 

@@ -28,9 +28,10 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from devstack.aws import aws_client
+from devstack.local_lambda import reset_entrypoints
 from devstack.serve import RelayHttpServer, template_routes
 from devstack.stack import SEEDED_IDS, DevStack, StackOptions, slack_signature_headers
-from endpoint_relay import container
+from endpoint_relay.adapters import aws_clients
 from tests.leakcheck import COLLECTOR
 from tests.reliability import figures
 
@@ -79,12 +80,14 @@ def stack() -> Iterator[DevStack]:
     try:
         with DevStack(StackOptions(log_level="INFO")) as started:
             started.apply_env()
-            container.reset()
+            reset_entrypoints()
+            aws_clients.reset()
             yield started
     finally:
         os.environ.clear()
         os.environ.update(saved)
-        container.reset()
+        reset_entrypoints()
+        aws_clients.reset()
 
 
 def _mix(token: str) -> list[Kind]:

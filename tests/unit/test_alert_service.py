@@ -1,4 +1,4 @@
-"""The alert service with in-memory fakes: sweeps, de-duplication, retries per sink, mutes, time budget."""
+"""The alerting units composed with in-memory fakes: sweeps, de-duplication, retries per sink, mutes, time budget."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ from collections.abc import Sequence
 
 import pytest
 
-from endpoint_relay.alert_service import AlertConfig, AlertService
-from endpoint_relay.core.alerting import AlertStoreError, DeliveryError, Notice, NoticeKind
+from endpoint_relay.app.dispatcher import NoticeDispatcher
+from endpoint_relay.app.lookup_alerts import LookupAlerts
+from endpoint_relay.app.mutes import Mutes
+from endpoint_relay.app.recorder import DecisionRecorder
+from endpoint_relay.app.sweep import SweepConfig, SweepRunner
+from endpoint_relay.core.alerting import AlertStoreError, DeliveryError, MemoryCursor, Notice, NoticeKind, SweepReport
 from endpoint_relay.core.cache import CachePolicy
+from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.errors import ConfigurationError, InvalidEndpointIdError, UpstreamUnavailableError
 from endpoint_relay.core.lookup import LookupService
 from endpoint_relay.core.models import Endpoint
-from endpoint_relay.core.policy import PolicyDocument
+from endpoint_relay.core.policy import Finding, PolicyDocument
 from tests.unit.alerting_fakes import Clock, FakeSecrets, FakeUpstream, MemoryAlertStore, RecordingSink
 
 EP = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"
@@ -29,19 +34,82 @@ class World:
         self.slack = RecordingSink("slack")
         self.sns = RecordingSink("sns")
 
-    def service(self, *, watched: tuple[str, ...] | None = None, workers: int = 4) -> AlertService:
+    def service(self, *, watched: tuple[str, ...] | None = None, workers: int = 4) -> Alerting:
         lookups = LookupService(
             upstream=self.upstream, secrets=FakeSecrets(), policy=CachePolicy(30, 900, 10), clock=self.clock
         )
-        return AlertService(
+        return Alerting.compose(self, lookups, watched=watched, workers=workers)
+
+
+class Alerting:
+    """The units a function's graph wires together, composed here with the fakes."""
+
+    def __init__(self, recorder: DecisionRecorder, mutes: Mutes, alerts: LookupAlerts, sweeps: SweepRunner) -> None:
+        self.recorder, self.mutes, self.alerts, self.sweeps = recorder, mutes, alerts, sweeps
+        self.deadline = Deadline()
+
+    @classmethod
+    def compose(
+        cls, world: World, lookups: LookupService, *, watched: tuple[str, ...] | None, workers: int, store: bool = True
+    ) -> Alerting:
+        sinks = (world.slack, world.sns)
+        alert_store = world.store if store else None
+        recorder = DecisionRecorder(
             policy=PolicyDocument.default,
-            store=self.store,
-            sinks=(self.slack, self.sns),
-            lookups=lookups,
-            list_endpoint_ids=lambda: self.upstream.list_endpoint_ids("fake-key"),
-            config=AlertConfig(repeat_interval=4 * HOUR, watched=watched, max_workers=workers),
-            clock=self.clock,
+            store=alert_store,
+            sink_names=[sink.name for sink in sinks],
+            clock=world.clock,
+            repeat_interval=4 * HOUR,
         )
+        deadline = Deadline(clock=world.clock)
+        dispatcher = NoticeDispatcher(
+            store=alert_store, sinks=sinks, clock=world.clock, deadline=deadline, lease_seconds=60, budget_seconds=15
+        )
+        sweeps = SweepRunner(
+            lookups=lookups,
+            recorder=recorder,
+            dispatcher=dispatcher,
+            deadline=deadline,
+            list_endpoint_ids=lambda: world.upstream.list_endpoint_ids("fake-key"),
+            cursor=MemoryCursor(),
+            config=SweepConfig(watched=watched, max_workers=workers, check_seconds=5),
+        )
+        composed = cls(
+            recorder,
+            Mutes(store=alert_store, clock=world.clock),
+            LookupAlerts(recorder=recorder, dispatcher=dispatcher),
+            sweeps,
+        )
+        composed.deadline = deadline
+        return composed
+
+    def sweep(self, targets: Sequence[str] | None = None, *, remaining_ms: int | None = None) -> SweepReport:
+        if remaining_ms is not None:
+            self.deadline.arm(remaining_ms)
+        try:
+            return self.sweeps.run(targets)
+        finally:
+            self.deadline.disarm()
+
+    def observe(self, endpoint: Endpoint, *, remaining_ms: int | None = None) -> tuple[Finding, ...]:
+        if remaining_ms is not None:
+            self.deadline.arm(remaining_ms)
+        try:
+            return self.alerts.observe(endpoint)
+        finally:
+            self.deadline.disarm()
+
+    def evaluate(self, endpoint: Endpoint) -> tuple[Finding, ...]:
+        return self.recorder.evaluate(endpoint)
+
+    def mute(self, endpoint_id: str, until: float, actor: str) -> None:
+        self.mutes.mute(endpoint_id, until, actor)
+
+    def unmute(self, endpoint_id: str, actor: str) -> None:
+        self.mutes.unmute(endpoint_id, actor)
+
+    def muted_until(self, endpoint_id: str) -> float | None:
+        return self.mutes.muted_until(endpoint_id)
 
 
 @pytest.fixture
@@ -103,7 +171,7 @@ def test_twenty_concurrent_sweeps_notify_once_per_sink(world: World) -> None:
     services = [world.service() for _ in range(20)]
     barrier = threading.Barrier(len(services))
 
-    def run(service: AlertService) -> None:
+    def run(service: Alerting) -> None:
         barrier.wait()
         service.sweep([EP])
 
@@ -174,15 +242,46 @@ def test_per_endpoint_failures_are_reported_without_aborting(world: World) -> No
     assert world.slack.kinds() == ["firing"]
 
 
+def _slow_upstream(world: World, seconds: float) -> None:
+    """Every Together answer takes ``seconds`` of the world's clock."""
+    answer = world.upstream.get_endpoint
+
+    def slow(endpoint_id: str, api_key: str) -> tuple[str, Endpoint]:
+        world.clock.advance(seconds)
+        return answer(endpoint_id, api_key)
+
+    world.upstream.get_endpoint = slow  # type: ignore[method-assign]
+
+
 def test_the_sweep_starts_no_check_once_time_runs_low(world: World) -> None:
-    for index in range(5):
-        world.upstream.put(f"endpoint-{index}", state="ERROR")
-    budget = iter([60_000, 60_000, 1_000, 1_000, 1_000, 1_000, 1_000, 1_000])
-    report = world.service(workers=1).sweep(
-        [f"endpoint-{index}" for index in range(5)], remaining_ms=lambda: next(budget, 0)
-    )
+    # Given five failing endpoints that take 21 s each, and 60 s of which 15 s are kept for delivery
+    targets = [f"endpoint-{index}" for index in range(5)]
+    for target in targets:
+        world.upstream.put(target, state="ERROR")
+    _slow_upstream(world, 21)
+    service = world.service(workers=1)
+    # When a sweep runs
+    report = service.sweep(targets, remaining_ms=60_000)
+    # Then it checks what fits before the reserve, skips the rest, and still delivers
     assert [check.endpoint_id for check in report.checks] == ["endpoint-0", "endpoint-1"]
     assert report.skipped == ("endpoint-2", "endpoint-3", "endpoint-4")
+    assert report.notifications_sent == 4
+
+
+def test_consecutive_sweeps_start_where_the_last_one_stopped(world: World) -> None:
+    targets = [f"endpoint-{index}" for index in range(5)]
+    for target in targets:
+        world.upstream.put(target, state="ERROR")
+    _slow_upstream(world, 21)
+    service = world.service(workers=1)
+    first = service.sweep(targets, remaining_ms=60_000)
+    second = service.sweep(targets, remaining_ms=60_000)
+    third = service.sweep(targets, remaining_ms=60_000)
+    assert [c.endpoint_id for c in second.checks] == ["endpoint-2", "endpoint-3"]
+    assert [c.endpoint_id for c in third.checks] == ["endpoint-4", "endpoint-0"]
+    checked = {c.endpoint_id for report in (first, second, third) for c in report.checks}
+    assert checked == set(targets)
+    assert sorted(world.slack.kinds()) == ["firing"] * 5
 
 
 def test_all_means_every_dedicated_endpoint(world: World) -> None:
@@ -238,15 +337,15 @@ def test_a_sink_that_crashes_does_not_stop_the_other(world: World) -> None:
     assert report.delivery_failures == 1
 
 
-def test_an_inactive_service_evaluates_but_cannot_mute_or_sweep() -> None:
-    service = AlertService.inactive()
+def test_without_a_state_store_policy_is_evaluated_but_nothing_is_muted_or_sent(world: World) -> None:
+    lookups = LookupService(upstream=world.upstream, secrets=FakeSecrets(), policy=CachePolicy(30, 900, 10))
+    service = Alerting.compose(world, lookups, watched=None, workers=1, store=False)
     endpoint = Endpoint.from_dict({"id": EP, "state": "ERROR", "autoscaling": {"min_replicas": 1, "max_replicas": 1}})
     assert [finding.kind for finding in service.evaluate(endpoint)] == ["state_failed"]
     assert [finding.kind for finding in service.observe(endpoint)] == ["state_failed"]
     with pytest.raises(ConfigurationError):
         service.mute(EP, 1.0, "U0123ABCD")
-    with pytest.raises(ConfigurationError):
-        service.sweep([EP])
+    assert world.slack.kinds() == []
 
 
 def test_a_failed_endpoint_list_fails_the_sweep_so_it_is_retried(world: World) -> None:
@@ -254,7 +353,7 @@ def test_a_failed_endpoint_list_fails_the_sweep_so_it_is_retried(world: World) -
         raise UpstreamUnavailableError("Together answered 503")
 
     service = world.service()
-    service._list_endpoint_ids = broken_list
+    service.sweeps._list_endpoint_ids = broken_list
     with pytest.raises(UpstreamUnavailableError):
         service.sweep(["all"])
 
@@ -264,11 +363,11 @@ def test_with_too_little_time_left_delivery_waits_for_the_next_sweep(world: Worl
     service = world.service()
     endpoint = Endpoint.from_json(world.upstream.get_endpoint(EP, "k")[0])
     # An HTTP lookup with 5 s left records the alert but does not risk API Gateway's deadline on Slack
-    service.observe(endpoint, remaining_ms=lambda: 5_000)
+    service.observe(endpoint, remaining_ms=5_000)
     assert world.slack.kinds() == [] and world.sns.kinds() == []
-    # A sweep with time for its checks but not for delivery leaves the notice owed too
-    report = service.sweep([EP], remaining_ms=lambda: 10_000)
-    assert report.checks[0].error is None and report.notifications_sent == 0
-    # The next sweep with time to spare delivers it, once
-    service.sweep([EP], remaining_ms=lambda: 28_000)
+    # A sweep with too little time for its checks and the delivery it reserves checks nothing
+    report = service.sweep([EP], remaining_ms=10_000)
+    assert report.checks == () and report.skipped == (EP,)
+    # The next sweep with time to spare checks and delivers, once
+    service.sweep([EP], remaining_ms=28_000)
     assert world.slack.kinds() == world.sns.kinds() == ["firing"]

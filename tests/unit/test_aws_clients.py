@@ -27,7 +27,8 @@ def test_the_pool_never_shrinks_below_botocores_default() -> None:
 
 def test_timeouts_fail_fast() -> None:
     config = aws_clients._client_config()
-    assert (config.connect_timeout, config.read_timeout) == (2, 3)
+    assert (config.connect_timeout, config.read_timeout) == (1, 2)
+    assert aws_clients.worst_case_seconds() == 6
 
 
 def test_error_code_names_the_aws_code_or_the_exception_type() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +21,14 @@ FORBIDDEN_IN_CORE = (
     "aws_lambda_powertools",
     "endpoint_relay.adapters",
     "endpoint_relay.routes",
-    "endpoint_relay.handler",
-    "endpoint_relay.container",
+    "endpoint_relay.app",
+    "endpoint_relay.wiring",
+    "endpoint_relay.entrypoints",
+    "endpoint_relay.http_api",
     "endpoint_relay.settings",
 )
+FORBIDDEN_IN_APP = ("boto3", "botocore", "urllib3", "endpoint_relay.adapters", "endpoint_relay.wiring")
+APP_MODULES = sorted((PACKAGE / "app").glob("*.py"))
 
 
 def _module_name(path: Path) -> str:
@@ -82,6 +88,47 @@ def test_core_modules_import_nothing_from_the_edge(path: Path) -> None:
     assert offending == [], f"{_module_name(path)} imports {offending}"
 
 
+@pytest.mark.parametrize("path", APP_MODULES, ids=lambda path: path.name)
+def test_application_units_depend_on_ports_not_adapters(path: Path) -> None:
+    offending = sorted(
+        {
+            module
+            for module in _imported_modules(path)
+            for forbidden in FORBIDDEN_IN_APP
+            if _is_within(module, forbidden)
+        }
+    )
+    assert offending == [], f"{_module_name(path)} imports {offending}"
+
+
+def test_a_lookup_cold_start_imports_neither_the_sweep_nor_the_slack_worker() -> None:
+    # Given a fresh interpreter, as a new ApiFunction container
+    probe = (
+        "import sys\n"
+        "import endpoint_relay.entrypoints.api\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('endpoint_relay'))))\n"
+    )
+    loaded = subprocess.run(  # noqa: S603 - our own interpreter and a constant script
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PACKAGE.parent.parent,
+        env={"PYTHONPATH": str(PACKAGE.parent), "PATH": ""},
+    ).stdout.split()
+    # Then the API's entry point pulled in the lookup path only
+    assert "endpoint_relay.http_api" in loaded
+    unwanted = {
+        "endpoint_relay.app.sweep",
+        "endpoint_relay.app.slack_followups",
+        "endpoint_relay.wiring.sweep",
+        "endpoint_relay.wiring.worker",
+        "endpoint_relay.entrypoints.sweep",
+        "endpoint_relay.entrypoints.slack_worker",
+    }
+    assert unwanted.isdisjoint(loaded)
+
+
 def _environment_reads(path: Path) -> list[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     found: list[str] = []
@@ -116,9 +163,11 @@ def test_the_import_checker_sees_every_import_form() -> None:
         "from ..adapters import together\n"
         "from .. import routes\n"
         "from endpoint_relay import settings\n"
+        "from endpoint_relay.app import sweep\n"
+        "from endpoint_relay.http_api import create_app\n"
         "def lazy():\n"
-        "    import endpoint_relay.container\n"
-        "    return importlib.import_module('endpoint_relay.handler')\n"
+        "    import endpoint_relay.wiring\n"
+        "    return importlib.import_module('endpoint_relay.entrypoints.api')\n"
     )
     modules = set(_imported_modules_in(source, "endpoint_relay.core"))
     flagged = {forbidden for module in modules for forbidden in FORBIDDEN_IN_CORE if _is_within(module, forbidden)}

@@ -15,7 +15,7 @@ def test_defaults_allow_any_team_and_only_slacks_hooks_host_over_https() -> None
     assert settings.slack_mute_user_ids == frozenset()
     assert settings.slack_response_url_hosts == frozenset({"hooks.slack.com"})
     assert settings.slack_response_url_allow_http is False
-    assert settings.function_name is None
+    assert settings.slack_worker_function is None
 
 
 def test_lists_are_parsed() -> None:
@@ -26,14 +26,14 @@ def test_lists_are_parsed() -> None:
             "SLACK_MUTE_USER_IDS": "U0ONCALL1,W0ADMIN02",
             "SLACK_RESPONSE_URL_HOSTS": "hooks.slack.com,Hooks.Slack-Gov.com",
             "SLACK_RESPONSE_URL_ALLOW_HTTP": "true",
-            "AWS_LAMBDA_FUNCTION_NAME": "relay-prod-relay",
+            "SLACK_WORKER_FUNCTION": "relay-prod-slack-worker:live",
         }
     )
     assert settings.slack_allowed_team_ids == frozenset({"T0123ABCD", "E0GRID01"})
     assert settings.slack_mute_user_ids == frozenset({"U0ONCALL1", "W0ADMIN02"})
     assert settings.slack_response_url_hosts == frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
     assert settings.slack_response_url_allow_http is True
-    assert settings.function_name == "relay-prod-relay"
+    assert settings.slack_worker_function == "relay-prod-slack-worker:live"
 
 
 @pytest.mark.parametrize(

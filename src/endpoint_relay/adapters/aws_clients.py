@@ -10,8 +10,31 @@ import threading
 from functools import cache
 from typing import Any
 
+from endpoint_relay.core.deadline import Deadline
+
 _lock = threading.Lock()
 _max_pool_connections = 10
+# Fail fast: DynamoDB, Secrets Manager and SNS answer in milliseconds in-region, every caller has a
+# fallback (local cache, next sweep), and each AWS call must fit the invocation's remaining time.
+_CONNECT_TIMEOUT = 1.0
+_READ_TIMEOUT = 2.0
+_ATTEMPTS = 2
+_deadline: Deadline = Deadline()
+
+
+def worst_case_seconds() -> float:
+    """The longest one AWS call can take: every attempt at its connect and read timeouts."""
+    return _ATTEMPTS * (_CONNECT_TIMEOUT + _READ_TIMEOUT)
+
+
+def use_deadline(deadline: Deadline) -> None:
+    """Guard every AWS call with ``deadline``: a call whose worst case no longer fits is not started."""
+    global _deadline
+    _deadline = deadline
+
+
+def _guard(model: Any, **_: Any) -> None:
+    _deadline.require(worst_case_seconds(), f"calling {model.service_model.service_name}.{model.name}")
 
 
 def configure(*, max_pool_connections: int) -> None:
@@ -30,12 +53,11 @@ def configure(*, max_pool_connections: int) -> None:
 def _client_config() -> Any:
     from botocore.config import Config
 
-    # Fail fast: every caller has a fallback (local cache, next sweep) and a 30 s API budget.
     return Config(
-        connect_timeout=2,
-        read_timeout=3,
+        connect_timeout=_CONNECT_TIMEOUT,
+        read_timeout=_READ_TIMEOUT,
         # Two attempts in all: botocore's "max_attempts" would count retries only, making three.
-        retries={"total_max_attempts": 2, "mode": "standard"},
+        retries={"total_max_attempts": _ATTEMPTS, "mode": "standard"},
         max_pool_connections=_max_pool_connections,
     )
 
@@ -57,7 +79,9 @@ def _session() -> Any:
 
 @cache
 def _cached_client(service: str) -> Any:
-    return _session().client(service, config=_client_config())
+    created = _session().client(service, config=_client_config())
+    created.meta.events.register("before-call", _guard)
+    return created
 
 
 def error_code(exc: BaseException) -> str:

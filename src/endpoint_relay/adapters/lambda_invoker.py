@@ -1,4 +1,4 @@
-"""Asynchronous self-invocation: the slash command acknowledges now and finishes in a second invocation.
+"""Asynchronous invocation of the Slack worker: the slash command acknowledges now, the worker finishes it.
 
 ``InvocationType=Event`` returns as soon as Lambda has queued the event, so
 the acknowledgement stays inside Slack's 3-second limit however slow the work is.
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_relay.adapters import aws_clients
+from endpoint_relay.core.slack_followup import FollowUp
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda.client import LambdaClient
@@ -30,11 +31,11 @@ class InvokeError(Exception):
 
 class AsyncInvoker(Protocol):
     def invoke_async(self, payload: Mapping[str, Any]) -> None:
-        """Queue ``payload`` as a new event for this function; raise InvokeError if that failed."""
+        """Queue ``payload`` as a new event for the target function; raise InvokeError if that failed."""
         ...
 
 
-class LambdaSelfInvoker:
+class LambdaInvoker:
     def __init__(self, function_name: str | None, *, client: LambdaClient | None = None) -> None:
         self._function_name = function_name
         self._client = client
@@ -48,7 +49,7 @@ class LambdaSelfInvoker:
 
     def invoke_async(self, payload: Mapping[str, Any]) -> None:
         if not self._function_name:
-            raise InvokeError("the function does not know its own name (AWS_LAMBDA_FUNCTION_NAME is unset)")
+            raise InvokeError("the Slack worker function is not configured (SLACK_WORKER_FUNCTION is unset)")
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         if len(body) > MAX_ASYNC_PAYLOAD_BYTES:
             raise InvokeError("the follow-up event is larger than Lambda accepts")
@@ -63,3 +64,18 @@ class LambdaSelfInvoker:
             raise InvokeError("Lambda could not be reached for the follow-up invocation") from None
         if response.get("StatusCode") != 202:
             raise InvokeError(f"Lambda answered {response.get('StatusCode')} to an asynchronous invocation")
+
+
+class LambdaFollowUpQueue:
+    """Hands Slack follow-ups to the worker function, for response_urls the worker may post to."""
+
+    def __init__(self, invoker: AsyncInvoker, *, is_allowed: Callable[[str], bool]) -> None:
+        self._invoker = invoker
+        self.is_allowed = is_allowed
+
+    def enqueue(self, followup: FollowUp) -> bool:
+        try:
+            self._invoker.invoke_async(followup.event())
+        except InvokeError:
+            return False
+        return True

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_relay.adapters import aws_clients
-from endpoint_relay.core.errors import ConfigurationError, SecretUnavailableError
+from endpoint_relay.core.errors import ConfigurationError, DeadlineExceededError, SecretUnavailableError
 from endpoint_relay.core.secrets import RelaySecrets
 
 if TYPE_CHECKING:
@@ -70,6 +70,8 @@ class SecretStore:
 
 
 def _classify(cause: BaseException) -> Exception:
+    if isinstance(cause, DeadlineExceededError):  # not started: the invocation had no time left for it
+        return cause
     if isinstance(cause, ClientError):
         code = aws_clients.error_code(cause)
         logger.error("reading the relay secret failed", extra={"aws_error_code": code})

@@ -18,13 +18,16 @@ import urllib3
 from urllib3.exceptions import HTTPError
 from urllib3.util.retry import Retry
 
+from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.core.slack_followup import AnswerRefusedError
+
 logger = logging.getLogger(__name__)
 
 _USER_AGENT = "endpoint-relay/1"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-class ResponseUrlRejectedError(ValueError):
+class ResponseUrlRejectedError(AnswerRefusedError, ValueError):
     """The response_url is not an https URL on an allowed host."""
 
 
@@ -32,7 +35,7 @@ class SlackResponseError(Exception):
     """Slack did not take the answer, even after retries; worth trying again later."""
 
 
-class SlackResponseRefusedError(SlackResponseError):
+class SlackResponseRefusedError(SlackResponseError, AnswerRefusedError):
     """Slack refused the answer for good (for example an expired response_url): do not retry."""
 
 
@@ -46,7 +49,12 @@ class SlackResponder:
         connect_timeout: float = 2.0,
         read_timeout: float = 5.0,
         max_retries: int = 2,
+        deadline: Deadline | None = None,
     ) -> None:
+        self._deadline = deadline or Deadline()
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._max_retries = max_retries
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
         self._schemes = frozenset({"https", "http"} if allow_http else {"https"})
         self._retry = Retry(
@@ -70,6 +78,10 @@ class SlackResponder:
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
         )
 
+    def worst_case_seconds(self) -> float:
+        """What to keep back for one answer: a connect retry and one full attempt (later retries are capped)."""
+        return 2 * self._connect_timeout + self._read_timeout
+
     def is_allowed(self, url: str) -> bool:
         try:
             parts = urlsplit(url)
@@ -89,6 +101,7 @@ class SlackResponder:
         if not self.is_allowed(url):
             raise ResponseUrlRejectedError("response_url is not an https URL on an allowed Slack host")
         body = json.dumps(message, separators=(",", ":")).encode("utf-8")
+        self._deadline.require(self._connect_timeout + self._read_timeout, "posting the Slack answer")
         try:
             response = self._pool.request(
                 "POST",

@@ -355,6 +355,27 @@ class AlertStore(Protocol):
     def set_mute(self, endpoint_id: str, until: float | None, *, actor: str, now: float) -> None: ...
 
 
+class SweepCursor(Protocol):
+    """Where the next sweep starts: the first target the last one had no time for."""
+
+    def load(self) -> str | None: ...
+
+    def save(self, endpoint_id: str | None) -> None: ...
+
+
+class MemoryCursor:
+    """A cursor for one container (alerting without a state table)."""
+
+    def __init__(self) -> None:
+        self._at: str | None = None
+
+    def load(self) -> str | None:
+        return self._at
+
+    def save(self, endpoint_id: str | None) -> None:
+        self._at = endpoint_id
+
+
 class Sink(Protocol):
     @property
     def name(self) -> str: ...

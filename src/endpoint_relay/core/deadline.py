@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from endpoint_relay.core.errors import DeadlineExceededError
 
@@ -23,6 +24,7 @@ class Deadline:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._ends_at = math.inf
+        self._reserved = 0.0
 
     def arm(self, remaining_ms: int, *, reserve_ms: int = 0) -> None:
         """Start a new budget: what the invocation has left, minus ``reserve_ms`` kept to shape the answer."""
@@ -34,7 +36,19 @@ class Deadline:
 
     def remaining(self) -> float:
         """Seconds left; ``math.inf`` when not armed."""
-        return max(0.0, self._ends_at - self._clock())
+        return max(0.0, self._ends_at - self._reserved - self._clock())
+
+    @contextmanager
+    def reserving(self, seconds: float) -> Iterator[None]:
+        """Keep ``seconds`` back from everything started inside the block (a sweep's delivery budget).
+
+        Set and cleared on the invoking thread; worker threads started inside only read it.
+        """
+        self._reserved += seconds
+        try:
+            yield
+        finally:
+            self._reserved -= seconds
 
     def allows(self, seconds: float) -> bool:
         return self.remaining() >= seconds

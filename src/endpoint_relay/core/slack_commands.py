@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from endpoint_relay.core.endpoint_id import MAX_ENDPOINT_ID_LENGTH, is_valid_endpoint_id
+from endpoint_relay.core.slack_followup import FollowUp, FollowUpKind
 
 MAX_MUTE_SECONDS = 7 * 86_400
 """A mute longer than a week is more likely a forgotten one than a plan."""
@@ -57,6 +58,46 @@ class UnmuteCommand:
 class HelpCommand:
     unknown: bool = False
     """True when the user typed something we did not understand (as opposed to ``help``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlashRequest:
+    """The form fields the relay uses; never logged whole (response_url is a capability)."""
+
+    command: str
+    text: str
+    team_id: str
+    enterprise_id: str
+    user_id: str
+    response_url: str
+    request_id: str
+
+    @classmethod
+    def from_form(cls, form: dict[str, str], *, request_id: str) -> SlashRequest:
+        return cls(
+            command=form.get("command") or "/together",
+            text=form.get("text", ""),
+            team_id=form.get("team_id", ""),
+            enterprise_id=form.get("enterprise_id", ""),
+            user_id=form.get("user_id", ""),
+            response_url=form.get("response_url", ""),
+            request_id=request_id,
+        )
+
+    @property
+    def actor(self) -> str:
+        """Who muted or unmuted, as the alert state store records it."""
+        return f"slack:{self.team_id}:{self.user_id}"
+
+    def followup(self, kind: FollowUpKind, endpoint_id: str | None = None) -> FollowUp:
+        return FollowUp(
+            kind=kind,
+            response_url=self.response_url,
+            user_id=self.user_id,
+            team_id=self.team_id,
+            endpoint_id=endpoint_id,
+            correlation_id=self.request_id,
+        )
 
 
 Command = StatusCommand | CheckCommand | MuteCommand | UnmuteCommand | HelpCommand

@@ -2,49 +2,57 @@
 
 from __future__ import annotations
 
+import logging
+
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from endpoint_relay import container
+from endpoint_relay.app.lookup_alerts import LookupAlerts
 from endpoint_relay.core.cache import CacheStatus
 from endpoint_relay.core.endpoint_id import invalid_endpoint_id, require_endpoint_id
 from endpoint_relay.core.errors import RelayError, UnauthorizedError
-from endpoint_relay.core.lookup import LookupResult
+from endpoint_relay.core.lookup import LookupResult, LookupService, SecretSource
 from endpoint_relay.core.tokens import bearer_token, token_is_valid
-from endpoint_relay.observability import count, logger
+from endpoint_relay.observability import count
 from endpoint_relay.settings import AuthMode
 
-router = Router()
-
-
-@router.get("/v1/endpoints/<endpointId>")
-def get_endpoint(endpointId: str) -> Response[str]:  # noqa: N803 - the name is the path parameter's
-    # Order matters: a bad id is refused before the secret or upstream is touched.
-    endpoint_id = require_endpoint_id(endpointId)
-    event = _event()
-    if not event.raw_path.endswith(f"/{endpoint_id}"):
-        # Powertools' route pattern ends in `$`, which also matches before a trailing newline.
-        raise invalid_endpoint_id()
-    relay = container.get()
-    _authenticate(relay)
-    force_refresh = "no-cache" in (event.headers.get("cache-control") or "").lower()
-    result = relay.lookups.lookup(endpoint_id, force_refresh=force_refresh)
-    count(f"Cache{result.status.value.title()}")
-    count("Lookups")
-    if result.status in _RETRIEVED:
-        _observe(relay, result)
-    return _cached_response(result)
-
+logger = logging.getLogger(__name__)
 
 _RETRIEVED = frozenset({CacheStatus.MISS, CacheStatus.REFRESH})
 """Only a real retrieval is evaluated: a cache hit changes nothing, and must not touch DynamoDB."""
 
 
-def _observe(relay: container.Relay, result: LookupResult) -> None:
+def endpoints_router(
+    *, lookups: LookupService, alerts: LookupAlerts, secrets: SecretSource, auth_mode: AuthMode
+) -> Router:
+    router = Router()
+
+    @router.get("/v1/endpoints/<endpointId>")
+    def get_endpoint(endpointId: str) -> Response[str]:  # noqa: N803 - the name is the path parameter's
+        # Order matters: a bad id is refused before the secret or upstream is touched.
+        endpoint_id = require_endpoint_id(endpointId)
+        event = router.current_event
+        assert isinstance(event, APIGatewayProxyEventV2)  # noqa: S101 - the resolver is the HTTP API one
+        if not event.raw_path.endswith(f"/{endpoint_id}"):
+            # Powertools' route pattern ends in `$`, which also matches before a trailing newline.
+            raise invalid_endpoint_id()
+        _authenticate(event, auth_mode, secrets)
+        force_refresh = "no-cache" in (event.headers.get("cache-control") or "").lower()
+        result = lookups.lookup(endpoint_id, force_refresh=force_refresh)
+        count(f"Cache{result.status.value.title()}")
+        count("Lookups")
+        if result.status in _RETRIEVED:
+            _observe(alerts, result)
+        return _cached_response(result)
+
+    return router
+
+
+def _observe(alerts: LookupAlerts, result: LookupResult) -> None:
     # The state store decides whether anybody hears about it; alerting trouble never fails a lookup.
     try:
-        relay.alerts.observe(result.endpoint, remaining_ms=router.lambda_context.get_remaining_time_in_millis)
+        alerts.observe(result.endpoint)
     except RelayError as exc:
         logger.warning("alert evaluation failed", extra={"error_code": exc.code})
     except Exception:
@@ -52,21 +60,14 @@ def _observe(relay: container.Relay, result: LookupResult) -> None:
         logger.exception("alert evaluation failed unexpectedly")
 
 
-def _event() -> APIGatewayProxyEventV2:
-    event = router.current_event
-    assert isinstance(event, APIGatewayProxyEventV2)  # noqa: S101 - the resolver is the HTTP API one
-    return event
-
-
-def _authenticate(relay: container.Relay) -> None:
-    event = _event()
-    if relay.settings.auth_mode is AuthMode.IAM:
+def _authenticate(event: APIGatewayProxyEventV2, auth_mode: AuthMode, secrets: SecretSource) -> None:
+    if auth_mode is AuthMode.IAM:
         # API Gateway verified SigV4 before invoking us; refuse if the route was left open by mistake.
         if not (event.request_context.authorizer and event.request_context.authorizer.iam):
             raise UnauthorizedError("this relay requires SigV4-signed requests")
         return
     token = bearer_token(event.headers.get("authorization"))
-    if not token_is_valid(token, relay.secrets.get().relay_token_sha256):
+    if not token_is_valid(token, secrets.get().relay_token_sha256):
         raise UnauthorizedError("a valid relay token is required in 'Authorization: Bearer <token>'")
 
 

@@ -1,4 +1,4 @@
-"""The scheduled sweep: EventBridge invokes the function with the schedule's constant input.
+"""The scheduled sweep's event: EventBridge Scheduler invokes SweepFunction with the schedule's constant input.
 
 Input shape (template.yaml sets it; ``events/scheduled_sweep.json`` is a sample)::
 
@@ -11,9 +11,8 @@ A plain EventBridge "Scheduled Event" (no input) sweeps the configured WATCHED_E
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
-from endpoint_relay import container
 from endpoint_relay.core.alerting import SweepReport
 
 _MARKER = "endpoint_relay"
@@ -22,10 +21,6 @@ _MAX_TARGETS = 1_000
 
 class InvalidSweepEventError(ValueError):
     """The schedule's input is not a sweep request this relay understands."""
-
-
-class _Context(Protocol):
-    def get_remaining_time_in_millis(self) -> int: ...
 
 
 def is_sweep_event(event: dict[str, Any]) -> bool:
@@ -52,12 +47,6 @@ def targets_of(event: dict[str, Any]) -> Sequence[str] | None:
     if "all" in targets and targets != ("all",):
         raise InvalidSweepEventError('"all" cannot be combined with endpoint ids')
     return targets
-
-
-def handle(event: dict[str, Any], context: _Context, relay: container.Relay | None = None) -> dict[str, Any]:
-    relay = relay or container.get()
-    report = relay.alerts.sweep(targets_of(event), remaining_ms=context.get_remaining_time_in_millis)
-    return summary(report)
 
 
 def summary(report: SweepReport) -> dict[str, Any]:

@@ -1,0 +1,149 @@
+"""Answers a verified slash command within Slack's 3 seconds: at once, or by queueing a follow-up.
+
+Input is a parsed, signature-checked request; output is the ephemeral reply.
+Anything that goes wrong becomes a polite reply and a log line, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Collection
+from typing import Protocol
+
+from endpoint_relay.app.mutes import Mutes
+from endpoint_relay.app.recorder import DecisionRecorder
+from endpoint_relay.core import slack_replies
+from endpoint_relay.core.errors import EndpointNotFoundError, RelayError
+from endpoint_relay.core.lookup import LookupService
+from endpoint_relay.core.slack_commands import (
+    CheckCommand,
+    Command,
+    CommandArgumentError,
+    HelpCommand,
+    MuteCommand,
+    SlashRequest,
+    StatusCommand,
+    UnmuteCommand,
+    parse_command,
+)
+from endpoint_relay.core.slack_followup import FollowUp
+from endpoint_relay.observability import count
+
+logger = logging.getLogger(__name__)
+
+
+class FollowUpQueue(Protocol):
+    def is_allowed(self, response_url: str) -> bool: ...
+
+    def enqueue(self, followup: FollowUp) -> bool:
+        """Hand the follow-up to the Slack worker; False if it could not be queued."""
+        ...
+
+
+class SlackCommands:
+    def __init__(
+        self,
+        *,
+        lookups: LookupService,
+        recorder: DecisionRecorder,
+        mutes: Mutes,
+        followups: FollowUpQueue,
+        allowed_team_ids: Collection[str],
+        mute_user_ids: Collection[str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._lookups = lookups
+        self._recorder = recorder
+        self._mutes = mutes
+        self._followups = followups
+        self._allowed_teams = frozenset(allowed_team_ids)
+        self._mute_users = frozenset(mute_user_ids)
+        self._clock = clock
+
+    def answer(self, request: SlashRequest) -> slack_replies.Reply:
+        if self._allowed_teams and not ({request.team_id, request.enterprise_id} & self._allowed_teams):
+            logger.info("refused a Slack command from a workspace that is not allowed", extra={"team": request.team_id})
+            return slack_replies.team_refused_reply()
+        try:
+            command = parse_command(request.text)
+        except CommandArgumentError as exc:
+            return slack_replies.argument_error_reply(exc.message)
+        logger.info("Slack command", extra={"command": type(command).__name__, "user": request.user_id})
+        try:
+            return self._run(request, command)
+        except RelayError as exc:
+            # A policy, configuration or dependency failure: the person still gets an answer.
+            logger.error("a Slack command failed", extra={"error_code": exc.code, "error": type(exc).__name__})
+            return slack_replies.failure_reply("The relay could not answer that just now; please try again later.")
+
+    def _run(self, request: SlashRequest, command: Command) -> slack_replies.Reply:
+        match command:
+            case StatusCommand(endpoint_id=endpoint_id):
+                return self._status_now(endpoint_id) or self._defer(request.followup("status", endpoint_id))
+            case CheckCommand():
+                # Always deferred: a sweep of many endpoints can take longer than Slack waits.
+                return self._defer(request.followup("check"))
+            case MuteCommand(endpoint_id=endpoint_id, duration_seconds=seconds):
+                if not self._may_mute(request):
+                    return slack_replies.mute_refused_reply()
+                until = self._clock() + seconds
+                try:
+                    self._mutes.mute(endpoint_id, until, actor=request.actor)
+                except RelayError as exc:
+                    return _mute_failed(exc)
+                return slack_replies.mute_reply(endpoint_id, until, seconds)
+            case UnmuteCommand(endpoint_id=endpoint_id):
+                if not self._may_mute(request):
+                    return slack_replies.mute_refused_reply()
+                try:
+                    self._mutes.unmute(endpoint_id, actor=request.actor)
+                except RelayError as exc:
+                    return _mute_failed(exc)
+                return slack_replies.unmute_reply(endpoint_id)
+            case HelpCommand(unknown=unknown):
+                return slack_replies.help_reply(request.command, unknown=unknown)
+
+    def _status_now(self, endpoint_id: str) -> slack_replies.Reply | None:
+        """The answer from a fresh cache entry, or None when it needs an upstream call."""
+        try:
+            cached = self._lookups.cached(endpoint_id)
+        except EndpointNotFoundError:  # a fresh, remembered 404
+            return slack_replies.not_found_reply(endpoint_id)
+        if cached is None:
+            return None
+        return slack_replies.status_reply(
+            cached.endpoint,
+            self._recorder.evaluate(cached.endpoint),
+            age_seconds=cached.age,
+            muted_until=muted_until(self._mutes, endpoint_id),
+        )
+
+    def _defer(self, followup: FollowUp) -> slack_replies.Reply:
+        if not self._followups.is_allowed(followup.response_url):
+            logger.warning("Slack command has a response_url outside the allow-list; not deferring")
+            return slack_replies.failure_reply(
+                "This command needs a little time, and Slack gave no usable reply address."
+            )
+        if not self._followups.enqueue(followup):
+            count("SlackFollowUpsNotQueued")
+            return slack_replies.failure_reply("The relay could not start that check. Please try again in a moment.")
+        what = f"`{followup.endpoint_id}`" if followup.endpoint_id else "the watched endpoints"
+        return slack_replies.acknowledgement_reply(what)
+
+    def _may_mute(self, request: SlashRequest) -> bool:
+        return not self._mute_users or request.user_id in self._mute_users
+
+
+def muted_until(mutes: Mutes, endpoint_id: str) -> float | None:
+    """When the endpoint's mute ends, or None; a status answer is worth more than its mute flag."""
+    try:
+        return mutes.muted_until(endpoint_id)
+    except RelayError as exc:  # no state table (no mutes to show) or the store is unavailable
+        logger.warning("mute state unavailable", extra={"endpoint_id": endpoint_id, "error": type(exc).__name__})
+        return None
+
+
+def _mute_failed(exc: Exception) -> slack_replies.Reply:
+    logger.error("changing a mute failed", extra={"error": type(exc).__name__})
+    return slack_replies.failure_reply("The mute could not be changed: the relay's alert state store is not available.")

@@ -1,0 +1,44 @@
+"""SweepFunction: the scheduled policy sweep (EventBridge Scheduler)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from endpoint_relay.observability import Handler, logger, metrics, traced
+from endpoint_relay.routes.scheduled import summary, targets_of
+from endpoint_relay.wiring.sweep import SweepGraph, build_sweep
+
+RESERVE_MS = 2_000
+"""Kept back so the sweep records its outcome and flushes metrics before the function timeout."""
+
+
+def create_handler(graph: SweepGraph) -> Handler:
+    deadline = graph.shared.deadline
+
+    @logger.inject_lambda_context
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        targets = targets_of(event)  # a malformed schedule input fails loudly, before any work
+        deadline.arm(context.get_remaining_time_in_millis(), reserve_ms=RESERVE_MS)
+        try:
+            return summary(graph.sweeps.run(targets))
+        finally:
+            deadline.disarm()  # calls made outside an invocation (tests, tools) are not limited
+
+    return traced(handle, enabled=graph.shared.settings.xray_sdk_enabled)
+
+
+@cache
+def _from_environment() -> Handler:
+    from endpoint_relay.settings import Settings
+
+    return create_handler(build_sweep(Settings.from_env()))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "lambda_handler":
+        return _from_environment()
+    raise AttributeError(name)

@@ -1,0 +1,27 @@
+"""The HTTP API's resolver: routes for ApiFunction, wired to its object graph."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from endpoint_relay.routes import errors, health
+from endpoint_relay.routes.endpoints import endpoints_router
+from endpoint_relay.routes.slack import slack_router
+from endpoint_relay.wiring.api import ApiGraph
+
+
+def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
+    shared = graph.shared
+    app = APIGatewayHttpResolver()
+    app.include_router(
+        endpoints_router(
+            lookups=shared.lookups,
+            alerts=shared.lookup_alerts,
+            secrets=shared.secrets,
+            auth_mode=shared.settings.auth_mode,
+        )
+    )
+    app.include_router(health.router)
+    app.include_router(slack_router(commands=graph.slack_commands, secrets=shared.secrets, verifier=graph.verifier))
+    errors.install(app)
+    return app

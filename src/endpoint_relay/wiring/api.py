@@ -1,0 +1,50 @@
+"""ApiFunction's object graph: lookups, alerting after a retrieval, and the Slack command's acknowledgement."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from endpoint_relay.adapters.lambda_invoker import AsyncInvoker, LambdaFollowUpQueue, LambdaInvoker
+from endpoint_relay.adapters.slack_response import SlackResponder
+from endpoint_relay.app.slack_commands import SlackCommands
+from endpoint_relay.core.alerting import Sink
+from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.core.slack_signature import SlackSignatureVerifier
+from endpoint_relay.settings import Settings
+from endpoint_relay.wiring.common import PROCESS_DEADLINE, Clock, Shared, build_shared
+
+
+@dataclass(frozen=True, slots=True)
+class ApiGraph:
+    shared: Shared
+    slack_commands: SlackCommands
+    verifier: SlackSignatureVerifier
+
+
+def build_api(
+    settings: Settings,
+    *,
+    clock: Clock = time.time,
+    deadline: Deadline = PROCESS_DEADLINE,
+    invoker: AsyncInvoker | None = None,
+    sinks: Sequence[Sink] | None = None,
+    verifier: SlackSignatureVerifier | None = None,
+) -> ApiGraph:
+    shared = build_shared(settings, clock=clock, sinks=sinks, deadline=deadline)
+    # Only its allow-list is used here: the answer itself is posted by the Slack worker.
+    response_urls = SlackResponder(settings.slack_response_url_hosts, allow_http=settings.slack_response_url_allow_http)
+    followups = LambdaFollowUpQueue(
+        invoker or LambdaInvoker(settings.slack_worker_function), is_allowed=response_urls.is_allowed
+    )
+    commands = SlackCommands(
+        lookups=shared.lookups,
+        recorder=shared.recorder,
+        mutes=shared.mutes,
+        followups=followups,
+        allowed_team_ids=settings.slack_allowed_team_ids,
+        mute_user_ids=settings.slack_mute_user_ids,
+        clock=clock,
+    )
+    return ApiGraph(shared=shared, slack_commands=commands, verifier=verifier or SlackSignatureVerifier())

@@ -1,0 +1,51 @@
+"""SweepFunction's object graph: the sweep runner and everything it checks and notifies with."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from endpoint_relay.adapters import aws_clients
+from endpoint_relay.adapters.sweep_cursor import DynamoSweepCursor
+from endpoint_relay.app.sweep import SweepConfig, SweepRunner
+from endpoint_relay.core.alerting import MemoryCursor, Sink, SweepCursor
+from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.settings import Settings
+from endpoint_relay.wiring.common import PROCESS_DEADLINE, Clock, Shared, build_shared, together_lister
+
+
+@dataclass(frozen=True, slots=True)
+class SweepGraph:
+    shared: Shared
+    sweeps: SweepRunner
+
+
+def build_sweep(
+    settings: Settings,
+    *,
+    clock: Clock = time.time,
+    deadline: Deadline = PROCESS_DEADLINE,
+    sinks: Sequence[Sink] | None = None,
+) -> SweepGraph:
+    shared = build_shared(settings, clock=clock, sinks=sinks, deadline=deadline)
+    return SweepGraph(shared=shared, sweeps=sweep_runner(shared))
+
+
+def sweep_runner(shared: Shared) -> SweepRunner:
+    settings = shared.settings
+    cursor: SweepCursor = DynamoSweepCursor(settings.alert_table_name) if settings.alert_table_name else MemoryCursor()
+    return SweepRunner(
+        lookups=shared.lookups,
+        recorder=shared.recorder,
+        dispatcher=shared.dispatcher,
+        deadline=shared.deadline,
+        list_endpoint_ids=together_lister(shared.together, shared.secrets),
+        cursor=cursor,
+        config=SweepConfig(
+            watched=settings.watched_endpoints,
+            max_workers=settings.sweep_max_workers,
+            # A check needs at least one AWS call's worst case (its alert state) to be worth starting.
+            check_seconds=max(settings.sweep_time_margin_ms / 1000.0, aws_clients.worst_case_seconds()),
+        ),
+    )
