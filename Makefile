@@ -97,8 +97,8 @@ soak: $(VENV)/.stamp ## the long runs: 20,000 hostile cases per property, a 60 s
 	RELIABILITY_SOAK=1 RELIABILITY_FIGURES=1 $(PY) -m pytest -q tests/integration/test_hostile_input.py tests/load
 	@$(PY) -m tests.reliability.report
 
-reliability-report: $(VENV)/.stamp ## the figures of the latest test/soak run; puts them in README.md between its markers
-	$(PY) -m tests.reliability.report --readme README.md
+reliability-report: $(VENV)/.stamp ## the figures of the latest test/soak run; puts them in docs/reliability.md between its markers
+	$(PY) -m tests.reliability.report --page docs/reliability.md
 
 clean: ## remove venvs and build output
 	rm -rf $(VENV) $(SAM_VENV) $(BENCH_VENV) $(SECURITY_VENV) reports .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

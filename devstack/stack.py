@@ -47,7 +47,7 @@ from devstack.together_sim import TogetherSimulator, make_endpoint
 
 SIM_API_KEY_PREFIX = "tgp-local-"
 
-# One endpoint per story the demo tells; ids are fixed so the README can use them.
+# One endpoint per story the demo tells; ids are fixed so the docs can use them.
 HEALTHY_ID = "endpoint-demo-healthy"
 ERROR_ID = "endpoint-demo-error"
 BAD_REPLICAS_ID = "endpoint-demo-bad-replicas"

@@ -1,4 +1,4 @@
-"""The figures behind the README's "Reliability and security" section, written to reports/ by the runs that make them.
+"""The figures behind docs/reliability.md, written to reports/ by the runs that make them.
 
 Each producer writes one JSON file, ``reports/<section>.json`` (``reports/soak/`` under
 `make soak`): the test session writes the fault matrix, hostile-input, leak-sweep and

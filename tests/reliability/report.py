@@ -1,8 +1,8 @@
-"""`make reliability-report`: the figures of the latest `make test` (and `make soak`), for the README.
+"""`make reliability-report`: the figures of the latest `make test` (and `make soak`), for docs/reliability.md.
 
-Prints a Markdown table built from reports/*.json. With ``--readme``, it also puts the
-table into README.md between ``<!-- reliability:start -->`` and ``<!-- reliability:end -->``,
-and changes nothing else; without those markers, README.md is left alone.
+Prints a Markdown table built from reports/*.json. With ``--page``, it also puts the table into
+that page between ``<!-- reliability:start -->`` and ``<!-- reliability:end -->``, and changes
+nothing else; a page without those markers is left alone.
 """
 
 from __future__ import annotations
@@ -146,28 +146,28 @@ def markdown() -> str:
     return "\n".join([*lines, "", REGENERATE])
 
 
-def update_readme(readme: Path, text: str) -> bool:
-    if not readme.is_file():
+def update_page(page: Path, text: str) -> bool:
+    if not page.is_file():
         return False
-    current = readme.read_text(encoding="utf-8")
+    current = page.read_text(encoding="utf-8")
     if current.count(START) != 1 or current.count(END) != 1 or current.index(START) > current.index(END):
         return False
     before, rest = current.split(START, 1)
     after = rest.split(END, 1)[1]
-    readme.write_text(f"{before}{START}\n{text}\n{END}{after}", encoding="utf-8")
+    page.write_text(f"{before}{START}\n{text}\n{END}{after}", encoding="utf-8")
     return True
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--readme", type=Path, help="README.md to update between the reliability markers")
+    parser.add_argument("--page", type=Path, help="the Markdown page to update between the reliability markers")
     args = parser.parse_args()
     text = markdown()
     print(text)
-    if args.readme is not None:
-        updated = update_readme(args.readme, text)
-        where = f"{args.readme} updated between {START} and {END}"
-        print(f"\nreliability-report: {where}" if updated else f"\nreliability-report: {args.readme} has no markers")
+    if args.page is not None:
+        updated = update_page(args.page, text)
+        where = f"{args.page} updated between {START} and {END}"
+        print(f"\nreliability-report: {where}" if updated else f"\nreliability-report: {args.page} has no markers")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""template.yaml, README.md and the code agree.
+"""template.yaml, the configuration reference (docs/configuration.md) and the code agree.
 
 - Configuration: every variable the code reads is set on the function and documented; fixed values are the
   code's defaults; the template's defaults are accepted by Settings.
@@ -152,10 +152,10 @@ def test_a_fixed_value_in_the_template_is_the_codes_default(name: str) -> None:
     assert Settings.from_env(environment) == Settings.from_env(without)
 
 
-def _readme() -> str:
-    path = ROOT / "README.md"
+def _configuration_reference() -> str:
+    path = ROOT / "docs" / "configuration.md"
     if not path.is_file():
-        pytest.fail("README.md does not exist: its configuration reference must list every variable and parameter")
+        pytest.fail("docs/configuration.md does not exist: it must list every variable and parameter")
     return path.read_text(encoding="utf-8")
 
 
@@ -163,13 +163,13 @@ def _undocumented(names: set[str], text: str) -> list[str]:
     return sorted(name for name in names if not re.search(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", text))
 
 
-def test_every_variable_is_documented_in_the_readme() -> None:
+def test_every_variable_is_in_the_configuration_reference() -> None:
     names = (variables_read() | set(function_environment())) - LAMBDA_RESERVED
-    assert _undocumented(names, _readme()) == []
+    assert _undocumented(names, _configuration_reference()) == []
 
 
-def test_every_template_parameter_is_documented_in_the_readme() -> None:
-    assert _undocumented(set(template()["Parameters"]), _readme()) == []
+def test_every_template_parameter_is_in_the_configuration_reference() -> None:
+    assert _undocumented(set(template()["Parameters"]), _configuration_reference()) == []
 
 
 # -- permissions -------------------------------------------------------------------------------------------------
