@@ -13,18 +13,24 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from benchmarks.stack import EVENT_FILE, REPO, TOGETHER_API_KEY, Stack, child_environment
 from benchmarks.stats import summary
 
 PROBE = REPO / "benchmarks" / "cold_start_probe.py"
-VARIANTS = ("floor", "relay", "peer", "dependencies")
-"""``dependencies`` is informational: the relay's required libraries doing its I/O, without its code."""
+VARIANTS = ("floor", "relay", "peer", "dependencies", "relay_package")
+"""``dependencies`` is informational: the relay's required libraries doing its I/O, without its code.
+``relay_package`` is the relay run from its built package, unpacked read-only as Lambda runs it
+(benchmarks/package.py), next to ``relay`` from source; measured only when a build exists."""
+
+# The package variant sees only its directory and the standard library: no site-packages (-S), no src/.
+VARIANT_FLAGS = {"relay_package": ["-S"]}
 
 
-def environments(stack: Stack) -> dict[str, dict[str, str]]:
-    return {
+def environments(stack: Stack, package_root: Path | None = None) -> dict[str, dict[str, str]]:
+    envs = {
         "floor": child_environment(TOGETHER_API_BASE_URL=stack.together_base_url, TOGETHER_API_KEY=TOGETHER_API_KEY),
         "relay": stack.relay_env(BENCH_EVENT_FILE=str(EVENT_FILE)),
         "dependencies": stack.relay_env(),
@@ -38,11 +44,19 @@ def environments(stack: Stack) -> dict[str, dict[str, str]]:
             TOGETHER_BASE_URL=stack.together_base_url,
         ),
     }
+    if package_root is not None:
+        envs["relay_package"] = stack.relay_env(
+            BENCH_EVENT_FILE=str(EVENT_FILE),
+            PYTHONPATH=str(package_root),
+            LAMBDA_TASK_ROOT=str(package_root),
+            PYTHONDONTWRITEBYTECODE="1",
+        )
+    return envs
 
 
 def probe(variant: str, endpoint_id: str, env: dict[str, str], *, importtime: bool = False) -> dict[str, Any]:
     env = dict(env, BENCH_SPAWN_NS=str(time.monotonic_ns()))
-    flags = ["-X", "importtime"] if importtime else []
+    flags = [*VARIANT_FLAGS.get(variant, []), *(["-X", "importtime"] if importtime else [])]
     completed = subprocess.run(
         [sys.executable, *flags, str(PROBE), variant, endpoint_id],
         cwd=REPO,
@@ -64,18 +78,26 @@ def probe(variant: str, endpoint_id: str, env: dict[str, str], *, importtime: bo
     raise RuntimeError(f"cold-start probe '{variant}' failed (exit {completed.returncode}):\n{tail}")
 
 
-def measure(stack: Stack, ids: list[str], runs: int) -> dict[str, Any]:
-    envs = environments(stack)
+def measure(
+    stack: Stack,
+    ids: list[str],
+    runs: int,
+    *,
+    variants: tuple[str, ...] = VARIANTS,
+    package_root: Path | None = None,
+) -> dict[str, Any]:
+    envs = environments(stack, package_root)
+    variants = tuple(variant for variant in variants if variant in envs)
     fresh = iter(ids)
-    for variant in VARIANTS:  # discarded: bytecode compilation and a cold page cache are not what we measure
+    for variant in variants:  # discarded: bytecode compilation and a cold page cache are not what we measure
         probe(variant, next(fresh), envs[variant])
     samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for round_index in range(runs):
-        shift = round_index % len(VARIANTS)
-        for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+        shift = round_index % len(variants)
+        for variant in variants[shift:] + variants[:shift]:
             samples[variant].append(probe(variant, next(fresh), envs[variant]))
     result: dict[str, Any] = {"runs_per_variant": runs, "unit": "ms"}
-    for variant in VARIANTS:
+    for variant in variants:
         runs_of = samples[variant]
         result[variant] = {
             "spawn_to_first_answer_ms": summary([r["spawn_to_answer_ns"] for r in runs_of], scale=1e6, digits=1),

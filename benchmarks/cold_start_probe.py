@@ -1,6 +1,7 @@
 """Cold-start probe: one fresh process, one variant, one lookup.
 
-Usage: ``python benchmarks/cold_start_probe.py floor|relay|peer|dependencies ENDPOINT_ID``. The
+Usage: ``python benchmarks/cold_start_probe.py floor|relay|peer|dependencies|relay_package ENDPOINT_ID``
+(``relay_package`` is ``relay`` with the built package, not src/, on PYTHONPATH). The
 runner sets ``BENCH_SPAWN_NS`` (CLOCK_MONOTONIC, just before it spawned us), so the
 time reported runs from process creation to the first answer, as a Lambda init plus
 first invocation would. Only ``os``, ``sys`` and ``time`` (already loaded by the
@@ -112,7 +113,7 @@ def _peak_rss_kb() -> int:
 
 def main() -> None:
     variant, endpoint_id = sys.argv[1], sys.argv[2]
-    lookups = {"floor": _floor, "relay": _relay, "peer": _peer, "dependencies": _dependencies}
+    lookups = {"floor": _floor, "relay": _relay, "peer": _peer, "dependencies": _dependencies, "relay_package": _relay}
     status, imported = lookups[variant](endpoint_id)
     answered = time.monotonic_ns()
     spawned = int(os.environ["BENCH_SPAWN_NS"])

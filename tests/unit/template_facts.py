@@ -7,7 +7,8 @@ variable, AWS call or metric is seen without anybody updating a list:
 - AWS calls: per module, the services it gets clients for (``aws_clients.client("x")``
   or an injected client typed with ``mypy_boto3_x``), then every call of one of that
   service's operations (names from botocore's own service model), plus the Powertools
-  parameter providers the module imports;
+  parameter providers the module imports (that discovery is tools/aws_services.py, which the build
+  also uses to keep only these services' botocore models in the package);
 - metrics: the names passed to the metric helpers.
 """
 
@@ -22,6 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tools import aws_services
+from tools.aws_services import CLIENT_FACTORY, POWERTOOLS_PROVIDER_METHODS, literal
+from tools.aws_services import DiscoveryError as DiscoveryError  # re-exported: tests raise and catch it
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -146,7 +151,7 @@ def ssm_parameter_arn(name: str) -> str:
 
 
 def package_modules() -> list[Path]:
-    return sorted(PACKAGE.rglob("*.py"))
+    return aws_services.package_modules(PACKAGE)
 
 
 def module_name(path: Path) -> str:
@@ -165,7 +170,7 @@ def variables_read() -> set[str]:
             and node.func.value.id == "env"
             and node.func.attr in ("required", "get")
         ):
-            names.add(_literal(node.args[0], "an environment variable name"))
+            names.add(literal(node.args[0], "an environment variable name"))
     return names
 
 
@@ -180,34 +185,11 @@ class AwsCall:
     line: int
 
 
-class DiscoveryError(Exception):
-    """The code uses AWS in a way this discovery cannot follow; make it followable rather than hide it."""
-
-
-CLIENT_FACTORY = "adapters/aws_clients.py"
-"""Creates clients for the other modules and calls no operation itself."""
-
 IAM_ACTION_FOR_OPERATION = {
     # The Invoke API is authorised by lambda:InvokeFunction.
     "lambda:Invoke": "lambda:InvokeFunction",
     # "sns:Publish grants permission to both publish and publish batch" (SNS API permissions reference).
     "sns:PublishBatch": "sns:Publish",
-}
-
-# Powertools parameter utilities: what importing one means. Anything else from that package that
-# fetches values (a new provider or get_* function) fails discovery until it is added here.
-POWERTOOLS_PARAMETER_ACTIONS = {
-    "SecretsProvider": ("secretsmanager", "GetSecretValue"),
-    "get_secret": ("secretsmanager", "GetSecretValue"),
-    "SSMProvider": ("ssm", "GetParameter"),
-    "get_parameter": ("ssm", "GetParameter"),
-    "get_parameters": ("ssm", "GetParametersByPath"),
-    "get_parameters_by_name": ("ssm", "GetParameters"),
-}
-# Provider methods that call more than the provider's basic read.
-POWERTOOLS_PROVIDER_METHODS = {
-    "get_multiple": ("ssm", "GetParametersByPath"),
-    "get_parameters_by_name": ("ssm", "GetParameters"),
 }
 
 
@@ -222,7 +204,7 @@ def aws_calls() -> list[AwsCall]:
 
 def aws_calls_in(source: str, module: str) -> list[AwsCall]:
     tree = ast.parse(source)
-    services = _client_services(tree, module)
+    services = aws_services.client_services(tree, module, _botocore().get_available_services())
     operations = {
         snake: (service, operation) for service in sorted(services) for snake, operation in _operations(service).items()
     }
@@ -234,57 +216,11 @@ def aws_calls_in(source: str, module: str) -> list[AwsCall]:
                 found.append((*operations[method], node.lineno))
             elif method in ("get_paginator", "get_waiter") and services:
                 raise DiscoveryError(f"{module}:{node.lineno}: {method} is not followed; extend aws_calls_in()")
-            elif method in POWERTOOLS_PROVIDER_METHODS and _imports_parameter_provider(tree):
+            elif method in POWERTOOLS_PROVIDER_METHODS and aws_services.imports_parameter_provider(tree):
                 found.append((*POWERTOOLS_PROVIDER_METHODS[method], node.lineno))
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(_POWERTOOLS_PARAMETERS):
-            found.extend((*action, node.lineno) for action in _parameter_actions(node, module))
+        elif isinstance(node, ast.ImportFrom) and aws_services.is_parameters_import(node):
+            found.extend((*action, node.lineno) for action in aws_services.parameter_actions(node, module))
     return [AwsCall(module, service, _iam_action(service, operation), line) for service, operation, line in found]
-
-
-_POWERTOOLS_PARAMETERS = "aws_lambda_powertools.utilities.parameters"
-
-
-def _client_services(tree: ast.Module, module: str) -> set[str]:
-    """Services this module gets clients for: from the shared factory, or injected and typed with mypy_boto3."""
-    services: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _is_factory_call(node):
-            services.add(_literal(node.args[0] if node.args else None, f"{module}:{node.lineno}: a service name"))
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            imported = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            for name in imported:
-                if name == "boto3" or name.startswith("boto3."):
-                    raise DiscoveryError(f"{module}:{node.lineno}: get clients from aws_clients.client(), not boto3")
-                if name.startswith("mypy_boto3_"):
-                    services.add(_boto3_service(name.split(".")[0].removeprefix("mypy_boto3_")))
-    return services
-
-
-def _is_factory_call(node: ast.Call) -> bool:
-    function = node.func
-    return (
-        isinstance(function, ast.Attribute)
-        and function.attr == "client"
-        and isinstance(function.value, ast.Name)
-        and function.value.id == "aws_clients"
-    )
-
-
-def _imports_parameter_provider(tree: ast.Module) -> bool:
-    return any(
-        isinstance(node, ast.ImportFrom)
-        and (node.module or "").startswith(_POWERTOOLS_PARAMETERS)
-        and any(alias.name.endswith("Provider") for alias in node.names)
-        for node in ast.walk(tree)
-    )
-
-
-def _parameter_actions(node: ast.ImportFrom, module: str) -> Iterator[tuple[str, str]]:
-    for alias in node.names:
-        if alias.name in POWERTOOLS_PARAMETER_ACTIONS:
-            yield POWERTOOLS_PARAMETER_ACTIONS[alias.name]
-        elif alias.name.endswith("Provider") or alias.name.startswith("get_"):
-            raise DiscoveryError(f"{module}:{node.lineno}: {alias.name} is not in POWERTOOLS_PARAMETER_ACTIONS")
 
 
 @cache
@@ -302,23 +238,11 @@ def _iam_action(service: str, operation: str) -> str:
     return IAM_ACTION_FOR_OPERATION.get(action, action)
 
 
-def _boto3_service(stub_suffix: str) -> str:
-    """``mypy_boto3_cognito_idp`` names the service ``cognito-idp``."""
-    by_stub_name: dict[str, str] = {name.replace("-", "_"): name for name in _botocore().get_available_services()}
-    return by_stub_name[stub_suffix]
-
-
 @cache
 def _botocore() -> Any:
     import botocore.session
 
     return botocore.session.get_session()
-
-
-def _literal(node: ast.expr | None, what: str) -> str:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    raise DiscoveryError(f"expected {what} as a string literal, so it can be checked against template.yaml")
 
 
 # --- metrics ---------------------------------------------------------------------------------------------------------
