@@ -115,15 +115,18 @@ def put_policy_parameter(endpoint_url: str, name: str, document: Any) -> None:
     client.put_parameter(Name=name, Value=text, Type="String", Overwrite=True)
 
 
-def start_linearizable_moto_server(host: str = "127.0.0.1") -> tuple[Any, str]:
+def start_linearizable_moto_server(host: str = "127.0.0.1", *, delay: float = 0.0) -> tuple[Any, str]:
     """A moto server that handles one request at a time; returns (server, endpoint URL).
 
     Real DynamoDB applies each conditional write atomically. moto checks the
     condition and then writes without a lock, so two concurrent writers can both
     "win"; serialising requests restores DynamoDB's guarantee. moto's state is
     process-wide, so this server sees what any other moto server in the process created.
+    With ``delay``, every request waits that long first (requests then still overlap):
+    AWS slowed down, for time-budget tests.
     """
     import threading
+    import time
 
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -135,6 +138,8 @@ def start_linearizable_moto_server(host: str = "127.0.0.1") -> tuple[Any, str]:
             self._lock = threading.Lock()
 
         def __call__(self, environ: Any, start_response: Any) -> Any:
+            if delay:
+                time.sleep(delay)
             with self._lock:
                 return list(self._app(environ, start_response))
 

@@ -45,7 +45,10 @@ def sweep_runner(shared: Shared) -> SweepRunner:
         config=SweepConfig(
             watched=settings.watched_endpoints,
             max_workers=settings.sweep_max_workers,
-            # A check needs at least one AWS call's worst case (its alert state) to be worth starting.
-            check_seconds=max(settings.sweep_time_margin_ms / 1000.0, aws_clients.worst_case_seconds()),
+            # Worth starting only with time for one Together attempt and then recording its alert state.
+            check_seconds=max(
+                settings.sweep_time_margin_ms / 1000.0,
+                settings.upstream_connect_timeout + settings.upstream_read_timeout + aws_clients.worst_case_seconds(),
+            ),
         ),
     )
