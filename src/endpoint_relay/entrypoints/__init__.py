@@ -1,0 +1,1 @@
+"""One Lambda entry point per trigger (placeholder until the split lands)."""
