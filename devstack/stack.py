@@ -67,7 +67,7 @@ def seeded_endpoints() -> list[dict[str, Any]]:
 
 POLICY_PARAMETER = "/endpoint-relay/local/policy"
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
-FUNCTION_RESOURCE = "RelayFunction"
+FUNCTION_TYPE = "AWS::Serverless::Function"
 # The pseudo parameters the function's environment refers to, as a local stack would see them.
 LOCAL_PSEUDO_PARAMETERS = {"AWS::StackName": "endpoint-relay-local"}
 
@@ -90,25 +90,57 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return document
 
 
-def declared_environment(template: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
-    """The function's variables with literal values or parameter defaults, and the names bound to anything else."""
+def declared_environments(template: dict[str, Any]) -> dict[str, tuple[dict[str, str], list[str]]]:
+    """Per function: its variables with literal values or parameter defaults, and the names bound to anything else."""
     globals_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    properties = template["Resources"][FUNCTION_RESOURCE]["Properties"]
-    declared = {**globals_env, **properties.get("Environment", {}).get("Variables", {})}
+    return {
+        name: _resolve({**globals_env, **resource["Properties"].get("Environment", {}).get("Variables", {})}, template)
+        for name, resource in template["Resources"].items()
+        if resource.get("Type") == FUNCTION_TYPE
+    }
+
+
+def declared_environment(template: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Every function's variables together: the local stack runs one relay process that serves every trigger."""
+    values: dict[str, str] = {}
+    bound: set[str] = set()
+    for function_values, function_bound in declared_environments(template).values():
+        values.update(function_values)
+        bound.update(function_bound)
+    return values, sorted(bound - set(values))
+
+
+def _resolve(declared: dict[str, Any], template: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
     parameters = template.get("Parameters", {})
     values: dict[str, str] = {}
     bound: list[str] = []
     for name, value in declared.items():
-        reference = value.get("!Ref") if isinstance(value, dict) else None
-        if isinstance(value, str | int | float):
-            values[name] = str(value).lower() if isinstance(value, bool) else str(value)
-        elif isinstance(reference, str) and reference in parameters:
-            values[name] = str(parameters[reference].get("Default", ""))
-        elif isinstance(reference, str) and reference in LOCAL_PSEUDO_PARAMETERS:
-            values[name] = LOCAL_PSEUDO_PARAMETERS[reference]
-        else:
+        resolved = _literal_or_default(value, parameters, template.get("Mappings", {}))
+        if resolved is None:
             bound.append(name)
+        else:
+            values[name] = resolved
     return values, bound
+
+
+def _literal_or_default(value: Any, parameters: dict[str, Any], mappings: dict[str, Any]) -> str | None:
+    """A literal, a parameter's default, a pseudo parameter's local value, or a mapping looked up by one of them."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | int | float):
+        return str(value)
+    reference = value.get("!Ref") if isinstance(value, dict) else None
+    if isinstance(reference, str) and reference in parameters:
+        return str(parameters[reference].get("Default", ""))
+    if isinstance(reference, str) and reference in LOCAL_PSEUDO_PARAMETERS:
+        return LOCAL_PSEUDO_PARAMETERS[reference]
+    lookup = value.get("!FindInMap") if isinstance(value, dict) else None
+    if isinstance(lookup, list) and len(lookup) == 3:
+        mapping, key, attribute = lookup
+        key = _literal_or_default(key, parameters, mappings)
+        entry = mappings.get(mapping, {}).get(key, {}) if key is not None else {}
+        return str(entry[attribute]) if attribute in entry else None
+    return None
 
 
 def demo_policy(stuck_after_minutes: float) -> dict[str, Any]:
@@ -162,6 +194,8 @@ def resource_variables(resources: Resources) -> dict[str, str]:
         "CACHE_TABLE_NAME": resources.cache_table,
         "ALERT_TABLE_NAME": resources.alert_table,
         "ALERT_TOPIC_ARN": resources.topic_arn,
+        # The local Invoke API runs the one in-process relay under this name, whichever function is asked for.
+        "SLACK_WORKER_FUNCTION": FUNCTION_NAME,
     }
 
 

@@ -4,6 +4,8 @@ Used by test_template_consistency.py. The code side is found with ``ast``, so a 
 variable, AWS call or metric is seen without anybody updating a list:
 
 - variables: the names ``settings.py`` passes to ``env.required`` / ``env.get``;
+- reach: from a function's Handler module, the endpoint_relay modules it can import,
+  at module level or inside a function (heavy modules are imported lazily);
 - AWS calls: per module, the services it gets clients for (``aws_clients.client("x")``
   or an injected client typed with ``mypy_boto3_x``), then every call of one of that
   service's operations (names from botocore's own service model), plus the Powertools
@@ -31,8 +33,8 @@ from tools.aws_services import DiscoveryError as DiscoveryError  # re-exported: 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 PACKAGE = ROOT / "src" / "endpoint_relay"
-FUNCTION = "RelayFunction"
-ROLE = "RelayRole"
+PLACEHOLDER_MARK = "placeholder until the split lands"
+"""In an entry module's docstring: it still wraps the one handler, so it reaches every module."""
 
 # --- template.yaml ---------------------------------------------------------------------------------------------------
 
@@ -67,16 +69,39 @@ def resources(kind: str | None = None) -> dict[str, dict[str, Any]]:
     return {name: body for name, body in every.items() if kind is None or body["Type"] == kind}
 
 
-def function_properties() -> dict[str, Any]:
-    properties: dict[str, Any] = template()["Resources"][FUNCTION]["Properties"]
+def functions() -> list[str]:
+    """The logical ids of the template's functions."""
+    return sorted(resources("AWS::Serverless::Function"))
+
+
+def function_properties(function: str) -> dict[str, Any]:
+    properties: dict[str, Any] = resources()[function]["Properties"]
     return properties
 
 
-def function_environment() -> dict[str, Any]:
+def function_setting(function: str, name: str) -> Any:
+    """A function property as SAM applies it: the function's own, else Globals; mappings are merged (own on top)."""
+    inherited = template().get("Globals", {}).get("Function", {}).get(name)
+    own = function_properties(function).get(name)
+    if isinstance(inherited, dict) and isinstance(own, dict):
+        return {**inherited, **own}
+    return inherited if own is None else own
+
+
+def function_environment(function: str) -> dict[str, Any]:
     """The function's variables as declared: Globals first, the function's own on top (as SAM merges them)."""
-    globals_env = template().get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    own = function_properties().get("Environment", {}).get("Variables", {})
-    return {**globals_env, **own}
+    inherited = template().get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    own = function_properties(function).get("Environment", {}).get("Variables", {})
+    return {**inherited, **own}
+
+
+def function_role(function: str) -> str:
+    """The logical id of the role the function runs with (``Role: !GetAtt X.Arn``)."""
+    role = function_properties(function)["Role"]
+    if not (isinstance(role, dict) and list(role) == ["Fn::GetAtt"] and role["Fn::GetAtt"][1] == "Arn"):
+        raise ValueError(f"{function}'s Role is {role!r}; name a role of this template with !GetAtt Role.Arn")
+    name: str = role["Fn::GetAtt"][0]
+    return name
 
 
 def render(value: Any) -> str:
@@ -109,10 +134,10 @@ class Grant:
     sid: str
 
 
-def role_grants() -> list[Grant]:
-    """Every (action, resource) the function's role allows; both branches of a conditional statement count."""
+def role_grants(role: str) -> list[Grant]:
+    """Every (action, resource) the role allows; both branches of a conditional statement count."""
     grants: list[Grant] = []
-    for policy in resources()[ROLE]["Properties"].get("Policies", []):
+    for policy in resources()[role]["Properties"].get("Policies", []):
         statements = policy["PolicyDocument"]["Statement"]
         for statement in _branches(statements if isinstance(statements, list) else [statements]):
             unsupported = {"NotAction", "NotResource", "NotPrincipal"} & set(statement)
@@ -138,10 +163,6 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def lambda_function_arn(name: str) -> str:
-    return f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{name}"
-
-
 def ssm_parameter_arn(name: str) -> str:
     # Parameter names that are paths start with "/", which is then the ARN's separator.
     return f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter{name}"
@@ -156,6 +177,97 @@ def package_modules() -> list[Path]:
 
 def module_name(path: Path) -> str:
     return path.relative_to(PACKAGE).as_posix()
+
+
+def handler_module(function: str) -> str:
+    """The function's Handler as a module below src/endpoint_relay, e.g. ``entrypoints/api.py``."""
+    handler: str = function_properties(function)["Handler"]
+    dotted = handler.rsplit(".", 1)[0]
+    return _module_path(dotted.split(".")) or _missing(f"{function}'s Handler {handler} names no module of the package")
+
+
+def is_placeholder(module: str) -> bool:
+    docstring = ast.get_docstring(ast.parse((PACKAGE / module).read_text(encoding="utf-8"))) or ""
+    return PLACEHOLDER_MARK in docstring
+
+
+def reachable_modules(function: str) -> set[str]:
+    """Modules below src/endpoint_relay the function's Handler can import, directly or through others."""
+    start = handler_module(function)
+    reached = _with_packages(["endpoint_relay", *Path(start).with_suffix("").parts])
+    pending = sorted(reached)
+    while pending:
+        for imported in _imports(pending.pop()):
+            if imported not in reached:
+                reached.add(imported)
+                pending.append(imported)
+    return reached
+
+
+def _imports(module: str) -> set[str]:
+    """The package's modules this one imports anywhere but under ``if TYPE_CHECKING:``, with their packages."""
+    package = Path(module).parent.parts  # of a.py and of __init__.py alike: what a relative import starts from
+    found: set[str] = set()
+    for node in _runtime_nodes(ast.parse((PACKAGE / module).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found |= _with_packages(alias.name.split("."))
+        elif isinstance(node, ast.ImportFrom):
+            base = (
+                ["endpoint_relay", *package[: len(package) - node.level + 1]]
+                if node.level
+                else (node.module or "").split(".")
+            )
+            if node.level and node.module:
+                base += node.module.split(".")
+            found |= _with_packages(base)
+            for alias in node.names:  # `from package import module` imports the module
+                found |= _with_packages([*base, alias.name]) if _module_path([*base, alias.name]) else set()
+    return found
+
+
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node, except the bodies of ``if TYPE_CHECKING:`` blocks (imports for type checkers only)."""
+    for child in ast.iter_child_nodes(tree):
+        if isinstance(child, ast.If) and _is_type_checking(child.test):
+            for other in child.orelse:
+                yield other
+                yield from _runtime_nodes(other)
+            continue
+        yield child
+        yield from _runtime_nodes(child)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _with_packages(dotted: list[str]) -> set[str]:
+    """``endpoint_relay.a.b`` as the modules importing it runs: the packages' ``__init__`` files, then the module."""
+    if not dotted or dotted[0] != "endpoint_relay":
+        return set()
+    found: set[str] = set()
+    for end in range(1, len(dotted) + 1):
+        path = _module_path(dotted[:end])
+        if path:
+            found.add(path)
+    return found
+
+
+def _module_path(dotted: list[str]) -> str | None:
+    if not dotted or dotted[0] != "endpoint_relay":
+        return None
+    relative = Path(*dotted[1:]) if len(dotted) > 1 else Path()
+    for candidate in (relative.with_suffix(".py") if len(dotted) > 1 else None, relative / "__init__.py"):
+        if candidate is not None and (PACKAGE / candidate).is_file():
+            return candidate.as_posix()
+    return None
+
+
+def _missing(message: str) -> str:
+    raise DiscoveryError(message)
 
 
 def variables_read() -> set[str]:
@@ -193,13 +305,19 @@ IAM_ACTION_FOR_OPERATION = {
 }
 
 
-def aws_calls() -> list[AwsCall]:
+def aws_calls(modules: set[str] | None = None) -> list[AwsCall]:
+    """The AWS calls in ``modules`` (paths below src/endpoint_relay), or in the whole package."""
     calls: list[AwsCall] = []
     for path in package_modules():
         name = module_name(path)
-        if name != CLIENT_FACTORY:
-            calls.extend(aws_calls_in(path.read_text(encoding="utf-8"), name))
+        if name != CLIENT_FACTORY and (modules is None or name in modules):
+            calls.extend(_aws_calls_in_module(name))
     return calls
+
+
+@cache
+def _aws_calls_in_module(module: str) -> tuple[AwsCall, ...]:
+    return tuple(aws_calls_in((PACKAGE / module).read_text(encoding="utf-8"), module))
 
 
 def aws_calls_in(source: str, module: str) -> list[AwsCall]:

@@ -1,22 +1,25 @@
-"""template.yaml, the configuration reference (docs/configuration.md) and the code agree.
+"""template.yaml, the configuration reference (docs/configuration.md) and the code agree, function by function.
 
-- Configuration: every variable the code reads is set on the function and documented; fixed values are the
-  code's defaults; the template's defaults are accepted by Settings.
-- Permissions: every AWS call the code makes is granted on the resource it targets, and the role grants
-  nothing else (the only additions are what Lambda itself does with the role: logs and traces).
+- Reach: each function's Handler module, and the endpoint_relay modules it can import (at module level or
+  lazily inside a function), decide what that function's code can do.
+- Configuration: every variable the code reads is set on a function and documented; each function sets only
+  variables the code reads, enough for Settings to accept them, and every variable naming a resource its
+  reachable code calls; fixed values are the code's defaults. (settings.py is one module that reads every
+  variable for every function, so which of the optional ones a function needs is a review matter, not derived.)
+- Permissions: each function's role grants every AWS call its reachable modules make, on the resource it
+  targets, and nothing else (the only additions are what Lambda itself does with the role: logs, traces and
+  the on-failure destination).
 - Operations: alarms and the dashboard use metric names the code emits, with this stack's dimension.
-- SAM translates the template (``sam validate --lint`` alone does not prove that).
 
 The code side is discovered by parsing it (tests/unit/template_facts.py), so new calls, variables and
-metrics are checked without anybody remembering to update a list.
+metrics are checked without anybody remembering to update a list. The SAM transform's output is checked
+in test_template_deployment.py.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from typing import Any
 
 import pytest
@@ -24,17 +27,20 @@ import pytest
 from endpoint_relay.core.cache import CacheStatus
 from endpoint_relay.settings import Settings
 from tests.unit.template_facts import (
-    ROLE,
     ROOT,
-    TEMPLATE,
     AwsCall,
     DiscoveryError,
     aws_calls,
     aws_calls_in,
     function_environment,
     function_properties,
-    lambda_function_arn,
+    function_role,
+    function_setting,
+    functions,
+    handler_module,
+    is_placeholder,
     metric_names,
+    reachable_modules,
     render,
     resources,
     role_grants,
@@ -43,6 +49,8 @@ from tests.unit.template_facts import (
     template,
     variables_read,
 )
+
+FUNCTIONS = functions()
 
 LAMBDA_RESERVED = frozenset(
     {
@@ -78,6 +86,7 @@ DEPLOY_TIME_VALUES = {
     "ALERT_TABLE_NAME": "endpoint-relay-AlertTable-1A2B3C4D5E6F",
     "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:endpoint-relay-AlertTopic-1A2B3C4D5E6F",
     "POWERTOOLS_SERVICE_NAME": "endpoint-relay",
+    "SLACK_WORKER_FUNCTION": "arn:aws:lambda:us-east-1:123456789012:function:endpoint-relay-SlackWorker-1A2B3C:live",
 }
 
 CALL_TARGETS = {
@@ -87,7 +96,8 @@ CALL_TARGETS = {
     "adapters/sns_notifier.py": "ALERT_TOPIC_ARN",
     "adapters/secret_store.py": "RELAY_SECRET_ID",
     "adapters/policy_source.py": "POLICY_PARAMETER_NAME",
-    "adapters/lambda_invoker.py": "AWS_LAMBDA_FUNCTION_NAME",
+    "adapters/lambda_invoker.py": "SLACK_WORKER_FUNCTION",
+    "adapters/sweep_cursor.py": "ALERT_TABLE_NAME",
 }
 
 DYNAMIC_METRICS = {
@@ -100,53 +110,93 @@ RELAY_NAMESPACE = "EndpointRelay"
 # -- configuration -----------------------------------------------------------------------------------------------
 
 
-def test_every_variable_the_code_reads_is_set_on_the_function() -> None:
+def test_every_variable_the_code_reads_is_set_on_a_function() -> None:
     # Given the variables settings.py reads, and those Lambda provides itself
     wanted = variables_read() - LAMBDA_RESERVED
-    # Then the function's environment in template.yaml sets each of the others
+    # Then some function's environment in template.yaml sets each of the others
     assert wanted, "no variables found: has settings.py stopped using env.get/env.required?"
-    assert sorted(wanted - set(function_environment())) == []
+    declared = set().union(*(function_environment(function) for function in FUNCTIONS))
+    assert sorted(wanted - declared) == []
 
 
-def test_the_function_sets_only_variables_someone_reads_and_none_lambda_reserves() -> None:
-    declared = set(function_environment())
-
-    assert sorted(declared - variables_read() - LIBRARY_VARIABLES) == [], "set in template.yaml, read by nobody"
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_function_sets_only_variables_someone_reads_and_none_lambda_reserves(function: str) -> None:
+    declared = set(function_environment(function))
+    assert sorted(declared - variables_read() - LIBRARY_VARIABLES) == [], (
+        "set in template.yaml, read by nobody"
+    )
     assert sorted(declared & LAMBDA_RESERVED) == [], "Lambda refuses to deploy a function that sets these"
 
 
-def _deployed_environment() -> dict[str, str]:
-    """The function's environment with every parameter at its default, as a first deploy would set it."""
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_function_sets_the_variable_naming_each_resource_its_code_calls(function: str) -> None:
+    # Given the modules the function's handler can reach that call AWS
+    calling = {call.module for call in aws_calls(reachable_modules(function))}
+    # Then the function's environment names the resource each of them calls
+    unnamed = sorted(
+        f"{module}: {CALL_TARGETS[module]}"
+        for module in calling & set(CALL_TARGETS)
+        if CALL_TARGETS[module] not in function_environment(function)
+    )
+    assert unnamed == []
+
+
+def test_a_variable_set_on_several_functions_has_one_value() -> None:
+    values: dict[str, dict[str, str]] = {}
+    for function in FUNCTIONS:
+        for name, value in function_environment(function).items():
+            values.setdefault(name, {})[function] = json.dumps(value, sort_keys=True)
+
+    differing = {name: by_function for name, by_function in values.items() if len(set(by_function.values())) > 1}
+
+    assert differing == {}
+
+
+def _parameter_default(value: Any) -> str | None:
+    """The value a parameter reference (or a mapping looked up by one) takes with every parameter at its default."""
     parameters = template()["Parameters"]
+    if isinstance(value, dict) and list(value) == ["Ref"] and "Default" in parameters.get(value["Ref"], {}):
+        return str(parameters[value["Ref"]]["Default"])
+    if isinstance(value, dict) and list(value) == ["Fn::FindInMap"]:
+        mapping, key, attribute = value["Fn::FindInMap"]
+        resolved_key = _parameter_default(key) if isinstance(key, dict) else key
+        if resolved_key is not None:
+            return str(template()["Mappings"][mapping][resolved_key][attribute])
+    return None
+
+
+def _deployed_environment(function: str) -> dict[str, str]:
+    """The function's environment with every parameter at its default, as a first deploy would set it."""
     environment: dict[str, str] = {}
-    for name, value in function_environment().items():
-        reference = value.get("Ref") if isinstance(value, dict) else None
-        if isinstance(value, str):
-            environment[name] = value
-        elif reference in parameters and "Default" in parameters[reference]:
-            environment[name] = str(parameters[reference]["Default"])
-        else:
+    for name, value in function_environment(function).items():
+        default = value if isinstance(value, str) else _parameter_default(value)
+        if default is None:
             assert name in DEPLOY_TIME_VALUES, f"{name} comes from {value}: give it a value in DEPLOY_TIME_VALUES"
-            environment[name] = DEPLOY_TIME_VALUES[name]
+            default = DEPLOY_TIME_VALUES[name]
+        environment[name] = default
     return environment
 
 
-def test_the_templates_defaults_are_valid_settings() -> None:
-    # When the relay starts with the environment a default deployment gives it
-    settings = Settings.from_env(_deployed_environment())
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_the_templates_defaults_are_valid_settings(function: str) -> None:
+    # When the function starts with the environment a default deployment gives it
+    settings = Settings.from_env(_deployed_environment(function))
     # Then it is configured as the template intends
     assert settings.alert_table_name and settings.cache_table_name and settings.alert_topic_arn
 
 
 _FIXED = sorted(
-    name for name, value in function_environment().items() if isinstance(value, str) and name in variables_read()
+    (function, name)
+    for function in FUNCTIONS
+    for name, value in function_environment(function).items()
+    if isinstance(value, str) and name in variables_read()
 )
 
 
-@pytest.mark.parametrize("name", _FIXED)
-def test_a_fixed_value_in_the_template_is_the_codes_default(name: str) -> None:
+@pytest.mark.parametrize(("function", "name"), _FIXED)
+def test_a_fixed_value_in_the_template_is_the_codes_default(function: str, name: str) -> None:
     # Given the deployed environment with and without this fixed value
-    environment = _deployed_environment()
+    environment = _deployed_environment(function)
     without = {key: value for key, value in environment.items() if key != name}
     # Then it makes no difference: the template only spells out what the code does anyway
     assert Settings.from_env(environment) == Settings.from_env(without)
@@ -164,7 +214,8 @@ def _undocumented(names: set[str], text: str) -> list[str]:
 
 
 def test_every_variable_is_in_the_configuration_reference() -> None:
-    names = (variables_read() | set(function_environment())) - LAMBDA_RESERVED
+    declared = set().union(*(function_environment(function) for function in FUNCTIONS))
+    names = (variables_read() | declared) - LAMBDA_RESERVED
     assert _undocumented(names, _configuration_reference()) == []
 
 
@@ -175,37 +226,42 @@ def test_every_template_parameter_is_in_the_configuration_reference() -> None:
 # -- permissions -------------------------------------------------------------------------------------------------
 
 
-def _target_arn(call: AwsCall) -> str:
+def _target_arn(call: AwsCall, function: str) -> str:
     """The ARN (as template.yaml spells it) of the resource the call goes to, from the variable that names it."""
     variable = CALL_TARGETS[call.module]
-    if variable == "AWS_LAMBDA_FUNCTION_NAME":  # Lambda sets it to the function's own name
-        return lambda_function_arn(render(function_properties()["FunctionName"]))
-    value = function_environment()[variable]
+    if variable not in function_environment(function):  # reported by the test of the variables a function sets
+        return f"<{variable}, which {function} does not set>"
+    value = function_environment(function)[variable]
     if call.service == "dynamodb":  # the variable holds the table's name; IAM names the table by its ARN
         table = value["Ref"]
         assert resources()[table]["Type"] == "AWS::DynamoDB::Table"
         return f"${{{table}.Arn}}"
     if call.service == "ssm":  # the variable holds the parameter's name
         return ssm_parameter_arn(render(value))
-    return render(value)  # the variable holds the resource's ARN
+    return render(value)  # the variable holds the resource's ARN (a function's: its alias)
 
 
-def _runtime_needs() -> set[tuple[str, str]]:
-    """What Lambda itself does with the function's role: write its logs, and send traces when tracing is active."""
-    log_group = render(function_properties()["LoggingConfig"]["LogGroup"]).removeprefix("${").removesuffix("}")
+_DESTINATION_ACTIONS = {"SQS": "sqs:SendMessage", "SNS": "sns:Publish", "Lambda": "lambda:InvokeFunction"}
+
+
+def _runtime_needs(function: str) -> set[tuple[str, str]]:
+    """What Lambda itself does with the function's role: write its logs, send traces, and send failed events."""
+    log_group = render(function_setting(function, "LoggingConfig")["LogGroup"]).removeprefix("${").removesuffix("}")
     needs = {(action, f"${{{log_group}.Arn}}") for action in ("logs:CreateLogStream", "logs:PutLogEvents")}
-    tracing = function_properties().get("Tracing", template()["Globals"]["Function"].get("Tracing"))
-    if tracing == "Active":
+    if function_setting(function, "Tracing") == "Active":
         # X-Ray has no resource-level permissions for these actions: "*" is the only resource they accept.
         needs |= {("xray:PutTraceSegments", "*"), ("xray:PutTelemetryRecords", "*")}
+    destinations = (function_setting(function, "EventInvokeConfig") or {}).get("DestinationConfig", {})
+    for destination in destinations.values():
+        needs.add((_DESTINATION_ACTIONS[destination["Type"]], render(destination["Destination"])))
     return needs
 
 
-def _needed() -> dict[tuple[str, str], list[str]]:
-    """(action, resource) -> the call sites that need it."""
+def _needed(function: str) -> dict[tuple[str, str], list[str]]:
+    """(action, resource) -> the call sites, reachable from the function's handler, that need it."""
     needed: dict[tuple[str, str], list[str]] = {}
-    for call in aws_calls():
-        needed.setdefault((call.action, _target_arn(call)), []).append(f"{call.module}:{call.line}")
+    for call in aws_calls(reachable_modules(function)):
+        needed.setdefault((call.action, _target_arn(call, function)), []).append(f"{call.module}:{call.line}")
     return needed
 
 
@@ -218,49 +274,61 @@ def test_every_module_calling_aws_has_a_known_target() -> None:
     assert sorted(set(CALL_TARGETS) - calling) == [], "CALL_TARGETS lists a module that no longer calls AWS"
 
 
-def test_every_aws_call_is_granted_on_the_resource_it_targets() -> None:
-    granted = {(grant.action, grant.resource) for grant in role_grants()}
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_aws_call_the_function_can_reach_is_granted_on_its_target(function: str) -> None:
+    granted = {(grant.action, grant.resource) for grant in role_grants(function_role(function))}
 
-    missing = {need: sites for need, sites in _needed().items() if need not in granted}
+    missing = {need: sites for need, sites in _needed(function).items() if need not in granted}
 
     assert missing == {}
 
 
-def test_the_role_grants_nothing_the_code_or_lambda_does_not_need() -> None:
-    needed = set(_needed()) | _runtime_needs()
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_role_grants_what_lambda_does_on_the_functions_behalf(function: str) -> None:
+    granted = {(grant.action, grant.resource) for grant in role_grants(function_role(function))}
+
+    assert sorted(_runtime_needs(function) - granted) == []
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_role_grants_nothing_its_function_or_lambda_does_not_need(function: str) -> None:
+    needed = set(_needed(function)) | _runtime_needs(function)
 
     unneeded = sorted(
         f"{grant.sid}: {grant.action} on {grant.resource}"
-        for grant in role_grants()
+        for grant in role_grants(function_role(function))
         if (grant.action, grant.resource) not in needed
     )
 
     assert unneeded == []
 
 
-def test_no_grant_uses_a_wildcard_except_where_aws_accepts_nothing_else() -> None:
-    allowed = {need for need in _runtime_needs() if need[1] == "*"}
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_grant_uses_a_wildcard_except_where_aws_accepts_nothing_else(function: str) -> None:
+    allowed = {need for need in _runtime_needs(function) if need[1] == "*"}
 
     wildcards = sorted(
         f"{grant.sid}: {grant.action} on {grant.resource}"
-        for grant in role_grants()
+        for grant in role_grants(function_role(function))
         if ("*" in grant.action or "*" in grant.resource) and (grant.action, grant.resource) not in allowed
     )
 
     assert wildcards == []
 
 
-def test_the_function_runs_with_this_role_and_nothing_else() -> None:
-    role = resources()[ROLE]["Properties"]
-    principals = [statement["Principal"] for statement in role["AssumeRolePolicyDocument"]["Statement"]]
+def test_each_function_runs_with_a_role_of_its_own_and_nothing_else() -> None:
+    roles = [function_role(function) for function in FUNCTIONS]
 
-    assert function_properties()["Role"] == {"Fn::GetAtt": [ROLE, "Arn"]}
-    # SAM would add managed policies (logging on every log group) to a role it makes; this role takes none.
-    assert "Policies" not in function_properties()
+    assert len(set(roles)) == len(FUNCTIONS), "functions share a role: each gets only what its own code needs"
+    assert sorted(resources("AWS::IAM::Role")) == sorted(roles)
+    # SAM would add managed policies (logging on every log group) to a role it makes; these roles take none.
     assert "Policies" not in template()["Globals"]["Function"]
-    assert "ManagedPolicyArns" not in role
-    assert principals == [{"Service": "lambda.amazonaws.com"}]
-    assert [name for name, body in resources().items() if body["Type"] == "AWS::IAM::Role"] == [ROLE]
+    for function, role in zip(FUNCTIONS, roles, strict=True):
+        properties = resources()[role]["Properties"]
+        principals = [statement["Principal"] for statement in properties["AssumeRolePolicyDocument"]["Statement"]]
+        assert "Policies" not in function_properties(function), function
+        assert "ManagedPolicyArns" not in properties, role
+        assert principals == [{"Service": "lambda.amazonaws.com"}], role
 
 
 # -- call-site discovery (what the permission tests rely on) -----------------------------------------------------
@@ -351,10 +419,11 @@ def test_alarms_and_dashboard_use_metrics_the_code_emits() -> None:
 
 
 def test_relay_metrics_are_read_with_this_stacks_service_dimension() -> None:
-    environment = function_environment()
-    # Powertools adds the service dimension to every metric; the stack name keeps two stacks' metrics apart.
-    assert environment["POWERTOOLS_SERVICE_NAME"] == {"Ref": "AWS::StackName"}
-    assert environment["POWERTOOLS_METRICS_NAMESPACE"] == RELAY_NAMESPACE
+    for function in FUNCTIONS:
+        environment = function_environment(function)
+        # Powertools adds the service dimension to every metric; the stack name keeps two stacks' metrics apart.
+        assert environment["POWERTOOLS_SERVICE_NAME"] == {"Ref": "AWS::StackName"}, function
+        assert environment["POWERTOOLS_METRICS_NAMESPACE"] == RELAY_NAMESPACE, function
 
     wrong = [
         (where, metric, dims) for where, metric, dims in _relay_metrics() if dims != {"service": "${AWS::StackName}"}
@@ -379,12 +448,37 @@ def test_every_alarm_notifies_and_treats_missing_data_deliberately() -> None:
         assert properties["AlarmActions"] == [expected_topic], name
         assert properties["OKActions"] == [expected_topic], name
     assert {
-        "FunctionErrorsAlarm",
-        "FunctionThrottlesAlarm",
+        "ApiErrorsAlarm",
+        "SweepErrorsAlarm",
+        "SlackWorkerErrorsAlarm",
+        "ApiThrottlesAlarm",
         "SweepsStoppedAlarm",
+        "SweepSkippedAlarm",
+        "SweepScheduleDeadLetterAlarm",
+        "SlackWorkerFailureAlarm",
         "UpstreamErrorRateAlarm",
         "DeliveryFailuresAlarm",
     } <= set(alarms)
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_functions_deployment_is_rolled_back_by_its_own_error_alarm(function: str) -> None:
+    # Given the function's deployment preference
+    (alarm_ref,) = function_properties(function)["DeploymentPreference"]["Alarms"]
+    alarm = resources("AWS::CloudWatch::Alarm")[alarm_ref["Ref"]]["Properties"]
+    # Then its alarm counts this function's errors on the alias every trigger invokes
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")
+    dimensions = {d["Name"]: render(d["Value"]) for d in alarm["Dimensions"]}
+    alias = function_setting(function, "AutoPublishAlias")
+    assert dimensions == {"FunctionName": f"${{{function}}}", "Resource": f"${{{function}}}:{alias}"}
+
+
+def test_the_skipped_targets_alarm_needs_two_windows_in_a_row() -> None:
+    alarm = resources("AWS::CloudWatch::Alarm")["SweepSkippedAlarm"]["Properties"]
+
+    assert (alarm["Namespace"], alarm["MetricName"]) == (RELAY_NAMESPACE, "SweepSkipped")
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (2, 2)
+    assert alarm["TreatMissingData"] == "notBreaching"
 
 
 def test_the_dashboard_shows_every_alarm() -> None:
@@ -396,40 +490,3 @@ def test_the_dashboard_shows_every_alarm() -> None:
     ]
 
     assert sorted(shown) == sorted(f"${{{name}.Arn}}" for name in resources("AWS::CloudWatch::Alarm"))
-
-
-# -- SAM ---------------------------------------------------------------------------------------------------------
-
-_SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
-_TRANSLATE = """
-import json, sys
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
-
-class NoManagedPolicies:  # the template names none; asking IAM for the list would need an account
-    def load(self):
-        return {}
-
-template = yaml_parse(sys.stdin.read())
-template["Resources"]["RelayFunction"]["Properties"]["CodeUri"] = "s3://bucket/key"  # as `sam deploy` uploads it
-print(json.dumps(transform(template, {}, NoManagedPolicies())))
-"""
-
-
-@pytest.mark.skipif(not _SAM_PYTHON.exists(), reason="the SAM CLI venv (.venv-sam, `make setup`) is not installed")
-def test_sam_translates_the_template_and_adds_no_role() -> None:
-    # When the SAM transform runs, as CloudFormation runs it on deploy
-    environment = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"}
-    completed = subprocess.run(  # noqa: S603 - our venv's interpreter and a fixed script
-        [str(_SAM_PYTHON), "-c", _TRANSLATE],
-        input=TEMPLATE.read_text(encoding="utf-8"),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environment,
-        check=False,
-    )
-    # Then it succeeds, and the only role is the one written in the template
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    translated = json.loads(completed.stdout)["Resources"]
-    assert [name for name, body in translated.items() if body["Type"] == "AWS::IAM::Role"] == [ROLE]
