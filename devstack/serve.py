@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
@@ -37,12 +38,15 @@ from urllib.parse import parse_qsl, quote
 from devstack.events import http_event
 from devstack.moto_process import HOST
 from devstack.stack import SEEDED_IDS, DevStack, StackOptions, load_template, scheduled_event
+from endpoint_relay.core.errors import MethodNotAllowedError, RouteNotFoundError
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 # API Gateway hands these to the function as text; every other body (forms, binary, none declared) as base64.
 _TEXT_TYPES = re.compile(r"^(text/[^;]*|application/(json|xml|javascript))\s*(;.*)?$", re.IGNORECASE)
 # Characters allowed unescaped in a URI path; the rest are percent-encoded, existing escapes are kept.
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+# An HTTP method is a token (RFC 9110, section 5.6.2).
+_METHOD_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class ServeConfigError(ValueError):
@@ -210,6 +214,24 @@ def http_answer(result: Any) -> HttpAnswer:
 _INTERNAL_ERROR = HttpAnswer(500, [("Content-Type", "application/json")], b'{"message":"Internal Server Error"}')
 
 
+def error_data(status: int) -> bytes:
+    """ErrorData for a request the front refuses itself (it never reached the function), as the relay renders it.
+
+    The caller's request line is not echoed back, unlike http.server's own error pages.
+    """
+    if status == HTTPStatus.NOT_FOUND:
+        return RouteNotFoundError("no such route").body().encode()
+    if status == HTTPStatus.METHOD_NOT_ALLOWED:
+        return MethodNotAllowedError("method not allowed").body().encode()
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    error_type = "server_error" if status >= 500 else "invalid_request_error"
+    code = re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
+    return json.dumps({"error": {"message": phrase, "type": error_type, "param": None, "code": code}}).encode()
+
+
 class RelayHttpServer:
     """The relay's HTTP API on loopback, in front of the stack's LocalLambda."""
 
@@ -242,15 +264,56 @@ class RelayHttpServer:
 
 class _RelayHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Errors found before the request line is understood still get a status line and headers (http.server
+    # would answer those as HTTP/0.9: a bare body).
+    default_request_version = "HTTP/1.0"
     disable_nagle_algorithm = True  # keep-alive answers would otherwise wait ~40 ms for delayed ACKs
     owner: RelayHttpServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return  # one access line per request is written by _serve instead
 
+    def parse_request(self) -> bool:
+        if len(self.raw_requestline.split()) == 2:
+            # HTTP/0.9 ("GET /"): API Gateway does not speak it, and it has no headers to wait for.
+            self.command = self.requestline = ""
+            self.request_version = self.default_request_version
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return False
+        if not super().parse_request():
+            return False
+        if not _METHOD_TOKEN.fullmatch(self.command):
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """JSON ErrorData instead of http.server's HTML page, for every request the front refuses itself."""
+        body = error_data(code)
+        self.close_connection = True
+        self.send_response(code)  # the standard reason phrase: ``message`` may quote the request line
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        _say(f"refused a request -> {code}", stream=sys.stderr)
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server dispatches on do_<METHOD> and answers 501 without one; API Gateway passes every
+        # method to the function, which answers an unknown route or method with its own ErrorData.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def _serve(self) -> None:
         started = time.monotonic()
-        length = int(self.headers.get("Content-Length") or 0)
+        raw_length = self.headers.get("Content-Length") or "0"
+        if not re.fullmatch(r"[0-9]{1,12}", raw_length):
+            self.send_error(HTTPStatus.BAD_REQUEST)
+            return
+        length = int(raw_length)
         if length > MAX_PAYLOAD_BYTES:
             answer = HttpAnswer(413, [("Content-Type", "application/json")], b'{"message":"Request Entity Too Large"}')
             self.close_connection = True
@@ -269,9 +332,6 @@ class _RelayHandler(BaseHTTPRequestHandler):
         elapsed_ms = (time.monotonic() - started) * 1000
         path = self.path.split("?", 1)[0]
         _say(f"{self.command} {path} -> {answer.status} x-cache={cache} {elapsed_ms:.0f}ms", stream=sys.stderr)
-
-    # http.server dispatches on do_<METHOD>; API Gateway passes every method to the function.
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
 
 # -- the schedule ----------------------------------------------------------------------------------------------------

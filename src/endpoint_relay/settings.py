@@ -15,6 +15,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from endpoint_relay.core.endpoint_id import is_valid_endpoint_id
+from endpoint_relay.core.loopback import is_secure_url
 from endpoint_relay.core.policy import PolicyDocument, PolicyError
 
 API_GATEWAY_BUDGET_SECONDS = 30.0
@@ -257,13 +258,14 @@ def _enum[E: StrEnum](kind: type[E]) -> Callable[[str], E]:
 
 
 def _http_url(raw: str) -> str:
-    expected = "expected an http(s) base URL such as https://api.together.ai/v1"
+    expected = "expected an https base URL such as https://api.together.ai/v1 (http only to a loopback host)"
     try:
         parts = urlsplit(raw)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
     except ValueError:  # e.g. an unclosed IPv6 bracket
         raise ValueError(expected) from None
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+    # The Together key travels with every request: cleartext only to this machine (the simulator).
+    if not is_secure_url(parts) or not parts.hostname or parts.query or parts.fragment:
         raise ValueError(expected)
     return raw.rstrip("/")
 

@@ -9,6 +9,7 @@ import os
 import queue
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -210,6 +211,72 @@ def test_request_translation_matches_api_gateway(served: Served) -> None:
     assert health.status == 200
     assert health.json() == {"status": "ok"}
     assert unknown.status == 404
+
+
+def _raw_exchange(served: Served, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send bytes as they are and read the answer to the end (each request here closes the connection)."""
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=REQUEST_TIMEOUT) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in header_lines)}
+    COLLECTOR.add_text(received.decode("utf-8", "replace"))
+    return status_line, headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"TRACE /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404),
+        (b"FOO /v2/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404),
+        (b"DELETE /v1/endpoints/endpoint-abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405),
+        (b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n", 404),
+        (b"GET /\r\n", 400),  # HTTP/0.9
+        (b"GET / HTTP/1.1 extra\r\n\r\n", 400),
+        (b"GET / HTTX/1.1\r\n\r\n", 400),
+        (b"GET / HTTP/2.0\r\n\r\n", 505),
+        (b"G<E>T / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        (b"POST /slack/commands HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", 400),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+        (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % n for n in range(150)) + b"\r\n", 431),
+    ],
+    ids=[
+        "trace",
+        "unknown-method",
+        "wrong-method",
+        "connect",
+        "http-0.9",
+        "four-words",
+        "bad-version",
+        "http-2",
+        "not-a-method-token",
+        "bad-content-length",
+        "long-request-line",
+        "long-header",
+        "too-many-headers",
+    ],
+)
+def test_every_method_and_malformed_request_gets_json_error_data(
+    served: Served, request_bytes: bytes, status: int
+) -> None:
+    # Given a request API Gateway would refuse or route nowhere, sent as raw bytes over a real socket
+    # When the local front answers it
+    status_line, headers, body = _raw_exchange(served, request_bytes)
+    # Then the answer is an HTTP status line with ErrorData in JSON, never http.server's HTML page
+    assert status_line.startswith("HTTP/1.") and status_line.split()[1] == str(status), status_line
+    assert headers["content-type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    if status == 404:
+        assert error["code"] == "route_not_found"
+    if status == 405:
+        assert error["code"] == "method_not_allowed"
+    assert b"<" not in body and b"extra" not in body  # nothing of the request is echoed back
 
 
 def test_signed_slash_command_gets_an_answer(served: Served) -> None:

@@ -89,6 +89,8 @@ VALID = [
     ("TOGETHER_API_BASE_URL", "http://127.0.0.1:8080/v1/", "together_base_url", "http://127.0.0.1:8080/v1"),
     ("TOGETHER_API_BASE_URL", "https://proxy.internal/together/v1", "together_base_url", None),
     ("TOGETHER_API_BASE_URL", "http://[::1]:9000/v1", "together_base_url", None),
+    ("TOGETHER_API_BASE_URL", "http://localhost:8080/v1", "together_base_url", None),
+    ("TOGETHER_API_BASE_URL", "http://127.3.2.1/v1", "together_base_url", None),  # all of 127.0.0.0/8
     ("SECRET_MAX_AGE_SECONDS", "0", "secret_max_age", 0),
     ("SECRET_MAX_AGE_SECONDS", "86400", "secret_max_age", 86_400),
     ("CACHE_TTL_SECONDS", "0", "cache_ttl", 0),
@@ -158,8 +160,14 @@ INVALID = (
     [(variable, raw, f"whole number {INT_RANGES[variable]}") for variable, bad in _INT_BAD.items() for raw in bad]
     + [(variable, raw, f"number {FLOAT_RANGES[variable]}") for variable, bad in _FLOAT_BAD.items() for raw in bad]
     + [
-        ("TOGETHER_API_BASE_URL", raw, "http(s) base URL")
+        ("TOGETHER_API_BASE_URL", raw, "https base URL")
         for raw in [
+            # The key would travel in cleartext: http only to loopback
+            "http://api.together.ai/v1",
+            "http://10.0.0.5:8080/v1",
+            "http://127.0.0.1.example.com/v1",
+            "http://localhost.example.com/v1",
+            "http://[::2]/v1",
             "api.together.ai/v1",
             "ftp://api.together.ai/v1",
             "file:///etc/passwd",

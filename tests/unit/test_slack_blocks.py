@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -82,9 +84,11 @@ def test_a_hostile_display_name_cannot_ping_or_format_anywhere_in_the_message() 
     (message,) = render_messages([_notice(display_name=HOSTILE_NAME)], _console)
     payload = json.dumps(message.payload, ensure_ascii=False)
     assert "<!channel>" not in payload
-    assert "*bold*" not in payload
     assert "<https://evil.example" not in payload
     assert "&lt;!channel&gt;" in payload
+    header, *blocks = message.payload["blocks"]
+    assert header["text"]["type"] == "plain_text"  # formats nothing: the name is shown as it is
+    assert all("*bold*" not in text for text in [message.payload["text"], *_texts(blocks)])
 
 
 def test_newlines_from_upstream_cannot_forge_lines() -> None:
@@ -95,21 +99,51 @@ def test_newlines_from_upstream_cannot_forge_lines() -> None:
 
 def test_the_message_carries_what_on_call_needs() -> None:
     (message,) = render_messages([_notice()], _console)
-    text = "\n".join(_texts(message.payload)).replace("\u200b", "")  # drop the invisible fences
+    text = "\n".join(_texts(message.payload))
     for expected in (
         "Firing: Prod chat",
-        "endpoint-0000-abcd",
-        "meta-llama/Llama-3.3-70B",
-        "2x",
+        "`endpoint-0000-abcd`",
+        "`meta-llama/Llama-3.3-70B`",
+        "`2x_h100`",
         "ERROR",
         "min 0, max 2",  # replicas, actual
         "min \u2265 1, max \u2264 4",  # replicas, expected
         "<!date^1800000000^",  # since when, in each reader's time zone
         "<https://api.together.ai/endpoints/endpoint-0000-abcd|",  # the console link
-        "expected min_replicas &gt;= 1, actual 0",  # Slack shows "&gt;" as ">"
+        "expected `min_replicas` &gt;= 1, actual 0",  # Slack shows "&gt;" as ">"
     ):
         assert expected in text, expected
     assert message.payload["blocks"][0]["type"] == "header"
+
+
+def test_identifiers_copy_back_exactly() -> None:
+    # Given a notice whose hardware, model and findings hold identifiers with underscores
+    named = _notice(display_name="prod_chat *live*")
+    notice = replace(
+        named, endpoint=replace(named.endpoint, hardware="2x_nvidia_h100_80gb_sxm", model="org/llama_3_70b")
+    )
+    (message,) = render_messages([notice], _console)
+    texts = [message.payload["text"], *_texts(message.payload["blocks"])]
+    joined = "\n".join(texts)
+    # Then each identifier is one code span with nothing invisible inside, in the blocks and in the fallback
+    for identifier in ("2x_nvidia_h100_80gb_sxm", "org/llama_3_70b", "min_replicas", "prod_chat", "endpoint-0000-abcd"):
+        assert f"`{identifier}`" in joined, identifier
+    assert "`prod_chat`" in message.payload["text"]
+    for span in re.findall(r"`[^`]*`", joined):
+        assert "\u200b" not in span, span
+    # And the plain_text header shows the name as it is
+    assert message.payload["blocks"][0]["text"]["text"] == "\U0001f534 Firing: prod_chat *live*"
+
+
+def test_a_backtick_in_an_identifier_cannot_open_or_close_a_code_span() -> None:
+    hostile = "x` <!channel> *bold* `y"
+    notice = replace(_notice(), endpoint=replace(_notice().endpoint, hardware=hostile, model=hostile))
+    (message,) = render_messages([notice], _console)
+    fields = {field["text"].split("\n")[0]: field["text"] for field in message.payload["blocks"][1]["fields"]}
+    for text in (fields["*Model*"], fields["*Hardware*"]):
+        # Then the value is fenced prose, not a code span: every backtick in it is the value's own, made inert
+        assert "<!channel>" not in text and "*bold*" not in text
+        assert text.count("`") == text.count("\u200b`\u200b") == 2
 
 
 @pytest.mark.parametrize("kind", list(NoticeKind))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,7 +52,10 @@ class FakeReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _unescape(text: str) -> str:
+def _unescape(text: str, *, spans: bool = False) -> str:
+    """What a reader sees: fences dropped, entities decoded and, with ``spans``, code-span backticks dropped."""
+    if spans:
+        text = text.replace("`", "")
     return text.replace("\u200b", "").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -87,6 +91,11 @@ def _assert_within_limits(reply: dict[str, Any]) -> None:
     json.dumps(reply)  # serialisable as is
 
 
+def _outside_code_spans(text: str) -> str:
+    """The parts of mrkdwn that Slack formats (inside a code span nothing is)."""
+    return re.sub(r"(?<!\u200b)`[^`]*`", "", text)
+
+
 def _endpoint(**fields: Any) -> Endpoint:
     return Endpoint.from_dict(make_endpoint(ENDPOINT_ID, **fields))
 
@@ -113,8 +122,11 @@ def test_escaping_round_trips_and_leaves_no_markup(text: str) -> None:
 def test_clipping_never_exceeds_the_limit_or_cuts_an_entity(text: str, limit: int) -> None:
     clipped = clip_mrkdwn(text, limit)
     assert len(clipped) <= limit
-    kept = _unescape(clipped.removesuffix("…"))
+    # Code spans are added only to text without backticks of its own, and are never cut open
+    kept = _unescape(clipped.removesuffix("…"), spans="`" not in text)
     assert kept == _single_line(text)[: len(kept)]
+    if "`" not in text:
+        assert clipped.count("`") % 2 == 0
 
 
 def test_status_reply_escapes_upstream_strings() -> None:
@@ -125,7 +137,7 @@ def test_status_reply_escapes_upstream_strings() -> None:
     reply = slack_replies.status_reply(endpoint, findings, age_seconds=3, muted_until=None)
     # Then no text, mrkdwn or plain (the header), contains a live mention or formatting from upstream
     for text in _texts(reply):
-        assert "*bold*" not in text
+        assert "*bold*" not in _outside_code_spans(text)
     assert "<!channel>" not in json.dumps(reply) and "<!here>" not in json.dumps(reply)
     _assert_within_limits(reply)
     assert ENDPOINT_ID in json.dumps(reply)
@@ -217,6 +229,24 @@ def test_upstream_ids_in_a_sweep_cannot_break_out_of_code_spans() -> None:
 def test_every_reply_is_ephemeral_and_within_limits(reply: dict[str, Any]) -> None:
     _assert_within_limits(reply)
     assert "<!channel>" not in json.dumps(reply)
+
+
+def test_identifiers_in_replies_copy_back_exactly() -> None:
+    # Given an endpoint whose hardware and model hold underscores, and a finding naming a field
+    endpoint = _endpoint(hardware="2x_nvidia_h100_80gb_sxm", model="org/llama_3_70b", display_name="Prod")
+    findings = [FakeFinding("min_replicas_below_expected", "critical", "expected min_replicas >= 1, actual 0")]
+    replies = [
+        slack_replies.status_reply(endpoint, findings, age_seconds=1),
+        slack_replies.acknowledgement_reply(f"`{ENDPOINT_ID}`"),
+        slack_replies.help_reply("/together_dev"),
+    ]
+    text = "\n".join(text for reply in replies for text in _texts(reply))
+    # Then identifiers are code spans, and nothing invisible is copied along with them, fallback texts included
+    for identifier in ("2x_nvidia_h100_80gb_sxm", "org/llama_3_70b", "min_replicas", ENDPOINT_ID):
+        assert f"`{identifier}`" in text, identifier
+    assert "`/together_dev status &lt;endpoint-id&gt;`" in text
+    assert "\u200b" not in text
+    assert replies[1]["text"] == f"Checking `{ENDPOINT_ID}`… the answer follows in a moment."
 
 
 def test_help_lists_every_command() -> None:

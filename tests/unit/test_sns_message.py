@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from endpoint_relay.core.alerting import EndpointSnapshot, Notice, NoticeKind
 from endpoint_relay.core.policy import Finding, Severity
-from endpoint_relay.core.sns_message import MAX_SUBJECT_CHARS, ascii_subject, build
+from endpoint_relay.core.sns_message import MAX_SUBJECT_CHARS, build, subject_line
 
 ENDPOINT_ID = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"
 CONSOLE = f"https://api.together.ai/endpoints/{ENDPOINT_ID}"
@@ -20,10 +20,12 @@ def _notice(kind: NoticeKind = NoticeKind.FIRING, display_name: str = "Prod chat
     return Notice(
         id=f"{ENDPOINT_ID}:{kind.value}:1",
         kind=kind,
-        endpoint=EndpointSnapshot(ENDPOINT_ID, display_name, "org/m", "model-x", "h100", "ERROR", 0, 2, 1, None),
+        endpoint=EndpointSnapshot(
+            ENDPOINT_ID, display_name, "org/m", "org/model_v2", "2x_nvidia_h100_80gb_sxm", "ERROR", 0, 2, 1, None
+        ),
         findings=(
             Finding("state_failed", Severity.CRITICAL, "failure: expected not ERROR, actual ERROR"),
-            Finding("autoscaling_missing", Severity.WARNING, "missing"),
+            Finding("autoscaling_missing", Severity.WARNING, "expected min_replicas >= 1, actual 0"),
         ),
         opened_at=1_800_000_000.0,
         created_at=1_800_000_060.0,
@@ -58,7 +60,7 @@ def test_message_attributes_support_filter_policies(kind: NoticeKind, status: st
     assert message.attributes == {
         "severity": "critical",
         "endpoint_id": ENDPOINT_ID,
-        "kind": "state_failed",
+        "kind": ("state_failed", "autoscaling_missing"),  # every kind, so a filter on any of them matches
         "status": status,
     }
 
@@ -79,21 +81,52 @@ def test_the_subject_names_severity_and_endpoint() -> None:
     ["Caf\u00e9 \u2615 \u6771\u4eac", "line one\r\nline two\tand\x00more", "x" * 500, "\U0001f525" * 50, ""],
     ids=["unicode", "control-characters", "long", "emoji-only", "empty"],
 )
-def test_the_subject_is_ascii_single_line_and_at_most_100_characters(display_name: str) -> None:
+def test_the_subject_is_one_printable_line_under_100_characters(display_name: str) -> None:
     subject = build(_notice(display_name=display_name), CONSOLE).subject
-    assert subject.isascii() and subject.isprintable()
+    assert subject.isprintable()
     assert "\n" not in subject and "\r" not in subject
-    assert 0 < len(subject) <= MAX_SUBJECT_CHARS
+    assert 0 < _utf16_units(subject) <= MAX_SUBJECT_CHARS < 100
 
 
-def test_accents_are_folded_rather_than_dropped() -> None:
-    assert ascii_subject("Caf\u00e9 na\u00efve") == "Cafe naive"
+def test_a_non_latin_endpoint_name_is_kept_in_the_subject_and_the_message() -> None:
+    # Given an endpoint named in Japanese and Russian (SNS subjects are UTF-8 text)
+    name = "\u63a8\u8ad6\u30b5\u30fc\u30d3\u30b9 \u041c\u043e\u0434\u0435\u043b\u044c"
+    message = build(_notice(display_name=name), CONSOLE)
+    # Then the name is in the subject, the title and the description, not dropped or folded away
+    assert message.subject == f"[CRITICAL] Firing: {name} ({ENDPOINT_ID})"
+    document = json.loads(message.message)
+    assert name in document["content"]["title"]
+    assert name in document["content"]["description"]
+
+
+def test_the_description_escapes_every_angle_bracket_and_compares_with_symbols() -> None:
+    # Given a notice with expected bounds and a finding whose message compares with >=
+    document = json.loads(build(_notice(), CONSOLE).message)
+    description = document["content"]["description"]
+    # Then no raw < or > is left for the chat platform to guess about: upstream text is entity-escaped,
+    # our own comparisons are written as symbols
+    assert "<" not in description and ">" not in description
+    assert "min \u2265 1" in description
+    assert "`min_replicas` &gt;= 1" in description
+
+
+def test_identifiers_in_the_description_are_code_spans_without_fences() -> None:
+    document = json.loads(build(_notice(), CONSOLE).message)
+    description = document["content"]["description"]
+    assert "`2x_nvidia_h100_80gb_sxm`" in description
+    assert f"`{ENDPOINT_ID}`" in description
+    assert "`org/model_v2`" in description
+    assert "\u200b" not in json.dumps(document, ensure_ascii=False)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_any_text_becomes_a_valid_subject(text: str) -> None:
-    subject = ascii_subject(text)
-    assert subject.isascii() and subject.isprintable()
-    assert 0 < len(subject) <= MAX_SUBJECT_CHARS
+    subject = subject_line(text)
+    assert subject.isprintable()
+    assert 0 < _utf16_units(subject) <= MAX_SUBJECT_CHARS
     assert subject == subject.strip()
+
+
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2

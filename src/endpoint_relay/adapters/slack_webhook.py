@@ -26,11 +26,11 @@ from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from endpoint_relay.adapters.together import BudgetedRetry, RetryAfterTooLongError
 from endpoint_relay.core.alerting import DeliveryError, Notice
 from endpoint_relay.core.errors import RelayError
+from endpoint_relay.core.loopback import is_secure_url
 from endpoint_relay.core.slack_blocks import render_messages
 
 logger = logging.getLogger(__name__)
 
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _SLACK_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _MAX_ERROR_BODY_BYTES = 1024
 _USER_AGENT = "endpoint-relay/1"
@@ -152,8 +152,7 @@ class SlackWebhookClient:
         if not url:
             raise _failed("the relay secret has no slack_webhook_url", "not_configured", permanent=True)
         parts = urlsplit(url)
-        secure = parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS)
-        if not secure or not parts.hostname:
+        if not is_secure_url(parts) or not parts.hostname:
             raise _failed("slack_webhook_url must be an https URL", "invalid_webhook_url", permanent=True)
         _REDACTOR.register(parts.path)
         _REDACTOR.register(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -71,10 +72,15 @@ def _entry(entry_id: str, notice: Notice, console_url: Callable[[str], str]) -> 
         "Id": entry_id,
         "Subject": message.subject,
         "Message": message.message,
-        "MessageAttributes": {
-            name: {"DataType": "String", "StringValue": value} for name, value in message.attributes.items()
-        },
+        "MessageAttributes": {name: _attribute(value) for name, value in message.attributes.items()},
     }
+
+
+def _attribute(value: str | tuple[str, ...]) -> dict[str, str]:
+    if isinstance(value, str):
+        return {"DataType": "String", "StringValue": value}
+    # A filter policy on a String.Array attribute matches when any element matches.
+    return {"DataType": "String.Array", "StringValue": json.dumps(list(value))}
 
 
 def _failed(code: str, *, permanent: bool = False) -> DeliveryError:

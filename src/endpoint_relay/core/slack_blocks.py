@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from endpoint_relay.core.alerting import Notice, NoticeKind
-from endpoint_relay.core.mrkdwn import clip_mrkdwn, escape_mrkdwn
+from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn
 from endpoint_relay.core.policy import Finding, Severity
 
 MAX_BLOCKS = 50
@@ -41,8 +41,8 @@ def header_text(notice: Notice) -> str:
     emoji, title = _TITLES[notice.kind]
     name = notice.endpoint.display_name or notice.endpoint.id
     prefix = f"{emoji} {title}: "
-    # plain_text does not format, but it is escaped the same way: one rule for every upstream string.
-    return prefix + clip_mrkdwn(name, MAX_HEADER_CHARS - len(prefix))
+    # plain_text formats nothing, so no fences: the name copies back exactly.
+    return prefix + clip_plain_text(name, MAX_HEADER_CHARS - len(prefix))
 
 
 def notice_blocks(notice: Notice, console_url: str) -> list[Block]:
@@ -63,14 +63,18 @@ def _fields(notice: Notice) -> list[tuple[str, str]]:
     endpoint = notice.endpoint
     since_label = "Was firing since" if notice.kind is NoticeKind.RESOLVED else "Since"
     return [
-        ("Endpoint", f"{clip_mrkdwn(endpoint.display_name or '-', 300)}\n{clip_mrkdwn(endpoint.id, 120)}"),
+        ("Endpoint", f"{clip_mrkdwn(endpoint.display_name or '-', 300)}\n{code_span(endpoint.id, 120)}"),
         ("State", clip_mrkdwn(endpoint.state, 100)),
-        ("Model", clip_mrkdwn(endpoint.model or "-", 300)),
-        ("Hardware", clip_mrkdwn(endpoint.hardware or "-", 300)),
+        ("Model", _identifier(endpoint.model)),
+        ("Hardware", _identifier(endpoint.hardware)),
         ("Replicas, actual", _actual_replicas(notice)),
         ("Replicas, expected", _expected_replicas(notice)),
         (since_label, _slack_date(notice.opened_at)),
     ]
+
+
+def _identifier(value: str) -> str:
+    return code_span(value, 300) if value else "-"
 
 
 def _field(label: str, value: str) -> Block:
@@ -126,6 +130,7 @@ def _slack_date(epoch: float) -> str:
 
 
 def fallback_text(notices: Sequence[Notice]) -> str:
+    """The notification preview; Slack parses it as mrkdwn, so it is escaped like the blocks."""
     titles = [f"{_TITLES[notice.kind][1]}: {notice.endpoint.display_name or notice.endpoint.id}" for notice in notices]
     prefix = "" if len(notices) == 1 else f"{len(notices)} endpoint alerts: "
     return prefix + clip_mrkdwn("; ".join(titles), MAX_FALLBACK_CHARS - len(prefix))

@@ -2,7 +2,8 @@
 
 Every string that comes from upstream (names, models, states, error text) is
 mrkdwn-escaped, so a display_name of ``<!channel>`` pings nobody, ``*bold*``
-stays literal and a newline cannot forge a line. Replies stay within Block Kit's limits: 50 blocks, 150-character
+stays literal and a newline cannot forge a line; ids, models and hardware go in
+code spans so they copy back exactly. Replies stay within Block Kit's limits: 50 blocks, 150-character
 headers, 3000-character sections, 10 fields of 2000 characters.
 """
 
@@ -12,9 +13,8 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from endpoint_relay.core.endpoint_id import is_valid_endpoint_id
 from endpoint_relay.core.models import Endpoint
-from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, escape_mrkdwn
+from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn
 from endpoint_relay.core.slack_commands import USAGE, format_duration
 
 Reply = dict[str, Any]
@@ -25,8 +25,18 @@ MAX_SECTION_CHARS = 3000
 MAX_FIELDS = 10
 MAX_FIELD_CHARS = 2000
 MAX_FALLBACK_CHARS = 3000
+_MAX_VALUE_CHARS = 300
+"""One upstream value (a name, a model, a state) in a field or a line."""
 
 _SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":warning:"}
+_HELP = {
+    "status": "one endpoint, with its findings",
+    "check": "check every watched endpoint now and summarise",
+    "mute": "silence notifications for one endpoint (at most 7d)",
+    "unmute": "lift the silence",
+    "help": "this list",
+}
+"""What each command of ``USAGE`` does, in the order the help lists them."""
 
 
 class FindingView(Protocol):
@@ -77,12 +87,8 @@ def _clip_plain(text: str, limit: int) -> str:
 
 
 def _reply(fallback: str, blocks: list[dict[str, Any]]) -> Reply:
-    return {
-        "response_type": "ephemeral",
-        # The fallback is what notifications show, and Slack parses it as mrkdwn too.
-        "text": clip_mrkdwn(fallback, MAX_FALLBACK_CHARS),
-        "blocks": blocks[:MAX_BLOCKS],
-    }
+    """``fallback`` is mrkdwn, escaped by the caller: it is what notifications show, and Slack parses it."""
+    return {"response_type": "ephemeral", "text": fallback, "blocks": blocks[:MAX_BLOCKS]}
 
 
 def _header(text: str) -> dict[str, Any]:
@@ -95,11 +101,8 @@ def _section(mrkdwn: str) -> dict[str, Any]:
 
 
 def _fields(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    """Label/value pairs; values are upstream text and are escaped here."""
-    fields = [
-        {"type": "mrkdwn", "text": f"*{label}*\n" + clip_mrkdwn(value or "-", MAX_FIELD_CHARS - len(label) - 3)}
-        for label, value in pairs[:MAX_FIELDS]
-    ]
+    """Label/value pairs; values are mrkdwn, escaped by the caller."""
+    fields = [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in pairs[:MAX_FIELDS]]
     return {"type": "section", "fields": fields}
 
 
@@ -107,9 +110,12 @@ def _context(mrkdwn: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
 
 
-def _code(endpoint_id: str) -> str:
-    # Only a well-formed id goes in a code span: anything else could close it with a backtick.
-    return f"`{endpoint_id}`" if is_valid_endpoint_id(endpoint_id) else escape_mrkdwn(endpoint_id)
+def _code(identifier: str) -> str:
+    return code_span(identifier, _MAX_VALUE_CHARS) if identifier else "-"
+
+
+def _text(value: str) -> str:
+    return clip_mrkdwn(value, _MAX_VALUE_CHARS) if value else "-"
 
 
 def _date(epoch: float) -> str:
@@ -127,7 +133,7 @@ def _severity(finding: FindingView) -> str:
 def _finding_line(finding: FindingView) -> str:
     severity = _severity(finding)
     emoji = _SEVERITY_EMOJI.get(severity, ":grey_question:")
-    return f"{emoji} *{escape_mrkdwn(severity)}* {escape_mrkdwn(finding.message)}"
+    return f"{emoji} *{escape_mrkdwn(severity)}* {clip_mrkdwn(finding.message, MAX_SECTION_CHARS - 40)}"
 
 
 def _packed_sections(lines: Sequence[str], max_sections: int) -> list[dict[str, Any]]:
@@ -150,22 +156,16 @@ def _packed_sections(lines: Sequence[str], max_sections: int) -> list[dict[str, 
 
 
 def help_reply(command: str = "/together", *, unknown: bool = False) -> Reply:
-    name = escape_mrkdwn(command)
-    lines = [
-        f"`{name} {escape_mrkdwn(USAGE['status'])}`: one endpoint, with its findings",
-        f"`{name} {escape_mrkdwn(USAGE['check'])}`: check every watched endpoint now and summarise",
-        f"`{name} {escape_mrkdwn(USAGE['mute'])}`: silence notifications for one endpoint (at most 7d)",
-        f"`{name} {escape_mrkdwn(USAGE['unmute'])}`: lift the silence",
-        f"`{name} {escape_mrkdwn(USAGE['help'])}`: this list",
-    ]
+    lines = [f"{code_span(f'{command} {USAGE[verb]}')}: {what}" for verb, what in _HELP.items()]
     intro = "Sorry, I did not understand that. " if unknown else ""
     blocks = [_section(f"{intro}Here is what I can do:"), _section("\n".join(lines))]
-    return _reply(f"{intro}Commands: status, check, mute, unmute, help", blocks)
+    return _reply(f"{intro}Commands: {', '.join(USAGE)}", blocks)
 
 
 def argument_error_reply(message: str) -> Reply:
-    text = f":information_source: {escape_mrkdwn(message)}"
-    return _reply(message, [_section(text), _context("Type `help` after the command to see every command.")])
+    escaped = clip_mrkdwn(message, MAX_FALLBACK_CHARS)
+    hint = _context("Type `help` after the command to see every command.")
+    return _reply(escaped, [_section(f":information_source: {escaped}"), hint])
 
 
 def team_refused_reply() -> Reply:
@@ -179,18 +179,20 @@ def mute_refused_reply() -> Reply:
 
 
 def acknowledgement_reply(what: str) -> Reply:
+    """``what`` is mrkdwn built by the caller (such as a code span holding a validated id)."""
     text = f"Checking {what}… the answer follows in a moment."
-    return _reply(text, [_section(f":hourglass_flowing_sand: Checking {what}… the answer follows in a moment.")])
+    return _reply(text, [_section(f":hourglass_flowing_sand: {text}")])
 
 
 def failure_reply(message: str) -> Reply:
     """Something went wrong on our side or upstream; ``message`` is caller-safe text."""
-    return _reply(message, [_section(f":x: {escape_mrkdwn(message)}")])
+    escaped = clip_mrkdwn(message, MAX_FALLBACK_CHARS)
+    return _reply(escaped, [_section(f":x: {escaped}")])
 
 
 def not_found_reply(endpoint_id: str) -> Reply:
-    text = f"Together does not know endpoint {endpoint_id}."
-    return _reply(text, [_section(f":grey_question: Together does not know endpoint {_code(endpoint_id)}.")])
+    text = f"Together does not know endpoint {_code(endpoint_id)}."
+    return _reply(text, [_section(f":grey_question: {text}")])
 
 
 def status_reply(
@@ -206,12 +208,12 @@ def status_reply(
         _header(f"{endpoint.display_name or endpoint.id}: {endpoint.state}"),
         _fields(
             [
-                ("Endpoint", endpoint.id),
-                ("State", endpoint.state),
-                ("Model", endpoint.model),
-                ("Hardware", endpoint.hardware),
+                ("Endpoint", _code(endpoint.id)),
+                ("State", _text(endpoint.state)),
+                ("Model", _code(endpoint.model)),
+                ("Hardware", _code(endpoint.hardware)),
                 ("Replicas (min to max)", replicas),
-                ("Name", endpoint.display_name),
+                ("Name", _text(endpoint.display_name)),
             ]
         ),
     ]
@@ -225,11 +227,11 @@ def status_reply(
         context += f" :zzz: Notifications muted until {_date(muted_until)}."
     blocks.append(_context(context))
     verdict = f"{len(findings)} finding(s)" if findings else "no findings"
-    return _reply(f"{endpoint.id}: {endpoint.state}, {verdict}", blocks)
+    return _reply(f"{_code(endpoint.id)}: {_text(endpoint.state)}, {verdict}", blocks)
 
 
 def mute_reply(endpoint_id: str, until_epoch: float, duration_seconds: int) -> Reply:
-    text = f"Muted {endpoint_id} for {format_duration(duration_seconds)}."
+    text = f"Muted {_code(endpoint_id)} for {format_duration(duration_seconds)}."
     section = (
         f":zzz: Notifications for {_code(endpoint_id)} are muted for {format_duration(duration_seconds)}, "
         f"until {_date(until_epoch)}. Sweeps still check it."
@@ -238,7 +240,7 @@ def mute_reply(endpoint_id: str, until_epoch: float, duration_seconds: int) -> R
 
 
 def unmute_reply(endpoint_id: str) -> Reply:
-    text = f"Unmuted {endpoint_id}."
+    text = f"Unmuted {_code(endpoint_id)}."
     return _reply(text, [_section(f":bell: Notifications for {_code(endpoint_id)} are back on.")])
 
 
@@ -268,7 +270,7 @@ def check_summary_reply(report: SweepReportView) -> Reply:
 
 def _check_line(check: EndpointCheckView) -> str:
     muted = " :zzz:" if check.muted else ""
-    state = escape_mrkdwn(check.state) if check.state else "?"
+    state = clip_mrkdwn(check.state, 100) if check.state else "?"
     if check.error:
         return f":x: {_code(check.endpoint_id)}{muted} could not be read: {clip_mrkdwn(check.error, 300)}"
     if not check.findings:

@@ -3,7 +3,14 @@
 A topic wired to Slack or Microsoft Teams through Amazon Q Developer renders
 these natively; ``metadata.threadId`` (the endpoint id) keeps one endpoint's
 notices in one thread. Message attributes let subscriptions filter by
-``severity``, ``endpoint_id``, ``kind`` and ``status``.
+``severity``, ``endpoint_id``, ``kind`` (every finding kind of the notice, a
+String.Array: a filter on any one of them matches) and ``status``.
+
+Amazon Q renders ``client-markdown`` text in the chat platform's own markdown,
+Slack's mrkdwn for a Slack channel, so the text is escaped as the Slack blocks are
+(core.mrkdwn): every ``&``, ``<`` and ``>`` is an entity, identifiers are code
+spans. Our own text spells comparisons as ``≥`` and ``≤``, which read the same
+on every platform and need no entity.
 """
 
 from __future__ import annotations
@@ -11,18 +18,17 @@ from __future__ import annotations
 import json
 import re
 import time
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from endpoint_relay.core.alerting import Notice, NoticeKind
-from endpoint_relay.core.mrkdwn import clip_mrkdwn, single_line
+from endpoint_relay.core.mrkdwn import clip_mrkdwn, code_span, single_line
 
-MAX_SUBJECT_CHARS = 100
+MAX_SUBJECT_CHARS = 99
+"""SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long"."""
 _MAX_TITLE_CHARS = 250
 _MAX_DESCRIPTION_CHARS = 3500
 _MAX_SUMMARY_CHARS = 250
-_SUBJECT_SAFE = re.compile(r"[^\x20-\x7e]")
 _SPACES = re.compile(r"\s+")
 
 _TITLES = {
@@ -38,8 +44,8 @@ class SnsMessage:
     subject: str
     message: str
     """The JSON document, as text."""
-    attributes: dict[str, str]
-    """String message attributes for subscription filter policies."""
+    attributes: dict[str, str | tuple[str, ...]]
+    """Message attributes for subscription filter policies: a String, or a String.Array for a tuple."""
 
 
 def build(notice: Notice, console_url: str) -> SnsMessage:
@@ -67,27 +73,37 @@ def build(notice: Notice, console_url: str) -> SnsMessage:
         },
     }
     return SnsMessage(
-        subject=ascii_subject(
-            f"[{severity.upper()}] {_TITLES[notice.kind][1]}: {_name(notice)} ({notice.endpoint_id})"
-        ),
+        subject=subject_line(f"[{severity.upper()}] {_TITLES[notice.kind][1]}: {_name(notice)} ({notice.endpoint_id})"),
         message=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
         attributes={
             "severity": severity,
             "endpoint_id": notice.endpoint_id,
-            "kind": notice.primary_kind,
+            "kind": tuple(dict.fromkeys(finding.kind for finding in notice.findings)) or (notice.primary_kind,),
             "status": status,
         },
     )
 
 
-def ascii_subject(text: str) -> str:
-    """An SNS subject: printable ASCII only, no line breaks, at most 100 characters."""
-    folded = unicodedata.normalize("NFKD", text)  # "é" -> "e" + combining accent, then dropped below
-    ascii_only = _SUBJECT_SAFE.sub(" ", folded.encode("ascii", "ignore").decode("ascii"))
-    subject = _SPACES.sub(" ", ascii_only).strip() or "endpoint-relay notification"
-    if len(subject) > MAX_SUBJECT_CHARS:
-        subject = subject[: MAX_SUBJECT_CHARS - 3].rstrip() + "..."
-    return subject
+def subject_line(text: str) -> str:
+    """An SNS subject: UTF-8 on one line, without control characters, under 100 characters.
+
+    Characters are counted as UTF-16 code units (how a Java service counts them),
+    so a subject full of emoji is not refused either.
+    """
+    printable = "".join(char if char.isprintable() else " " for char in text)
+    subject = _SPACES.sub(" ", printable).strip() or "endpoint-relay notification"
+    if _utf16_length(subject) <= MAX_SUBJECT_CHARS:
+        return subject
+    kept = ""
+    for char in subject:
+        if _utf16_length(kept + char) > MAX_SUBJECT_CHARS - 1:
+            break
+        kept += char
+    return kept.rstrip() + "\u2026"
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _name(notice: Notice) -> str:
@@ -111,24 +127,32 @@ def _description(notice: Notice) -> str:
     expected = ", ".join(
         part
         for part in (
-            f"min >= {endpoint.expected_min_replicas}" if endpoint.expected_min_replicas is not None else "",
-            f"max <= {endpoint.expected_max_replicas}" if endpoint.expected_max_replicas is not None else "",
+            f"min \u2265 {endpoint.expected_min_replicas}" if endpoint.expected_min_replicas is not None else "",
+            f"max \u2264 {endpoint.expected_max_replicas}" if endpoint.expected_max_replicas is not None else "",
         )
         if part
     )
     heading = "*Cleared findings*" if notice.kind is NoticeKind.RESOLVED else "*Findings*"
     lines = [
-        f"*Endpoint:* {clip_mrkdwn(endpoint.display_name or '-', 300)} ({clip_mrkdwn(endpoint.id, 120)})",
-        f"*Model:* {clip_mrkdwn(endpoint.model or '-', 300)}"
-        f" \u00b7 *Hardware:* {clip_mrkdwn(endpoint.hardware or '-', 300)}",
+        f"*Endpoint:* {clip_mrkdwn(endpoint.display_name or '-', 300)} ({code_span(endpoint.id, 120)})",
+        f"*Model:* {_identifier(endpoint.model)} \u00b7 *Hardware:* {_identifier(endpoint.hardware)}",
         f"*State:* {clip_mrkdwn(endpoint.state, 100)}",
         f"*Replicas:* actual {actual}; expected {expected or 'no bounds set'}",
         f"*{'Was firing since' if notice.kind is NoticeKind.RESOLVED else 'Since'}:* {since}",
         heading,
         *(f"\u2022 *{f.severity.value}* {clip_mrkdwn(f.message, 600)}" for f in notice.findings),
     ]
-    text = "\n".join(lines)
-    return text if len(text) <= _MAX_DESCRIPTION_CHARS else text[: _MAX_DESCRIPTION_CHARS - 1] + "\u2026"
+    # Whole lines only, so no entity or code span is cut in half.
+    kept = [lines[0]]
+    for line in lines[1:]:
+        if sum(len(each) + 1 for each in kept) + len(line) + 2 > _MAX_DESCRIPTION_CHARS:
+            return "\n".join([*kept, "\u2026"])
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def _identifier(value: str) -> str:
+    return code_span(value, 300) if value else "-"
 
 
 def _next_steps(notice: Notice, console_url: str) -> list[str]:
@@ -136,7 +160,7 @@ def _next_steps(notice: Notice, console_url: str) -> list[str]:
         return [f"Nothing to do; review the endpoint if needed: {console_url}"]
     return [
         f"Open the endpoint in the Together console: {console_url}",
-        f"During planned work, silence it: /together mute {notice.endpoint_id} 2h",
+        f"During planned work, silence it: {code_span(f'/together mute {notice.endpoint_id} 2h')}",
     ]
 
 
