@@ -20,7 +20,7 @@ from benchmarks.stack import EVENT_FILE, REPO, TOGETHER_API_KEY, Stack, child_en
 from benchmarks.stats import summary
 
 PROBE = REPO / "benchmarks" / "cold_start_probe.py"
-VARIANTS = ("floor", "relay", "peer", "dependencies", "relay_package")
+VARIANTS = ("floor", "relay", "relay_sweep", "relay_worker", "peer", "dependencies", "relay_package")
 """``dependencies`` is informational: the relay's required libraries doing its I/O, without its code.
 ``relay_package`` is the relay run from its built package, unpacked read-only as Lambda runs it
 (benchmarks/package.py), next to ``relay`` from source; measured only when a build exists."""
@@ -33,6 +33,9 @@ def environments(stack: Stack, package_root: Path | None = None) -> dict[str, di
     envs = {
         "floor": child_environment(TOGETHER_API_BASE_URL=stack.together_base_url, TOGETHER_API_KEY=TOGETHER_API_KEY),
         "relay": stack.relay_env(BENCH_EVENT_FILE=str(EVENT_FILE)),
+        # One function per trigger: each pays its own cold start.
+        "relay_sweep": stack.relay_env(),
+        "relay_worker": stack.relay_env(),
         "dependencies": stack.relay_env(),
         "peer": child_environment(
             BENCH_EVENT_FILE=str(EVENT_FILE),

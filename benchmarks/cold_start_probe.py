@@ -1,7 +1,9 @@
 """Cold-start probe: one fresh process, one variant, one lookup.
 
-Usage: ``python benchmarks/cold_start_probe.py floor|relay|peer|dependencies|relay_package ENDPOINT_ID``
-(``relay_package`` is ``relay`` with the built package, not src/, on PYTHONPATH). The
+Usage: ``python benchmarks/cold_start_probe.py VARIANT ENDPOINT_ID`` with VARIANT one of floor, relay (ApiFunction's
+lookup), relay_sweep (SweepFunction checking one endpoint), relay_worker (SlackWorkerFunction's init and one
+follow-up it refuses before any I/O: the bench stack has no Slack receiver), peer, dependencies, relay_package
+(``relay`` with the built package, not src/, on PYTHONPATH). The
 runner sets ``BENCH_SPAWN_NS`` (CLOCK_MONOTONIC, just before it spawned us), so the
 time reported runs from process creation to the first answer, as a Lambda init plus
 first invocation would. Only ``os``, ``sys`` and ``time`` (already loaded by the
@@ -55,12 +57,36 @@ def _event(endpoint_id: str) -> dict[str, object]:
 
 
 def _relay(endpoint_id: str) -> tuple[int, int]:
-    from endpoint_relay.handler import lambda_handler
+    from endpoint_relay.entrypoints.api import lambda_handler
 
     imported = time.monotonic_ns()
     response = lambda_handler(_event(endpoint_id), _Context())
     ok = response["statusCode"] == 200 and response["headers"].get("X-Cache") == "MISS"
     return (200 if ok else 599), imported
+
+
+def _relay_sweep(endpoint_id: str) -> tuple[int, int]:
+    from endpoint_relay.entrypoints.sweep import lambda_handler
+
+    imported = time.monotonic_ns()
+    summary = lambda_handler({"endpoint_relay": "sweep", "endpoints": [endpoint_id]}, _Context())
+    return (200 if summary["checked"] == 1 and not summary["failed"] else 599), imported
+
+
+def _relay_worker(endpoint_id: str) -> tuple[int, int]:
+    from endpoint_relay.entrypoints.slack_worker import lambda_handler
+
+    imported = time.monotonic_ns()
+    event = {
+        "endpoint_relay": "slack_command",
+        "command": "status",
+        "endpoint_id": endpoint_id,
+        "response_url": "https://not-an-allowed-host.invalid/commands/1",
+        "user_id": "U0BENCH",
+        "team_id": "T0BENCH",
+    }
+    answer = lambda_handler(event, _Context())
+    return (200 if answer == {"status": "ignored"} else 599), imported
 
 
 def _peer(endpoint_id: str) -> tuple[int, int]:
@@ -113,7 +139,15 @@ def _peak_rss_kb() -> int:
 
 def main() -> None:
     variant, endpoint_id = sys.argv[1], sys.argv[2]
-    lookups = {"floor": _floor, "relay": _relay, "peer": _peer, "dependencies": _dependencies, "relay_package": _relay}
+    lookups = {
+        "floor": _floor,
+        "relay": _relay,
+        "relay_sweep": _relay_sweep,
+        "relay_worker": _relay_worker,
+        "peer": _peer,
+        "dependencies": _dependencies,
+        "relay_package": _relay,
+    }
     status, imported = lookups[variant](endpoint_id)
     answered = time.monotonic_ns()
     spawned = int(os.environ["BENCH_SPAWN_NS"])

@@ -69,7 +69,17 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
         floor = cold["floor"]["spawn_to_first_answer_ms"]["p50"]
         peer = cold["peer"]["spawn_to_first_answer_ms"]["p50"]
         rss = cold["relay"]["peak_rss_mb"]["max"]
+        dependencies = cold["dependencies"]["spawn_to_first_answer_ms"]["p50"]
         targets += [
+            _check(
+                "cold start",
+                "ApiFunction vs dependencies",
+                relay / dependencies,
+                at_most=1.05,
+                measured=f"{relay:.0f} ms",
+                reference=f"dependencies {dependencies:.0f} ms",
+                target="<= 1.05x boto3 + Powertools alone",
+            ),
             _check(
                 "cold start",
                 "vs floor",

@@ -1,4 +1,4 @@
-"""`make demo`: the real ``lambda_handler`` end to end on a local stack, as a readable transcript.
+"""`make demo`: the relay's three functions end to end on a local stack, as a readable transcript.
 
 It starts moto server, the Together simulator and a Slack receiver, provisions
 what template.yaml defines, then drives the three triggers: an HTTP lookup
@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from devstack import stack as local
 from devstack.events import http_event
+from devstack.local_lambda import FUNCTION_NAMES, WORKER, function_for
 from devstack.slack_receiver import ReceivedMessage
 from devstack.stack import DevStack, StackOptions
 
@@ -202,6 +203,8 @@ class Demo:
     def invoke(self, event: dict[str, Any]) -> Any:
         """Invoke the relay; :meth:`digest` then shows what it logged and measured."""
         self.relay_output.take()
+        function = FUNCTION_NAMES[function_for(event)]
+        self.out.say(f"=> {function} (the function template.yaml wires this trigger to)", 4)
         result = self.stack.relay.invoke(event)
         self._last = Invocation.parse(self.relay_output.take())
         return result
@@ -210,12 +213,12 @@ class Demo:
         self.out.invocation(self._last)
 
     def after_async(self) -> None:
-        """Wait for the relay's asynchronous self-invocations, then show their digest."""
+        """Wait for the Slack worker's asynchronous invocations, then show their digest."""
         if not self.stack.relay.wait_idle(ASYNC_WAIT_SECONDS):
             raise DemoStepError(f"an asynchronous invocation was still running after {ASYNC_WAIT_SECONDS:.0f}s")
         lines = self.relay_output.take()
         if lines:
-            self.out.say("asynchronous follow-up invocation:", 4)
+            self.out.say(f"asynchronous follow-up invocation of {FUNCTION_NAMES[WORKER]}:", 4)
             self.out.invocation(Invocation.parse(lines))
 
     @contextmanager
@@ -240,7 +243,7 @@ class Demo:
                 replicas = f"replicas {bounds.get('min_replicas')}..{bounds.get('max_replicas')}"
                 say(f"{document['id']:<32} {document['state']:<9} {replicas:<15} {document['display_name']}", 16)
         say(f"Slack         {stack.slack.url}  (incoming webhook and response_url receiver)", 2)
-        say(f"Lambda Invoke {stack.lambda_invoke.url}  (runs the relay's asynchronous self-invocations)", 2)
+        say(f"Lambda Invoke {stack.lambda_invoke.url}  (runs the Slack worker's asynchronous invocations)", 2)
         resources = stack.resources
         assert resources is not None  # noqa: S101 - started
         self.out.section("2. Provisioned as template.yaml defines it")
@@ -445,7 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     out = Transcript(terminal, verbose=args.verbose)
     relay_output = RelayOutput()
     sys.stdout = relay_output  # before the handler is imported: see RelayOutput
-    out.say("endpoint-relay demo: the real lambda_handler, end to end, with no AWS account, Docker or internet")
+    out.say(
+        "endpoint-relay demo: the three functions' real handlers, end to end, with no AWS account, Docker or internet"
+    )
     stack = DevStack(StackOptions(log_level="INFO"))
     demo = Demo(stack, out, relay_output)
     failure: Exception | None = None

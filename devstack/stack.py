@@ -5,8 +5,8 @@
 - the Together simulator (in-process), seeded with one endpoint per story the
   demo tells, unless a real upstream is configured;
 - the Slack receiver (in-process) for incoming webhooks and response_urls;
-- a local stand-in for Lambda's Invoke API, so the relay's asynchronous
-  self-invocation runs the same handler, as Lambda would.
+- a local stand-in for Lambda's Invoke API, so ApiFunction's asynchronous
+  invocation of the Slack worker runs the worker's entry point, as Lambda would.
 
 It provisions what template.yaml defines, with the same secret layout, table
 keys and environment variables, and returns the environment for the relay.
@@ -194,8 +194,8 @@ def resource_variables(resources: Resources) -> dict[str, str]:
         "CACHE_TABLE_NAME": resources.cache_table,
         "ALERT_TABLE_NAME": resources.alert_table,
         "ALERT_TOPIC_ARN": resources.topic_arn,
-        # The local Invoke API runs the one in-process relay under this name, whichever function is asked for.
-        "SLACK_WORKER_FUNCTION": FUNCTION_NAME,
+        # The local Invoke API runs the Slack worker's entry point under this name.
+        "SLACK_WORKER_FUNCTION": FUNCTION_NAMES[WORKER],
     }
 
 

@@ -103,11 +103,11 @@ def build_dir() -> Path:
 class InvokeRecorder(LocalLambda):
     """Lambda's Invoke API records the relay's self-invocations instead of running them in this process."""
 
-    def __init__(self, function_name: str) -> None:
-        super().__init__(function_name)
+    def __init__(self) -> None:
+        super().__init__()
         self.events: list[dict[str, Any]] = []
 
-    def invoke_async(self, event: dict[str, Any]) -> None:
+    def invoke_async(self, event: dict[str, Any], *, function: str | None = None) -> None:
         self.events.append(event)
 
 
@@ -115,7 +115,7 @@ class InvokeRecorder(LocalLambda):
 def stack() -> Iterator[DevStack]:
     local = DevStack()
     # The follow-up runs as its own invocation of the package (slack_followup), not in this process.
-    local.relay = InvokeRecorder(local.relay.function_name)
+    local.relay = InvokeRecorder()
     local.lambda_invoke = LambdaInvokeServer(local.relay)
     with local:
         yield local

@@ -365,7 +365,7 @@ def _botocore() -> Any:
 
 # --- metrics ---------------------------------------------------------------------------------------------------------
 
-METRIC_FUNCTIONS = frozenset({"count", "add_metric", "single_metric", "_by_dimension"})
+METRIC_FUNCTIONS = frozenset({"count", "count_by", "add_metric", "single_metric"})
 """Calls whose first argument (or ``name=``) is a metric name: Powertools' and the package's own helpers."""
 
 

@@ -37,8 +37,6 @@ from tests.unit.template_facts import (
     function_role,
     function_setting,
     functions,
-    handler_module,
-    is_placeholder,
     metric_names,
     reachable_modules,
     render,
@@ -122,9 +120,7 @@ def test_every_variable_the_code_reads_is_set_on_a_function() -> None:
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_a_function_sets_only_variables_someone_reads_and_none_lambda_reserves(function: str) -> None:
     declared = set(function_environment(function))
-    assert sorted(declared - variables_read() - LIBRARY_VARIABLES) == [], (
-        "set in template.yaml, read by nobody"
-    )
+    assert sorted(declared - variables_read() - LIBRARY_VARIABLES) == [], "set in template.yaml, read by nobody"
     assert sorted(declared & LAMBDA_RESERVED) == [], "Lambda refuses to deploy a function that sets these"
 
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_relay.adapters import aws_clients
-from endpoint_relay.core.slack_followup import FollowUp
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda.client import LambdaClient
@@ -64,18 +63,3 @@ class LambdaInvoker:
             raise InvokeError("Lambda could not be reached for the follow-up invocation") from None
         if response.get("StatusCode") != 202:
             raise InvokeError(f"Lambda answered {response.get('StatusCode')} to an asynchronous invocation")
-
-
-class LambdaFollowUpQueue:
-    """Hands Slack follow-ups to the worker function, for response_urls the worker may post to."""
-
-    def __init__(self, invoker: AsyncInvoker, *, is_allowed: Callable[[str], bool]) -> None:
-        self._invoker = invoker
-        self.is_allowed = is_allowed
-
-    def enqueue(self, followup: FollowUp) -> bool:
-        try:
-            self._invoker.invoke_async(followup.event())
-        except InvokeError:
-            return False
-        return True

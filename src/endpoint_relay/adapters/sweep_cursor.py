@@ -38,10 +38,17 @@ class DynamoSweepCursor:
         return str(item["next"]["S"]) if item and "next" in item else None
 
     def save(self, endpoint_id: str | None) -> None:
-        item: dict[str, Any] = {"pk": {"S": CURSOR_KEY}}
-        if endpoint_id is not None:
-            item["next"] = {"S": endpoint_id}
+        key = {"pk": {"S": CURSOR_KEY}}
+        if endpoint_id is None:
+            change: dict[str, Any] = {"UpdateExpression": "REMOVE #next"}
+        else:
+            change = {
+                "UpdateExpression": "SET #next = :next",
+                "ExpressionAttributeValues": {":next": {"S": endpoint_id}},
+            }
         try:
-            self._dynamodb().put_item(TableName=self._table, Item=item)
+            self._dynamodb().update_item(
+                TableName=self._table, Key=key, ExpressionAttributeNames={"#next": "next"}, **change
+            )
         except (ClientError, BotoCoreError, DeadlineExceededError) as exc:
             logger.warning("sweep cursor not saved", extra={"aws_error_code": aws_clients.error_code(exc)})

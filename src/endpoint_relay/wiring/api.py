@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from endpoint_relay.adapters.lambda_invoker import AsyncInvoker, LambdaFollowUpQueue, LambdaInvoker
+from endpoint_relay.adapters.lambda_invoker import AsyncInvoker, InvokeError, LambdaInvoker
 from endpoint_relay.adapters.slack_response import SlackResponder
 from endpoint_relay.app.slack_commands import SlackCommands
 from endpoint_relay.core.alerting import Sink
 from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.core.slack_followup import FollowUp
 from endpoint_relay.core.slack_signature import SlackSignatureVerifier
 from endpoint_relay.settings import Settings
 from endpoint_relay.wiring.common import PROCESS_DEADLINE, Clock, Shared, build_shared
@@ -48,3 +49,18 @@ def build_api(
         clock=clock,
     )
     return ApiGraph(shared=shared, slack_commands=commands, verifier=verifier or SlackSignatureVerifier())
+
+
+class LambdaFollowUpQueue:
+    """Hands Slack follow-ups to the worker function, for response_urls the worker may post to."""
+
+    def __init__(self, invoker: AsyncInvoker, *, is_allowed: Callable[[str], bool]) -> None:
+        self._invoker = invoker
+        self.is_allowed = is_allowed
+
+    def enqueue(self, followup: FollowUp) -> bool:
+        try:
+            self._invoker.invoke_async(followup.event())
+        except InvokeError:
+            return False
+        return True

@@ -60,33 +60,7 @@ def build_shared(
     aws_clients.configure(max_pool_connections=settings.sweep_max_workers)
     aws_clients.use_deadline(deadline)
     secrets = SecretStore(settings.secret_id, max_age=settings.secret_max_age)
-    together = TogetherClient(
-        ClientConfig(
-            base_url=settings.together_base_url,
-            connect_timeout=settings.upstream_connect_timeout,
-            read_timeout=settings.upstream_read_timeout,
-            max_retries=settings.upstream_max_retries,
-            max_retry_after=settings.upstream_max_retry_after,
-            max_response_bytes=settings.upstream_max_response_bytes,
-            # A sweep's workers share this pool: one connection each, none discarded.
-            pool_size=max(10, settings.sweep_max_workers),
-        ),
-        # Sweep workers report upstream calls concurrently; Powertools' metric set is not thread-safe.
-        observer=_serialized(record_upstream_call),
-    )
-    lookups = LookupService(
-        upstream=together,
-        secrets=secrets,
-        policy=CachePolicy(
-            fresh_ttl=settings.cache_ttl,
-            stale_window=settings.cache_stale_window,
-            negative_ttl=settings.cache_negative_ttl,
-        ),
-        local=LocalCache(),
-        shared=DynamoSharedCache(settings.cache_table_name) if settings.cache_table_name else None,
-        # Long enough for one upstream request with its retries; if the holder dies, others wait this long.
-        refresh_lease_seconds=settings.upstream_worst_case_seconds(),
-    )
+    together = _together(settings)
     store = DynamoAlertStore(settings.alert_table_name) if settings.alert_table_name else None
     slack = SlackWebhookConfig(
         connect_timeout=settings.slack_connect_timeout,
@@ -102,10 +76,62 @@ def build_shared(
         clock=clock,
         repeat_interval=settings.alert_repeat_seconds,
     )
+    dispatcher = _dispatcher(store, sinks, slack, clock, deadline)
+    return Shared(
+        settings=settings,
+        clock=clock,
+        deadline=deadline,
+        secrets=secrets,
+        together=together,
+        lookups=_lookups(settings, together, secrets),
+        store=store,
+        recorder=recorder,
+        dispatcher=dispatcher,
+        mutes=Mutes(store=store, clock=clock),
+        lookup_alerts=LookupAlerts(recorder=recorder, dispatcher=dispatcher),
+    )
+
+
+def _together(settings: Settings) -> TogetherClient:
+    return TogetherClient(
+        ClientConfig(
+            base_url=settings.together_base_url,
+            connect_timeout=settings.upstream_connect_timeout,
+            read_timeout=settings.upstream_read_timeout,
+            max_retries=settings.upstream_max_retries,
+            max_retry_after=settings.upstream_max_retry_after,
+            max_response_bytes=settings.upstream_max_response_bytes,
+            # A sweep's workers share this pool: one connection each, none discarded.
+            pool_size=max(10, settings.sweep_max_workers),
+        ),
+        # Sweep workers report upstream calls concurrently; Powertools' metric set is not thread-safe.
+        observer=_serialized(record_upstream_call),
+    )
+
+
+def _lookups(settings: Settings, together: TogetherClient, secrets: SecretStore) -> LookupService:
+    return LookupService(
+        upstream=together,
+        secrets=secrets,
+        policy=CachePolicy(
+            fresh_ttl=settings.cache_ttl,
+            stale_window=settings.cache_stale_window,
+            negative_ttl=settings.cache_negative_ttl,
+        ),
+        local=LocalCache(),
+        shared=DynamoSharedCache(settings.cache_table_name) if settings.cache_table_name else None,
+        # Long enough for one upstream request with its retries; if the holder dies, others wait this long.
+        refresh_lease_seconds=settings.upstream_worst_case_seconds(),
+    )
+
+
+def _dispatcher(
+    store: AlertStore | None, sinks: Sequence[Sink], slack: SlackWebhookConfig, clock: Clock, deadline: Deadline
+) -> NoticeDispatcher:
     # The slowest sink's worst case; SNS is an AWS call. Without sinks nothing is ever delivered.
     sink_seconds = {"slack": slack.worst_case_seconds(), "sns": aws_clients.worst_case_seconds()}
     delivery_seconds = max((sink_seconds.get(sink.name, slack.worst_case_seconds()) for sink in sinks), default=0.0)
-    dispatcher = NoticeDispatcher(
+    return NoticeDispatcher(
         store=store,
         sinks=sinks,
         clock=clock,
@@ -114,19 +140,6 @@ def build_shared(
         lease_seconds=max(60.0, 2 * delivery_seconds),
         # Deliver, then record the outcome: both must fit, or the notices stay owed.
         budget_seconds=delivery_seconds + aws_clients.worst_case_seconds() if sinks else 0.0,
-    )
-    return Shared(
-        settings=settings,
-        clock=clock,
-        deadline=deadline,
-        secrets=secrets,
-        together=together,
-        lookups=lookups,
-        store=store,
-        recorder=recorder,
-        dispatcher=dispatcher,
-        mutes=Mutes(store=store, clock=clock),
-        lookup_alerts=LookupAlerts(recorder=recorder, dispatcher=dispatcher),
     )
 
 
