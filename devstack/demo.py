@@ -349,7 +349,7 @@ class Demo:
     # 5 ---------------------------------------------------------------------------------------------------------------
 
     def scheduled_sweep(self) -> None:
-        self.out.section("5. Scheduled sweep (EventBridge schedule -> the same function)")
+        self.out.section("5. Scheduled sweep (EventBridge Scheduler -> SweepFunction)")
         labels = (
             "first sweep:",
             "second sweep: what was notified is not repeated; the stuck endpoint is now STARTING for longer"

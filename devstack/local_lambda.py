@@ -33,6 +33,8 @@ ENTRYPOINTS = {
     WORKER: "endpoint_relay.entrypoints.slack_worker",
 }
 FUNCTION_NAMES = {kind: f"{FUNCTION_NAME}-{kind.replace('_', '-')}" for kind in ENTRYPOINTS}
+TIMEOUTS_MS = {API: 29_000, SWEEP: 300_000, WORKER: 300_000}
+"""Each function's Timeout in template.yaml: what a fresh invocation has left."""
 
 
 def function_for(event: dict[str, Any]) -> str:
@@ -83,8 +85,9 @@ class LocalLambda:
         self._handlers: dict[str, Handler] = {}
         self.async_errors: list[str] = []
 
-    def invoke(self, event: dict[str, Any], remaining_ms: int = 29_000, *, function: str | None = None) -> Any:
+    def invoke(self, event: dict[str, Any], remaining_ms: int | None = None, *, function: str | None = None) -> Any:
         kind = function or function_for(event)
+        remaining_ms = TIMEOUTS_MS[kind] if remaining_ms is None else remaining_ms
         with self._invocation:
             handler = self._handlers.get(kind) or self._handlers.setdefault(kind, self._handler_for(kind))
             context = FakeLambdaContext(remaining_ms=remaining_ms, function_name=FUNCTION_NAMES[kind])

@@ -38,7 +38,7 @@ class AlertingHarness:
     _sns: list[dict[str, Any]] = field(default_factory=list)
     _sqs: Any = None
 
-    def sweep(self, *endpoint_ids: str, remaining_ms: int = 29_000) -> dict[str, Any]:
+    def sweep(self, *endpoint_ids: str, remaining_ms: int = 300_000) -> dict[str, Any]:
         """One scheduled invocation, with the sample event from events/ naming these ids (or "all")."""
         event = load_event("scheduled_sweep.json")
         event["endpoints"] = list(endpoint_ids) if endpoint_ids else "all"

@@ -94,7 +94,7 @@ class Relay:
     def invoke(self, event: dict[str, Any], context: Any | None = None) -> dict[str, Any]:
         """Invoke the function the template wires this event's trigger to."""
         kind = function_for(event)
-        remaining = context.get_remaining_time_in_millis() if context is not None else 29_000
+        remaining = context.get_remaining_time_in_millis() if context is not None else None
         response: dict[str, Any] = self.functions.invoke(event, remaining, function=kind)
         body = response.get("body") or ""
         if response.get("isBase64Encoded"):
