@@ -82,7 +82,7 @@ class Settings:
     slack_allowed_team_ids: frozenset[str] = frozenset()
     """Slack workspaces (team ids) allowed to use the command; empty means any workspace the app is in."""
     slack_mute_user_ids: frozenset[str] = frozenset()
-    """Slack users allowed to mute and unmute; empty means anyone in an allowed workspace."""
+    """Slack users allowed to mute and unmute (``U…``, or ``T…:U…`` for one workspace); empty means nobody."""
     slack_response_url_hosts: frozenset[str] = frozenset({"hooks.slack.com"})
     slack_response_url_allow_http: bool = False
     """Only for local tests against a loopback receiver; Slack's response_urls are always https."""
@@ -140,7 +140,7 @@ class Settings:
             together_console_url=env.get("TOGETHER_CONSOLE_URL", _console_url, cls.together_console_url),
             # --- Slack command variables (issue 4) go below this line ---
             slack_allowed_team_ids=env.get("SLACK_ALLOWED_TEAM_IDS", _slack_ids("T", "E"), cls.slack_allowed_team_ids),
-            slack_mute_user_ids=env.get("SLACK_MUTE_USER_IDS", _slack_ids("U", "W"), cls.slack_mute_user_ids),
+            slack_mute_user_ids=env.get("SLACK_MUTE_USER_IDS", _mute_user_ids, cls.slack_mute_user_ids),
             slack_response_url_hosts=env.get("SLACK_RESPONSE_URL_HOSTS", _host_names, cls.slack_response_url_hosts),
             slack_response_url_allow_http=env.get(
                 "SLACK_RESPONSE_URL_ALLOW_HTTP", _bool, cls.slack_response_url_allow_http
@@ -283,6 +283,17 @@ def _slack_ids(*prefixes: str) -> Callable[[str], frozenset[str]]:
         return ids
 
     return parse
+
+
+_MUTE_USER = re.compile(r"(?:[TE][A-Z0-9]{2,20}:)?[UW][A-Z0-9]{2,20}")
+
+
+def _mute_user_ids(raw: str) -> frozenset[str]:
+    """Users who may mute: ``U0123ABCD`` in any allowed workspace, or ``T0123ABCD:U0123ABCD`` in that one only."""
+    ids = frozenset(part.strip() for part in raw.split(",") if part.strip())
+    if not all(_MUTE_USER.fullmatch(value) for value in ids):
+        raise ValueError("expected comma-separated Slack user ids (U0123ABCD) or team:user pairs (T0123ABCD:U0123ABCD)")
+    return ids
 
 
 _HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?")

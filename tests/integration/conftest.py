@@ -194,6 +194,7 @@ def slack_env(relay_env: dict[str, str], moto_endpoint: str) -> dict[str, str]:
     put_secret(moto_endpoint, relay_env["RELAY_SECRET_ID"], document)
     relay_env["SLACK_RESPONSE_URL_HOSTS"] = "127.0.0.1"
     relay_env["SLACK_RESPONSE_URL_ALLOW_HTTP"] = "true"
+    relay_env["SLACK_MUTE_USER_IDS"] = "U0ONCALL1"  # slack_support.USER_ID; muting is off until someone is named
     relay_env["_SLACK_SIGNING_SECRET"] = signing_secret
     return relay_env
 

@@ -23,14 +23,14 @@ def test_lists_are_parsed() -> None:
         {
             **BASE,
             "SLACK_ALLOWED_TEAM_IDS": "T0123ABCD, E0GRID01",
-            "SLACK_MUTE_USER_IDS": "U0ONCALL1,W0ADMIN02",
+            "SLACK_MUTE_USER_IDS": "U0ONCALL1,W0ADMIN02,T0RELAY01:U0LEAD001",
             "SLACK_RESPONSE_URL_HOSTS": "hooks.slack.com,Hooks.Slack-Gov.com",
             "SLACK_RESPONSE_URL_ALLOW_HTTP": "true",
             "SLACK_WORKER_FUNCTION": "relay-prod-slack-worker:live",
         }
     )
     assert settings.slack_allowed_team_ids == frozenset({"T0123ABCD", "E0GRID01"})
-    assert settings.slack_mute_user_ids == frozenset({"U0ONCALL1", "W0ADMIN02"})
+    assert settings.slack_mute_user_ids == frozenset({"U0ONCALL1", "W0ADMIN02", "T0RELAY01:U0LEAD001"})
     assert settings.slack_response_url_hosts == frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
     assert settings.slack_response_url_allow_http is True
     assert settings.slack_worker_function == "relay-prod-slack-worker:live"

@@ -86,7 +86,7 @@ class SlackCommands:
                 return self._defer(request.followup("check"))
             case MuteCommand(endpoint_id=endpoint_id, duration_seconds=seconds):
                 if not self._may_mute(request):
-                    return slack_replies.mute_refused_reply()
+                    return slack_replies.mute_refused_reply(allow_list_empty=not self._mute_users)
                 until = self._clock() + seconds
                 try:
                     self._mutes.mute(endpoint_id, until, actor=request.actor)
@@ -95,7 +95,7 @@ class SlackCommands:
                 return slack_replies.mute_reply(endpoint_id, until, seconds)
             case UnmuteCommand(endpoint_id=endpoint_id):
                 if not self._may_mute(request):
-                    return slack_replies.mute_refused_reply()
+                    return slack_replies.mute_refused_reply(allow_list_empty=not self._mute_users)
                 try:
                     self._mutes.unmute(endpoint_id, actor=request.actor)
                 except RelayError as exc:
@@ -132,7 +132,8 @@ class SlackCommands:
         return slack_replies.acknowledgement_reply(what)
 
     def _may_mute(self, request: SlashRequest) -> bool:
-        return not self._mute_users or request.user_id in self._mute_users
+        # Nobody by default: a mute silences on-call, so it is granted by name, never by workspace membership.
+        return bool({request.user_id, f"{request.team_id}:{request.user_id}"} & self._mute_users)
 
 
 def muted_until(mutes: Mutes, endpoint_id: str) -> float | None:

@@ -173,8 +173,15 @@ def team_refused_reply() -> Reply:
     return _reply(text, [_section(f":no_entry: {text}")])
 
 
-def mute_refused_reply() -> Reply:
-    text = "Sorry, you are not on the list of people who may mute or unmute endpoints."
+def mute_refused_reply(*, allow_list_empty: bool = False) -> Reply:
+    if allow_list_empty:
+        text = (
+            "Muting is off: nobody is allowed to mute or unmute yet. An operator can allow people by setting the "
+            "stack parameter SlackMuteUserIds to their Slack user ids (U0123ABCD, or T0123ABCD:U0123ABCD for one "
+            "workspace)."
+        )
+    else:
+        text = "Sorry, you are not on the list of people who may mute or unmute endpoints."
     return _reply(text, [_section(f":no_entry: {text}")])
 
 

@@ -67,6 +67,8 @@ def _authenticate(event: APIGatewayProxyEventV2, auth_mode: AuthMode, secrets: S
             raise UnauthorizedError("this relay requires SigV4-signed requests")
         return
     token = bearer_token(event.headers.get("authorization"))
+    if token is None:  # refused before the secret is read: an anonymous caller learns nothing about it
+        raise UnauthorizedError("a valid relay token is required in 'Authorization: Bearer <token>'")
     if not token_is_valid(token, secrets.get().relay_token_sha256):
         raise UnauthorizedError("a valid relay token is required in 'Authorization: Bearer <token>'")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from endpoint_relay.core.endpoint_id import invalid_endpoint_id
@@ -11,12 +13,27 @@ from endpoint_relay.observability import logger
 _ENDPOINTS_PREFIX = "/v1/endpoints/"
 
 
+GENERIC_MESSAGES = {
+    500: "The relay failed to handle this request.",
+    502: "Together did not give a usable answer.",
+    503: "The relay is briefly unavailable; retry shortly.",
+    504: "The relay could not answer in time; retry shortly.",
+}
+"""What a caller reads for a server-side failure: the detail (which dependency, which setting) is logged only."""
+
+
 def error_response(error: RelayError) -> Response[str]:
+    data = error.error_data()
+    if error.status >= 500:
+        data["error"]["message"] = GENERIC_MESSAGES.get(error.status, GENERIC_MESSAGES[500])
     headers = error.headers()
     if isinstance(error, UnauthorizedError):
         headers["WWW-Authenticate"] = 'Bearer realm="endpoint-relay"'
     return Response(
-        status_code=error.status, content_type=content_types.APPLICATION_JSON, body=error.body(), headers=headers
+        status_code=error.status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(data, separators=(",", ":")),
+        headers=headers,
     )
 
 
@@ -24,7 +41,8 @@ def install(app: APIGatewayHttpResolver) -> None:
     @app.exception_handler(RelayError)
     def relay_error(error: RelayError) -> Response[str]:
         level = logger.error if error.status >= 500 else logger.info
-        level("request failed", extra={"status": error.status, "error_code": error.code})
+        detail = {"reason": error.message} if error.status >= 500 else {}
+        level("request failed", extra={"status": error.status, "error_code": error.code, **detail})
         return error_response(error)
 
     @app.exception_handler(Exception)
