@@ -72,6 +72,17 @@ def _template_functions() -> dict[str, str]:
     }
 
 
+def _timeout_ms(function: str) -> int:
+    body = resources("AWS::Serverless::Function")[function]["Properties"]
+    return int(body.get("Timeout", template_globals_timeout())) * 1000
+
+
+def template_globals_timeout() -> int:
+    from devstack.stack import load_template
+
+    return int(load_template()["Globals"]["Function"].get("Timeout", 3))
+
+
 # -- the build --------------------------------------------------------------------------------------------------------
 
 
@@ -182,6 +193,8 @@ def run_cold_start(task_root: Path, stack: DevStack, job: dict[str, Any], result
         "LAMBDA_TASK_ROOT": str(task_root),
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
         "_HANDLER": job["handler"],
+        "AWS_LAMBDA_FUNCTION_NAME": job["function_name"],  # Lambda sets it for every function
+        "RUNNER_TIMEOUT_MS": str(job["timeout_ms"]),
         "PYTHONDONTWRITEBYTECODE": "1",
         "NO_PROXY": "127.0.0.1,localhost",
     }
@@ -226,9 +239,12 @@ def test_function_runs_from_its_unpacked_read_only_package(
     assert stack.together is not None
     stack.together.put(make_endpoint(deferred_id))
     builders = _events(stack, deferred_id)
-    function_name = stack.env["AWS_LAMBDA_FUNCTION_NAME"]
+    # The lambda client's cheap call is a DryRun invoke of the function ApiFunction hands work to.
+    function_name = stack.env["SLACK_WORKER_FUNCTION"]
     job = {
         "handler": handler,
+        "function_name": function,
+        "timeout_ms": _timeout_ms(function),
         "invocations": [(kind, builders[kind]()) for kind in kinds],
         "calls": {
             service: (operation, {k: str(v).format(function=function_name) for k, v in arguments.items()})
