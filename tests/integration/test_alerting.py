@@ -17,7 +17,8 @@ from devstack.together_sim import Fault, TogetherSimulator, make_endpoint
 from endpoint_relay import container
 from endpoint_relay.routes import scheduled
 from endpoint_relay.settings import Settings
-from tests.integration.alerting_support import AlertingHarness, FakeClock
+from tests.fakes import FakeClock
+from tests.integration.alerting_support import AlertingHarness
 from tests.leakcheck import COLLECTOR
 
 EP = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"

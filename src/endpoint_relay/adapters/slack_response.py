@@ -15,13 +15,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
-from urllib3.exceptions import HTTPError
-from urllib3.util.retry import Retry
+
+from endpoint_relay.adapters.http import BudgetedRetry, HttpClient, RetryAfterTooLongError, TransportError
+from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.core.errors import DeadlineExceededError
 
 logger = logging.getLogger(__name__)
 
-_USER_AGENT = "endpoint-relay/1"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_MAX_RETRY_AFTER = 2.0
 
 
 class ResponseUrlRejectedError(ValueError):
@@ -46,10 +48,11 @@ class SlackResponder:
         connect_timeout: float = 2.0,
         read_timeout: float = 5.0,
         max_retries: int = 2,
+        deadline: Deadline | None = None,
     ) -> None:
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
         self._schemes = frozenset({"https", "http"} if allow_http else {"https"})
-        self._retry = Retry(
+        retry = BudgetedRetry(
             total=max_retries,
             connect=max_retries,
             read=0,  # the POST may have been delivered; a read retry could show the answer twice
@@ -59,15 +62,19 @@ class SlackResponder:
             allowed_methods=frozenset({"POST"}),
             status_forcelist=_RETRY_STATUSES,
             backoff_factor=0.2,
-            backoff_max=2.0,
+            backoff_max=_MAX_RETRY_AFTER,
             raise_on_status=False,
             respect_retry_after_header=True,
-            retry_after_max=2,
+            max_retry_after=_MAX_RETRY_AFTER,
         )
-        self._pool = pool or urllib3.PoolManager(
-            num_pools=2,
-            maxsize=4,
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+        self._http = HttpClient(
+            retry=retry,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            deadline=deadline,
+            pool=pool,
+            what="posting to the response_url",
         )
 
     def is_allowed(self, url: str) -> bool:
@@ -90,19 +97,17 @@ class SlackResponder:
             raise ResponseUrlRejectedError("response_url is not an https URL on an allowed Slack host")
         body = json.dumps(message, separators=(",", ":")).encode("utf-8")
         try:
-            response = self._pool.request(
-                "POST",
-                url,
-                body=body,
-                # Per-request headers replace the pool's, so the full set goes here.
-                headers={"User-Agent": _USER_AGENT, "Content-Type": "application/json; charset=utf-8"},
-                retries=self._retry,
-                redirect=False,
-            )
-        except HTTPError as exc:
-            logger.warning("posting to the response_url failed", extra={"error": type(exc).__name__})
+            response = self._http.request("POST", url, body=body, capability=True)
+        except RetryAfterTooLongError:
+            raise SlackResponseError("Slack asked the relay to retry later") from None
+        except TransportError as exc:
+            logger.warning("posting to the response_url failed", extra={"error_kind": exc.kind.error_kind})
             raise SlackResponseError("Slack could not be reached") from None
+        except DeadlineExceededError:
+            raise SlackResponseError("too little time left to post to Slack") from None
         status = response.status
+        response.drain_conn()  # the body is only a word ("ok", "expired_url"); the connection goes back to the pool
+        response.release_conn()
         if 200 <= status < 300:
             return
         logger.warning("Slack refused the response_url post", extra={"status": status})
