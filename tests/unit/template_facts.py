@@ -184,6 +184,9 @@ class DiscoveryError(Exception):
     """The code uses AWS in a way this discovery cannot follow; make it followable rather than hide it."""
 
 
+BOTO3_WITHOUT_CLIENTS = frozenset({"boto3.dynamodb.types"})
+"""boto3 modules that make no client (DynamoDB's attribute codecs)."""
+
 CLIENT_FACTORY = "adapters/aws_clients.py"
 """Creates clients for the other modules and calls no operation itself."""
 
@@ -253,7 +256,7 @@ def _client_services(tree: ast.Module, module: str) -> set[str]:
         elif isinstance(node, ast.Import | ast.ImportFrom):
             imported = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             for name in imported:
-                if name == "boto3" or name.startswith("boto3."):
+                if (name == "boto3" or name.startswith("boto3.")) and name not in BOTO3_WITHOUT_CLIENTS:
                     raise DiscoveryError(f"{module}:{node.lineno}: get clients from aws_clients.client(), not boto3")
                 if name.startswith("mypy_boto3_"):
                     services.add(_boto3_service(name.split(".")[0].removeprefix("mypy_boto3_")))
@@ -261,7 +264,10 @@ def _client_services(tree: ast.Module, module: str) -> set[str]:
 
 
 def _is_factory_call(node: ast.Call) -> bool:
+    """``aws_clients.client("x")`` or ``LazyClient("x", ...)``."""
     function = node.func
+    if isinstance(function, ast.Name):
+        return function.id == "LazyClient"
     return (
         isinstance(function, ast.Attribute)
         and function.attr == "client"
