@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 
+from devstack.loopback import LoopbackServer
 from endpoint_relay.core.tokens import token_digest
 
 REGION = "us-east-1"
@@ -115,7 +116,7 @@ def put_policy_parameter(endpoint_url: str, name: str, document: Any) -> None:
     client.put_parameter(Name=name, Value=text, Type="String", Overwrite=True)
 
 
-def start_linearizable_moto_server(host: str = "127.0.0.1", *, delay: float = 0.0) -> tuple[Any, str]:
+def start_linearizable_moto_server(host: str = "127.0.0.1", *, delay: float = 0.0) -> tuple[LoopbackServer, str]:
     """A moto server that handles one request at a time; returns (server, endpoint URL).
 
     Real DynamoDB applies each conditional write atomically. moto checks the
@@ -128,7 +129,6 @@ def start_linearizable_moto_server(host: str = "127.0.0.1", *, delay: float = 0.
     import threading
     import time
 
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
@@ -143,14 +143,7 @@ def start_linearizable_moto_server(host: str = "127.0.0.1", *, delay: float = 0.
             with self._lock:
                 return list(self._app(environ, start_response))
 
-    class _Server(ThreadedMotoServer):
-        def _server_entry(self) -> None:  # the stock entry point, with the app wrapped
-            app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
-            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
-            self._server_ready_event.set()
-            self._server.serve_forever()
-
-    server = _Server(ip_address=host, port=0, verbose=False)
-    server.start()
-    bound_host, port = server.get_host_and_port()
-    return server, f"http://{bound_host}:{port}"
+    app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
+    wsgi = make_server(host, 0, app, threaded=True, request_handler=MotoRequestHandler)
+    server = LoopbackServer(server=wsgi, host=host, name="linearizable-moto").start()
+    return server, server.url

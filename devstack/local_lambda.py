@@ -14,11 +14,11 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
 from devstack.events import FakeLambdaContext
+from devstack.loopback import LoopbackServer, QuietHandler
 
 HOST = "127.0.0.1"
 FUNCTION_NAME = "endpoint-relay-local"
@@ -153,31 +153,25 @@ class LambdaInvokeServer:
 
     def __init__(self, function: LocalLambda) -> None:
         self.function = function
-        self._server = ThreadingHTTPServer((HOST, 0), type("InvokeHandler", (_InvokeHandler,), {"owner": self}))
-        self._server.daemon_threads = True
+        handler = type("InvokeHandler", (_InvokeHandler,), {"owner": self})
+        self._server = LoopbackServer(handler, host=HOST, name="lambda-invoke-api")
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self._server.server_port}"
+        return self._server.url
 
     def start(self) -> LambdaInvokeServer:
-        threading.Thread(target=self._server.serve_forever, name="lambda-invoke-api", daemon=True).start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
 
-class _InvokeHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # keep-alive answers would otherwise wait ~40 ms for delayed ACKs
+class _InvokeHandler(QuietHandler):
     owner: LambdaInvokeServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return
-
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - http.server dispatches on this name
         payload = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         parts = self.path.split("?", 1)[0].split("/")
         # /2015-03-31/functions/{FunctionName}/invocations; the name may be an ARN (optionally qualified).

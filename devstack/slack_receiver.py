@@ -12,8 +12,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from devstack.loopback import LoopbackServer, QuietHandler
 
 
 @dataclass(frozen=True)
@@ -40,23 +41,22 @@ class SlackReceiver:
         self._messages: list[ReceivedMessage] = []
         self._replies: deque[ScriptedReply] = deque()
         self._arrived = threading.Condition(self._lock)
-        self._server = ThreadingHTTPServer((host, port), type("SlackHandler", (_Handler,), {"receiver": self}))
-        self._server.daemon_threads = True
+        handler = type("SlackHandler", (_Handler,), {"receiver": self})
+        self._server = LoopbackServer(handler, host=host, port=port, name="slack-receiver")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return self._server.url
 
     def webhook_url(self, name: str = "T000/B000/local") -> str:
         return f"{self.url}/services/{name}"
 
     def start(self) -> SlackReceiver:
-        threading.Thread(target=self._server.serve_forever, name="slack-receiver", daemon=True).start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def __enter__(self) -> SlackReceiver:
         return self.start()
@@ -99,15 +99,10 @@ class SlackReceiver:
             return reply
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # keep-alive answers would otherwise wait ~40 ms for delayed ACKs
+class _Handler(QuietHandler):
     receiver: SlackReceiver
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return
-
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - http.server dispatches on this name
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         message = ReceivedMessage(path=self.path, headers={k.lower(): v for k, v in self.headers.items()}, body=body)
@@ -131,12 +126,7 @@ def main() -> None:
     args = parser.parse_args()
     receiver = SlackReceiver(port=args.port)
     print(json.dumps({"url": receiver.url}), flush=True)
-    try:
-        receiver._server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        receiver._server.server_close()
+    receiver._server.serve_until_interrupted()
 
 
 if __name__ == "__main__":

@@ -21,9 +21,11 @@ import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from devstack.loopback import LoopbackServer, QuietHandler
 
 ALL_STATES = ("PENDING", "STARTING", "STARTED", "STOPPING", "STOPPED", "ERROR", "FAILED")
 
@@ -83,24 +85,20 @@ class TogetherSimulator:
         self.calls: Counter[str] = Counter()
         self.auth_failures = 0
         self.last_request_headers: dict[str, str] = {}
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._server = LoopbackServer(_handler_for(self), host=host, port=port, name="together-sim")
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/v1"
+        return f"{self._server.url}/v1"
 
     def start(self) -> TogetherSimulator:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="together-sim", daemon=True)
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def __enter__(self) -> TogetherSimulator:
         return self.start()
@@ -165,15 +163,10 @@ def _handler_for(sim: TogetherSimulator) -> type[BaseHTTPRequestHandler]:
     return type("TogetherSimHandler", (_SimHandler,), {"sim": sim})
 
 
-class _SimHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # keep-alive answers would otherwise wait ~40 ms for delayed ACKs
+class _SimHandler(QuietHandler):
     sim: TogetherSimulator
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return  # keep test output quiet
-
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 - http.server dispatches on this name
         sim = self.sim
         url = urlsplit(self.path)
         if url.path.startswith("/_sim/"):
@@ -212,7 +205,7 @@ class _SimHandler(BaseHTTPRequestHandler):
             return
         self._json(200, {"object": "list", "data": data})
 
-    def do_POST(self) -> None:
+    def do_POST(self) -> None:  # noqa: N802 - http.server dispatches on this name
         sim = self.sim
         length = int(self.headers.get("Content-Length") or 0)
         payload = json.loads(self.rfile.read(length) or b"{}")
@@ -300,12 +293,7 @@ def main() -> None:
             for document in json.load(handle):
                 sim.put(document)
     print(json.dumps({"base_url": sim.base_url}), flush=True)
-    try:
-        sim._server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim._server.server_close()
+    sim._server.serve_until_interrupted()
 
 
 if __name__ == "__main__":

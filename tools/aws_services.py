@@ -27,6 +27,9 @@ class DiscoveryError(Exception):
     """The code uses AWS in a way this discovery cannot follow; make it followable rather than hide it."""
 
 
+BOTO3_WITHOUT_CLIENTS = frozenset({"boto3.dynamodb.types"})
+"""boto3 modules that make no client (DynamoDB's attribute codecs)."""
+
 CLIENT_FACTORY = "adapters/aws_clients.py"
 """Creates clients for the other modules and calls no operation itself."""
 
@@ -81,7 +84,7 @@ def client_services(tree: ast.Module, module: str, known_services: Collection[st
         elif isinstance(node, ast.Import | ast.ImportFrom):
             imported = [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             for name in imported:
-                if name == "boto3" or name.startswith("boto3."):
+                if (name == "boto3" or name.startswith("boto3.")) and name not in BOTO3_WITHOUT_CLIENTS:
                     raise DiscoveryError(f"{module}:{node.lineno}: get clients from aws_clients.client(), not boto3")
                 if name.startswith("mypy_boto3_"):
                     stub_suffix = name.split(".")[0].removeprefix("mypy_boto3_")
@@ -112,7 +115,10 @@ def imports_parameter_provider(tree: ast.Module) -> bool:
 
 
 def is_factory_call(node: ast.Call) -> bool:
+    """``aws_clients.client("x")`` or ``LazyClient("x", ...)``."""
     function = node.func
+    if isinstance(function, ast.Name):
+        return function.id == "LazyClient"
     return (
         isinstance(function, ast.Attribute)
         and function.attr == "client"

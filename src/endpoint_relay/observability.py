@@ -57,7 +57,7 @@ def traced(handler: Handler, *, enabled: bool) -> Handler:
 
     Importing the SDK costs a few hundred milliseconds of cold start. Lambda's
     active tracing already records each invocation without it; the SDK only adds
-    subsegments for boto3 and urllib3 calls.
+    subsegments for boto3 calls.
     """
     if not enabled:
         return handler
@@ -66,7 +66,9 @@ def traced(handler: Handler, *, enabled: bool) -> Handler:
         raise SettingsError("XRAY_SDK_ENABLED=true needs the aws-xray-sdk package in the function's requirements")
     from aws_lambda_powertools import Tracer  # deferred: pulls in aws_xray_sdk
 
-    tracer = Tracer(patch_modules=["botocore", "urllib3"])
+    # botocore only: patching urllib3 would record every call with its exceptions, whose messages carry
+    # request URLs (a MaxRetryError names the webhook URL, a credential).
+    tracer = Tracer(patch_modules=["botocore"])
     # Never attach responses or exceptions to traces: they could carry upstream data.
     wrapped: Handler = tracer.capture_lambda_handler(handler, capture_response=False, capture_error=False)
     return wrapped

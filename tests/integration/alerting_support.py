@@ -10,21 +10,9 @@ from typing import Any
 from devstack.aws import aws_client
 from devstack.events import FakeLambdaContext, load_event
 from devstack.slack_receiver import SlackReceiver
+from tests.fakes import FakeClock as FakeClock  # re-exported: tests/integration/conftest.py imports it from here
 from tests.integration.conftest import Relay
 from tests.leakcheck import COLLECTOR
-
-
-class FakeClock:
-    """The alert service's clock: tests jump past the repeat interval instead of sleeping."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass

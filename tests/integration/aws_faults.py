@@ -18,9 +18,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from devstack.loopback import LoopbackServer, QuietHandler
 
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"})
 
@@ -49,12 +50,11 @@ class AwsFaultProxy:
         self.failed: Counter[str] = Counter()
         """Operations answered with the fault."""
         self.forwarded: Counter[str] = Counter()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), type("AwsFaultHandler", (_Handler,), {"proxy": self}))
-        self._server.daemon_threads = True
+        self._server = LoopbackServer(type("AwsFaultHandler", (_Handler,), {"proxy": self}), name="aws-faults")
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return self._server.url
 
     def fail(self, fault: AwsFault) -> None:
         with self._lock:
@@ -65,14 +65,11 @@ class AwsFaultProxy:
             self._fault = None
 
     def __enter__(self) -> AwsFaultProxy:
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="aws-faults", daemon=True
-        ).start()
+        self._server.start()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def _fault_for(self, operation: str) -> AwsFault | None:
         with self._lock:
@@ -95,12 +92,8 @@ class AwsFaultProxy:
             connection.close()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(QuietHandler):
     proxy: AwsFaultProxy
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        return
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -20,7 +20,8 @@ from endpoint_relay.entrypoints import sweep
 from endpoint_relay.settings import Settings
 from endpoint_relay.wiring.api import build_api
 from endpoint_relay.wiring.sweep import build_sweep
-from tests.integration.alerting_support import AlertingHarness, FakeClock
+from tests.fakes import FakeClock
+from tests.integration.alerting_support import AlertingHarness
 from tests.leakcheck import COLLECTOR
 
 EP = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"

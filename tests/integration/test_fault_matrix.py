@@ -332,7 +332,7 @@ def test_fault_matrix(
     assert not COLLECTOR.leak_sources()
 
 
-def test_the_matrix_covers_every_fault_the_issue_lists() -> None:
+def test_the_matrix_has_one_row_per_fault_across_every_source() -> None:
     covered = {(row.source, row.fault) for row in MATRIX}
     assert len(covered) == len(MATRIX)
     assert {source for source, _ in covered} == {"together", "secrets-manager", "dynamodb", "sns", "slack"}

@@ -8,7 +8,9 @@ import pytest
 
 from devstack.aws import put_secret
 from devstack.events import http_event
+from devstack.slack_receiver import ScriptedReply, SlackReceiver
 from devstack.together_sim import TogetherSimulator, make_endpoint
+from endpoint_relay.adapters.slack_response import SlackResponder, SlackResponseError
 from tests.integration.conftest import Relay
 from tests.integration.slack_support import SlackHarness, reply_text
 
@@ -81,3 +83,17 @@ def test_a_team_qualified_mute_entry_is_checked_against_the_workspace(
     slack: SlackHarness = request.getfixturevalue("slack")
     reply = slack.command(f"mute {EP} 1h", team_id=team)
     assert ("not on the list" not in reply_text(reply)) is may_mute
+
+
+# --- 3. Slack answers can be posted up to nine times --------------------------------------------------------------
+
+
+def test_a_slack_answer_is_posted_at_most_once(slack_receiver: SlackReceiver) -> None:
+    # Given Slack answers 500 (it may already show the answer), and would take a second post
+    slack_receiver.script(ScriptedReply(status=500), ScriptedReply(status=200, body="ok"))
+    responder = SlackResponder(["127.0.0.1"], allow_http=True)
+    # When the relay posts an answer
+    with pytest.raises(SlackResponseError):
+        responder.post(f"{slack_receiver.url}/commands/T0/1/abc", {"text": "answer"})
+    # Then it did not post it again: the failure is reported (and the follow-up lands in its failure queue)
+    assert slack_receiver.messages() == []

@@ -6,11 +6,9 @@ import json
 import logging
 import secrets
 import socket
-import threading
 import traceback
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -18,6 +16,7 @@ import pytest
 from botocore.config import Config
 
 from devstack.aws import REGION, RelaySecretValues, create_secret, put_secret
+from devstack.loopback import LoopbackServer, QuietHandler
 from endpoint_relay.adapters.secret_store import SecretStore
 from endpoint_relay.core import errors
 from endpoint_relay.core.tokens import token_digest
@@ -225,12 +224,7 @@ class FakeSecretsManagerServer:
         self.requests: list[str] = []
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-                return
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 owner.requests.append(self.headers.get("X-Amz-Target", ""))
@@ -243,19 +237,14 @@ class FakeSecretsManagerServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-sm", daemon=True
-        ).start()
+        self._server = LoopbackServer(Handler, name="fake-sm").start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return self._server.url
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
 
 @pytest.fixture

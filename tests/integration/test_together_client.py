@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 import types
 from collections.abc import Callable, Iterator
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 import urllib3.util.retry
 
+from devstack.loopback import LoopbackServer, QuietHandler
 from devstack.together_sim import Fault, TogetherSimulator, make_endpoint
 from endpoint_relay.adapters.together import ClientConfig, TogetherClient
 from endpoint_relay.core import errors
@@ -66,12 +66,7 @@ class LocalServer:
         self.connections: set[int] = set()  # client ports: one per TCP connection
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-                return
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path)
                 server.connections.add(self.client_address[1])
@@ -80,19 +75,14 @@ class LocalServer:
                 except OSError:  # the client hung up on a refused answer
                     self.close_connection = True
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-server", daemon=True
-        ).start()
+        self._server = LoopbackServer(Handler, name="local-server").start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return self._server.url
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
 
 @pytest.fixture

@@ -1,19 +1,13 @@
-"""In-memory stand-ins for the alert service's ports: a store with DynamoDB's atomic conditional writes,
-recording sinks, and a Together upstream."""
+"""In-memory stand-ins for the alert service's own ports: a store with DynamoDB's atomic conditional writes,
+and recording sinks (the clock, secrets and upstream are in tests/fakes.py)."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from devstack.together_sim import make_endpoint
 from endpoint_relay.core.alerting import AlertState, AlertStoreError, DeliveryError, Notice, StoredAlert
-from endpoint_relay.core.errors import EndpointNotFoundError, UpstreamError
-from endpoint_relay.core.models import Endpoint
-from endpoint_relay.core.secrets import RelaySecrets
 
 
 @dataclass
@@ -130,44 +124,3 @@ class RecordingSink:
 
     def kinds(self, endpoint_id: str | None = None) -> list[str]:
         return [n.kind.value for n in self.delivered if endpoint_id is None or n.endpoint_id == endpoint_id]
-
-
-class FakeUpstream:
-    def __init__(self) -> None:
-        self.documents: dict[str, dict[str, Any]] = {}
-        self.failures: dict[str, UpstreamError] = {}
-        self.calls = 0
-        self._lock = threading.Lock()
-
-    def put(self, endpoint_id: str, **fields: Any) -> None:
-        self.documents[endpoint_id] = make_endpoint(endpoint_id, **fields)
-
-    def get_endpoint(self, endpoint_id: str, api_key: str) -> tuple[str, Endpoint]:
-        with self._lock:
-            self.calls += 1
-        if endpoint_id in self.failures:
-            raise self.failures[endpoint_id]
-        document = self.documents.get(endpoint_id)
-        if document is None:
-            raise EndpointNotFoundError("endpoint not found", param="endpointId")
-        body = json.dumps(document)
-        return body, Endpoint.from_json(body)
-
-    def list_endpoint_ids(self, api_key: str) -> list[str]:
-        return list(self.documents)
-
-
-class FakeSecrets:
-    def get(self, *, force_refresh: bool = False) -> RelaySecrets:
-        return RelaySecrets(together_api_key="fake-key")
-
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds

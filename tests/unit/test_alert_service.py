@@ -19,7 +19,8 @@ from endpoint_relay.core.errors import ConfigurationError, InvalidEndpointIdErro
 from endpoint_relay.core.lookup import LookupService
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.policy import Finding, PolicyDocument
-from tests.unit.alerting_fakes import Clock, FakeSecrets, FakeUpstream, MemoryAlertStore, RecordingSink
+from tests.fakes import FakeClock, FakeSecrets, FakeUpstream
+from tests.unit.alerting_fakes import MemoryAlertStore, RecordingSink
 
 EP = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"
 OTHER = "endpoint-0a1b2c3d"
@@ -28,7 +29,7 @@ HOUR = 3600.0
 
 class World:
     def __init__(self) -> None:
-        self.clock = Clock()
+        self.clock = FakeClock()
         self.upstream = FakeUpstream()
         self.store = MemoryAlertStore()
         self.slack = RecordingSink("slack")
@@ -135,7 +136,7 @@ def test_the_sweep_bypasses_the_fresh_cache(world: World) -> None:
     service = world.service()
     service.sweep([EP])
     service.sweep([EP])
-    assert world.upstream.calls == 2
+    assert len(world.upstream.calls) == 2
 
 
 def test_a_failed_delivery_is_retried_next_sweep_on_that_sink_only(world: World) -> None:
@@ -231,7 +232,7 @@ def test_mute_refuses_a_bad_endpoint_id(world: World) -> None:
 
 def test_per_endpoint_failures_are_reported_without_aborting(world: World) -> None:
     world.upstream.put(EP, state="ERROR")
-    world.upstream.failures[OTHER] = UpstreamUnavailableError("Together answered 500")
+    world.upstream.failing[OTHER] = UpstreamUnavailableError("Together answered 500")
     report = world.service().sweep(["endpoint-missing", OTHER, "Not An Id", EP])
     errors = {check.endpoint_id: check.error for check in report.checks}
     assert errors["endpoint-missing"] == "endpoint not found"

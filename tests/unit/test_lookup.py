@@ -13,12 +13,12 @@ from endpoint_relay.core.cache import CacheEntry, CachePolicy, CacheStatus, Loca
 from endpoint_relay.core.lookup import LookupService, SharedCacheError
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.secrets import RelaySecrets
+from tests.fakes import T0, FakeClock, FakeSecrets, FakeUpstream
 
 ENDPOINT_ID = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"
 OLD_KEY = "tgp-unit-old-key"
 NEW_KEY = "tgp-unit-new-key"
 POLICY = CachePolicy(fresh_ttl=30, stale_window=900, negative_ttl=10)
-T0 = 1_700_000_000.0
 
 
 def _body(endpoint_id: str = ENDPOINT_ID, state: str = "STARTED") -> str:
@@ -26,56 +26,6 @@ def _body(endpoint_id: str = ENDPOINT_ID, state: str = "STARTED") -> str:
 
 
 # -- fakes ---------------------------------------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class FakeSecrets:
-    """A secret store whose cached copy goes out of date when the key is rotated."""
-
-    def __init__(self) -> None:
-        self.stored_key = OLD_KEY
-        self._cached_key: str | None = None
-        self.calls: list[bool] = []
-        self.error: Exception | None = None
-
-    def get(self, *, force_refresh: bool = False) -> RelaySecrets:
-        self.calls.append(force_refresh)
-        if self.error is not None:
-            raise self.error
-        if force_refresh or self._cached_key is None:
-            self._cached_key = self.stored_key
-        return RelaySecrets(together_api_key=self._cached_key)
-
-
-class FakeUpstream:
-    """Together in memory: known endpoints, accepted keys and scripted failures."""
-
-    def __init__(self) -> None:
-        self.bodies: dict[str, str] = {}
-        self.accepted_keys = {OLD_KEY}
-        self.failures: list[Exception] = []
-        self.calls: list[tuple[str, str]] = []
-
-    def get_endpoint(self, endpoint_id: str, api_key: str) -> tuple[str, Endpoint]:
-        self.calls.append((endpoint_id, api_key))
-        if self.failures:
-            raise self.failures.pop(0)
-        if api_key not in self.accepted_keys:
-            raise errors.UpstreamAuthError("Together rejected the relay's API key")
-        body = self.bodies.get(endpoint_id)
-        if body is None:
-            raise errors.EndpointNotFoundError("endpoint not found", param="endpointId")
-        return body, Endpoint.from_json(body)
 
 
 @dataclass
@@ -146,7 +96,12 @@ class World:
 
 
 def _world(*, shared: bool = True, policy: CachePolicy = POLICY, refresh_lease: float = 0.0) -> World:
-    clock, secrets, upstream, shared_cache = FakeClock(), FakeSecrets(), FakeUpstream(), FakeSharedCache()
+    clock, secrets, upstream, shared_cache = (
+        FakeClock(),
+        FakeSecrets(OLD_KEY),
+        FakeUpstream({OLD_KEY}),
+        FakeSharedCache(),
+    )
     upstream.bodies[ENDPOINT_ID] = _body()
     service = LookupService(
         upstream=upstream,

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from endpoint_relay.adapters import aws_clients
+from endpoint_relay.adapters import dynamo
+from endpoint_relay.adapters.aws_clients import LazyClient
 from endpoint_relay.core.alerting import (
     AlertState,
     AlertStatus,
@@ -44,29 +43,22 @@ logger = logging.getLogger(__name__)
 RETENTION_SECONDS = 30 * 86_400
 """An item nobody has written for this long is dropped by TTL (a deleted endpoint's state, say)."""
 _SINK_NAME = re.compile(r"[a-z][a-z0-9]{0,15}")
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 class DynamoAlertStore:
     def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
         self._table = table_name
-        self._client = client
-
-    @property
-    def _dynamodb(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = aws_clients.client("dynamodb")
-        return self._client
+        self._dynamodb: LazyClient[DynamoDBClient] = LazyClient("dynamodb", client)
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
     def load(self, endpoint_id: str) -> StoredAlert | None:
-        try:
-            response = self._dynamodb.get_item(TableName=self._table, Key=_key(endpoint_id), ConsistentRead=True)
-        except (ClientError, BotoCoreError) as exc:
-            raise AlertStoreError(aws_clients.error_code(exc)) from None
+        response = dynamo.call(
+            lambda: self._dynamodb().get_item(TableName=self._table, Key=_key(endpoint_id), ConsistentRead=True),
+            AlertStoreError,
+        )
         item = response.get("Item")
-        return _stored(item) if item else None
+        return _stored(dynamo.plain(item)) if item else None
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -81,40 +73,40 @@ class DynamoAlertStore:
         now: float,
     ) -> bool:
         update = _Update()
-        update.set("version", _n(expected_version + 1))
-        update.set("status", {"S": state.status.value})
-        update.set("findings", {"S": findings_to_json(state.findings)})
-        update.set_or_remove("fingerprint", _s(state.fingerprint))
-        update.set_or_remove("opened_at", _optional_n(state.opened_at))
-        update.set_or_remove("announced", _s(state.announced))
-        update.set_or_remove("last_notified", _optional_n(state.last_notified))
-        update.set_or_remove("endpoint_state", _s(state.endpoint_state))
-        update.set_or_remove("state_since", _optional_n(state.state_since))
-        update.set("expires_at", _n(_expiry(now, state.muted_until)))
+        update.set("version", expected_version + 1)
+        update.set("status", state.status.value)
+        update.set("findings", findings_to_json(state.findings))
+        update.set_or_remove("fingerprint", state.fingerprint)
+        update.set_or_remove("opened_at", state.opened_at)
+        update.set_or_remove("announced", state.announced)
+        update.set_or_remove("last_notified", state.last_notified)
+        update.set_or_remove("endpoint_state", state.endpoint_state)
+        update.set_or_remove("state_since", state.state_since)
+        update.set("expires_at", _expiry(now, state.muted_until))
         if notice is not None:
-            update.set("notice", {"S": notice.to_json()})
+            update.set("notice", notice.to_json())
             for sink in sinks:
                 _check_sink(sink)
                 # A newer notice supersedes one still owed; any claim on the old one is void.
-                update.set(f"due_{sink}", {"S": notice.id})
+                update.set(f"due_{sink}", notice.id)
                 update.remove(f"lease_{sink}", f"lease_owner_{sink}")
         if expected_version == 0:
             condition = "attribute_not_exists(pk)"
         else:
             condition = "#version = :expected_version"
-            update.value(":expected_version", _n(expected_version))
+            update.value(":expected_version", expected_version)
         return self._conditional(endpoint_id, update, condition)
 
     def set_mute(self, endpoint_id: str, until: float | None, *, actor: str, now: float) -> None:
         update = _Update()
-        update.add("version", _n(1))
+        update.add("version", 1)
         if until is None:
             update.remove("muted_until", "muted_by")
         else:
-            update.set("muted_until", _n(until))
-            update.set("muted_by", {"S": actor[:200]})
-        update.set("muted_at", _n(now))
-        update.set("expires_at", _n(_expiry(now, until)))
+            update.set("muted_until", until)
+            update.set("muted_by", actor[:200])
+        update.set("muted_at", now)
+        update.set("expires_at", _expiry(now, until))
         self._write(endpoint_id, update, condition=None)
 
     # -- delivery ------------------------------------------------------------------------------------------------
@@ -122,10 +114,10 @@ class DynamoAlertStore:
     def claim(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float, lease: float) -> bool:
         _check_sink(sink)
         update = _Update()
-        update.set(f"lease_{sink}", _n(now + lease))
-        update.set(f"lease_owner_{sink}", {"S": owner})
-        update.value(":notice_id", {"S": notice_id})
-        update.value(":now", _n(now))
+        update.set(f"lease_{sink}", now + lease)
+        update.set(f"lease_owner_{sink}", owner)
+        update.value(":notice_id", notice_id)
+        update.value(":now", now)
         lease_name = update.name(f"lease_{sink}")
         condition = (
             f"{update.name(f'due_{sink}')} = :notice_id AND (attribute_not_exists({lease_name}) OR {lease_name} < :now)"
@@ -136,10 +128,10 @@ class DynamoAlertStore:
         _check_sink(sink)
         update = _Update()
         update.remove(f"due_{sink}", f"lease_{sink}", f"lease_owner_{sink}")
-        update.set(f"delivered_{sink}", {"S": notice_id})
-        update.set(f"delivered_at_{sink}", _n(now))
-        update.value(":notice_id", {"S": notice_id})
-        update.value(":owner", {"S": owner})
+        update.set(f"delivered_{sink}", notice_id)
+        update.set(f"delivered_at_{sink}", now)
+        update.value(":notice_id", notice_id)
+        update.value(":owner", owner)
         condition = f"{update.name(f'due_{sink}')} = :notice_id AND {update.name(f'lease_owner_{sink}')} = :owner"
         if not self._conditional(endpoint_id, update, condition):
             # A newer notice replaced this one while it was in flight; that one is owed in its own right.
@@ -149,22 +141,21 @@ class DynamoAlertStore:
         _check_sink(sink)
         update = _Update()
         update.remove(f"lease_{sink}", f"lease_owner_{sink}")
-        update.add(f"failures_{sink}", _n(1))
-        update.value(":owner", {"S": owner})
+        update.add(f"failures_{sink}", 1)
+        update.value(":owner", owner)
         self._conditional(endpoint_id, update, f"{update.name(f'lease_owner_{sink}')} = :owner")
 
     # -- plumbing ------------------------------------------------------------------------------------------------
 
     def _conditional(self, endpoint_id: str, update: _Update, condition: str) -> bool:
-        try:
-            self._write(endpoint_id, update, condition)
-        except ClientError as exc:
-            if aws_clients.error_code(exc) == _CONDITION_FAILED:
-                return False
-            raise AlertStoreError(aws_clients.error_code(exc)) from None
-        return True
+        request = self._request(endpoint_id, update, condition)
+        return dynamo.write_if(lambda: self._dynamodb().update_item(**request), AlertStoreError)
 
     def _write(self, endpoint_id: str, update: _Update, condition: str | None) -> None:
+        request = self._request(endpoint_id, update, condition)
+        dynamo.call(lambda: self._dynamodb().update_item(**request), AlertStoreError)
+
+    def _request(self, endpoint_id: str, update: _Update, condition: str | None) -> dict[str, Any]:
         request: dict[str, Any] = {
             "TableName": self._table,
             "Key": _key(endpoint_id),
@@ -172,17 +163,10 @@ class DynamoAlertStore:
             "ExpressionAttributeNames": update.names,
         }
         if update.values:
-            request["ExpressionAttributeValues"] = update.values
+            request["ExpressionAttributeValues"] = dynamo.attributes(update.values)
         if condition is not None:
             request["ConditionExpression"] = condition
-        try:
-            self._dynamodb.update_item(**request)
-        except ClientError as exc:
-            if aws_clients.error_code(exc) == _CONDITION_FAILED:
-                raise
-            raise AlertStoreError(aws_clients.error_code(exc)) from None
-        except BotoCoreError as exc:
-            raise AlertStoreError(aws_clients.error_code(exc)) from None
+        return request
 
 
 class _Update:
@@ -200,15 +184,15 @@ class _Update:
         self.names[alias] = attribute
         return alias
 
-    def value(self, placeholder: str, value: Mapping[str, Any]) -> None:
-        self.values[placeholder] = dict(value)
+    def value(self, placeholder: str, value: Any) -> None:
+        self.values[placeholder] = value
 
-    def set(self, attribute: str, value: Mapping[str, Any]) -> None:
+    def set(self, attribute: str, value: Any) -> None:
         placeholder = f":v_{attribute}"
         self.value(placeholder, value)
         self._sets.append(f"{self.name(attribute)} = {placeholder}")
 
-    def set_or_remove(self, attribute: str, value: Mapping[str, Any] | None) -> None:
+    def set_or_remove(self, attribute: str, value: Any | None) -> None:
         if value is None:
             self.remove(attribute)
         else:
@@ -217,7 +201,7 @@ class _Update:
     def remove(self, *attributes: str) -> None:
         self._removes.extend(self.name(attribute) for attribute in attributes)
 
-    def add(self, attribute: str, value: Mapping[str, Any]) -> None:
+    def add(self, attribute: str, value: float) -> None:
         placeholder = f":a_{attribute}"
         self.value(placeholder, value)
         self._adds.append(f"{self.name(attribute)} {placeholder}")
@@ -256,7 +240,7 @@ def _stored(item: dict[str, Any]) -> StoredAlert | None:
     due = frozenset(
         name.removeprefix("due_")
         for name, value in item.items()
-        if name.startswith("due_") and notice is not None and value.get("S") == notice.id
+        if name.startswith("due_") and notice is not None and value == notice.id
     )
     return StoredAlert(state=state, version=int(_number(item, "version") or 0), notice=notice, due=due)
 
@@ -267,29 +251,15 @@ def _check_sink(sink: str) -> None:
 
 
 def _key(endpoint_id: str) -> dict[str, Any]:
-    return {"pk": {"S": endpoint_id}}
-
-
-def _s(value: str | None) -> dict[str, str] | None:
-    return None if value is None else {"S": value}
-
-
-def _n(value: float) -> dict[str, str]:
-    return {"N": repr(value) if isinstance(value, float) and not value.is_integer() else str(int(value))}
-
-
-def _optional_n(value: float | None) -> dict[str, str] | None:
-    return None if value is None else _n(value)
+    return dynamo.attributes({"pk": endpoint_id})
 
 
 def _text(item: dict[str, Any], name: str) -> str | None:
-    value = item.get(name, {}).get("S")
-    return value if isinstance(value, str) else None
+    return dynamo.text(item.get(name))
 
 
 def _number(item: dict[str, Any], name: str) -> float | None:
-    value = item.get(name, {}).get("N")
-    return float(value) if value is not None else None
+    return dynamo.number(item.get(name))
 
 
 def _expiry(now: float, muted_until: float | None) -> float:

@@ -7,46 +7,59 @@ only serves a cached lookup should not pay for DynamoDB, SNS or Lambda clients.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
 from endpoint_relay.core.deadline import Deadline
 
+
+@dataclass(frozen=True, slots=True)
+class _ClientSettings:
+    # Fail fast: DynamoDB, Secrets Manager and SNS answer in milliseconds in-region, every caller has a
+    # fallback (local cache, next sweep), and each AWS call must fit the invocation's remaining time.
+    connect_timeout: float = 1.0
+    read_timeout: float = 2.0
+    max_attempts: int = 2
+    """Attempts in all: botocore's "max_attempts" would count retries only, making three."""
+    max_pool_connections: int = 10
+
+
 _lock = threading.Lock()
-_max_pool_connections = 10
-# Fail fast: DynamoDB, Secrets Manager and SNS answer in milliseconds in-region, every caller has a
-# fallback (local cache, next sweep), and each AWS call must fit the invocation's remaining time.
-_CONNECT_TIMEOUT = 1.0
-_READ_TIMEOUT = 2.0
-_ATTEMPTS = 2
-_deadline: Deadline = Deadline()
+_settings = _ClientSettings()
+_deadline = Deadline()
 
 
-def worst_case_seconds() -> float:
-    """The longest one AWS call can take: every attempt at its connect and read timeouts."""
-    return _ATTEMPTS * (_CONNECT_TIMEOUT + _READ_TIMEOUT)
+def configure(*, max_pool_connections: int = 10, connect_timeout: float = 1.0, read_timeout: float = 2.0) -> None:
+    """Size every client's connection pool (sweep workers share the DynamoDB client) and its timeouts.
+
+    Call before first use; clients created earlier are dropped.
+    """
+    global _settings
+    wanted = replace(
+        _settings,
+        # Never below botocore's own default of 10.
+        max_pool_connections=max(10, max_pool_connections),
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
+    with _lock:
+        if wanted == _settings:
+            return
+        _settings = wanted
+        _client_config.cache_clear()
+        _cached_client.cache_clear()
 
 
 def use_deadline(deadline: Deadline) -> None:
-    """Guard every AWS call with ``deadline``: a call whose worst case no longer fits is not started."""
+    """Every boto3 call made from now on first checks that its worst case still fits ``deadline``."""
     global _deadline
     _deadline = deadline
 
 
-def _guard(model: Any, **_: Any) -> None:
-    _deadline.require(worst_case_seconds(), f"calling {model.service_model.service_name}.{model.name}")
-
-
-def configure(*, max_pool_connections: int) -> None:
-    """Size every client's connection pool (sweep workers share the DynamoDB client); call before first use."""
-    global _max_pool_connections
-    wanted = max(10, max_pool_connections)
-    with _lock:
-        if wanted == _max_pool_connections:
-            return
-        _max_pool_connections = wanted
-        _client_config.cache_clear()
-        _cached_client.cache_clear()
+def worst_case_seconds() -> float:
+    """The longest one boto3 call can take: every attempt timing out on connect and on read."""
+    return _settings.max_attempts * (_settings.connect_timeout + _settings.read_timeout)
 
 
 @cache
@@ -54,11 +67,10 @@ def _client_config() -> Any:
     from botocore.config import Config
 
     return Config(
-        connect_timeout=_CONNECT_TIMEOUT,
-        read_timeout=_READ_TIMEOUT,
-        # Two attempts in all: botocore's "max_attempts" would count retries only, making three.
-        retries={"total_max_attempts": _ATTEMPTS, "mode": "standard"},
-        max_pool_connections=_max_pool_connections,
+        connect_timeout=_settings.connect_timeout,
+        read_timeout=_settings.read_timeout,
+        retries={"total_max_attempts": _settings.max_attempts, "mode": "standard"},
+        max_pool_connections=_settings.max_pool_connections,
     )
 
 
@@ -66,6 +78,22 @@ def client(service: str) -> Any:
     """A process-wide boto3 client for ``service``; clients are thread-safe once created."""
     with _lock:  # boto3's default session is not thread-safe while creating clients
         return _cached_client(service)
+
+
+class LazyClient[C]:
+    """The injected client, or the process-wide one for ``service``, made on first call.
+
+    Most invocations never touch most services: a cached lookup should not pay for a DynamoDB client.
+    """
+
+    def __init__(self, service: str, injected: C | None = None) -> None:
+        self._service = service
+        self._client = injected
+
+    def __call__(self) -> C:
+        if self._client is None:
+            self._client = client(self._service)
+        return self._client
 
 
 @cache
@@ -80,8 +108,13 @@ def _session() -> Any:
 @cache
 def _cached_client(service: str) -> Any:
     created = _session().client(service, config=_client_config())
-    created.meta.events.register("before-call", _guard)
+    created.meta.events.register("before-call", _check_deadline)
     return created
+
+
+def _check_deadline(model: Any, **_: Any) -> None:
+    # Registered on every client at creation, so no adapter has to remember it.
+    _deadline.require(worst_case_seconds(), f"{model.service_model.service_name}.{model.name}")
 
 
 def error_code(exc: BaseException) -> str:
@@ -97,6 +130,8 @@ def error_code(exc: BaseException) -> str:
 
 def reset() -> None:
     """Forget created clients (tests point them at a new moto server)."""
+    global _deadline
     _cached_client.cache_clear()
     _session.cache_clear()
     _client_config.cache_clear()
+    _deadline = Deadline()

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_relay.adapters import aws_clients
+from endpoint_relay.adapters.aws_clients import LazyClient
+from endpoint_relay.core.errors import DeadlineExceededError
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda.client import LambdaClient
@@ -37,14 +39,7 @@ class AsyncInvoker(Protocol):
 class LambdaInvoker:
     def __init__(self, function_name: str | None, *, client: LambdaClient | None = None) -> None:
         self._function_name = function_name
-        self._client = client
-
-    @property
-    def _lambda(self) -> LambdaClient:
-        # Created on first use: most invocations never self-invoke.
-        if self._client is None:
-            self._client = aws_clients.client("lambda")
-        return self._client
+        self._lambda: LazyClient[LambdaClient] = LazyClient("lambda", client)
 
     def invoke_async(self, payload: Mapping[str, Any]) -> None:
         if not self._function_name:
@@ -53,7 +48,7 @@ class LambdaInvoker:
         if len(body) > MAX_ASYNC_PAYLOAD_BYTES:
             raise InvokeError("the follow-up event is larger than Lambda accepts")
         try:
-            response = self._lambda.invoke(FunctionName=self._function_name, InvocationType="Event", Payload=body)
+            response = self._lambda().invoke(FunctionName=self._function_name, InvocationType="Event", Payload=body)
         except ClientError as exc:
             code = aws_clients.error_code(exc)
             logger.error("queueing the follow-up invocation failed", extra={"aws_error_code": code})
@@ -61,5 +56,7 @@ class LambdaInvoker:
         except BotoCoreError as exc:
             logger.error("queueing the follow-up invocation failed", extra={"aws_error": type(exc).__name__})
             raise InvokeError("Lambda could not be reached for the follow-up invocation") from None
+        except DeadlineExceededError:
+            raise InvokeError("too little time left to queue the follow-up invocation") from None
         if response.get("StatusCode") != 202:
             raise InvokeError(f"Lambda answered {response.get('StatusCode')} to an asynchronous invocation")

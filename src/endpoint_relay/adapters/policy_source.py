@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from endpoint_relay.adapters import aws_clients
-from endpoint_relay.core.errors import ConfigurationError
+from endpoint_relay.adapters.aws_clients import LazyClient
+from endpoint_relay.core.errors import ConfigurationError, DeadlineExceededError
 from endpoint_relay.core.policy import PolicyDocument, PolicyError
 
 if TYPE_CHECKING:
@@ -24,21 +24,24 @@ class SsmPolicySource:
     def __init__(self, parameter_name: str, *, max_age: int, client: SSMClient | None = None) -> None:
         self._name = parameter_name
         self._max_age = max_age
-        self._client = client
+        self._client: LazyClient[SSMClient] = LazyClient("ssm", client)
         self._provider_instance: SSMProvider | None = None
         self._parsed: tuple[Any, PolicyDocument] | None = None
 
     @property
     def _provider(self) -> SSMProvider:
         if self._provider_instance is None:
-            client = self._client if self._client is not None else aws_clients.client("ssm")
-            self._provider_instance = SSMProvider(boto3_client=client)
+            self._provider_instance = SSMProvider(boto3_client=self._client())
         return self._provider_instance
 
     def __call__(self) -> PolicyDocument:
         try:
             text = self._provider.get(self._name, max_age=self._max_age)
         except GetParameterError as exc:
+            # Powertools wraps the boto3 error, sometimes without ``from``: it is the cause or the context.
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, DeadlineExceededError):
+                raise cause from None
             logger.error("reading the policy parameter failed", extra={"error": type(exc.__cause__ or exc).__name__})
             raise ConfigurationError(f"the relay cannot read its policy parameter {self._name}") from None
         parsed = self._parsed

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_relay.adapters import aws_clients
+from endpoint_relay.adapters.aws_clients import LazyClient
 from endpoint_relay.core.errors import ConfigurationError, DeadlineExceededError, SecretUnavailableError
 from endpoint_relay.core.secrets import RelaySecrets
 
@@ -25,7 +26,7 @@ class SecretStore:
     def __init__(self, secret_id: str, *, max_age: int, client: SecretsManagerClient | None = None) -> None:
         self._secret_id = secret_id
         self._max_age = max_age
-        self._client = client
+        self._client: LazyClient[SecretsManagerClient] = LazyClient("secretsmanager", client)
         self._provider_instance: SecretsProvider | None = None
         self._parsed: tuple[Any, RelaySecrets] | None = None
 
@@ -33,8 +34,7 @@ class SecretStore:
     def _provider(self) -> SecretsProvider:
         # Created on first use: /healthz and rejected requests never pay for the client.
         if self._provider_instance is None:
-            client = self._client if self._client is not None else aws_clients.client("secretsmanager")
-            self._provider_instance = SecretsProvider(boto3_client=client)
+            self._provider_instance = SecretsProvider(boto3_client=self._client())
         return self._provider_instance
 
     def get(self, *, force_refresh: bool = False) -> RelaySecrets:

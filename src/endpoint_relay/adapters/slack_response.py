@@ -15,16 +15,19 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
-from urllib3.exceptions import HTTPError
-from urllib3.util.retry import Retry
 
+from endpoint_relay.adapters.http import BudgetedRetry, HttpClient, RetryAfterTooLongError, TransportError
 from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.core.errors import DeadlineExceededError
 from endpoint_relay.core.slack_followup import AnswerRefusedError
 
 logger = logging.getLogger(__name__)
 
-_USER_AGENT = "endpoint-relay/1"
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_RETRY_STATUSES = frozenset({429})
+"""Only a 429 says the post was not taken. After a 5xx Slack may already show the answer, and a
+response_url allows five uses: the relay posts each answer at most once and reports the rest."""
+_UNCERTAIN_STATUSES = frozenset({500, 502, 503, 504})
+_MAX_RETRY_AFTER = 2.0
 
 
 class ResponseUrlRejectedError(AnswerRefusedError, ValueError):
@@ -57,7 +60,7 @@ class SlackResponder:
         self._max_retries = max_retries
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
         self._schemes = frozenset({"https", "http"} if allow_http else {"https"})
-        self._retry = Retry(
+        retry = BudgetedRetry(
             total=max_retries,
             connect=max_retries,
             read=0,  # the POST may have been delivered; a read retry could show the answer twice
@@ -67,15 +70,19 @@ class SlackResponder:
             allowed_methods=frozenset({"POST"}),
             status_forcelist=_RETRY_STATUSES,
             backoff_factor=0.2,
-            backoff_max=2.0,
+            backoff_max=_MAX_RETRY_AFTER,
             raise_on_status=False,
             respect_retry_after_header=True,
-            retry_after_max=2,
+            max_retry_after=_MAX_RETRY_AFTER,
         )
-        self._pool = pool or urllib3.PoolManager(
-            num_pools=2,
-            maxsize=4,
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+        self._http = HttpClient(
+            retry=retry,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            deadline=deadline,
+            pool=pool,
+            what="posting to the response_url",
         )
 
     def worst_case_seconds(self) -> float:
@@ -103,23 +110,21 @@ class SlackResponder:
         body = json.dumps(message, separators=(",", ":")).encode("utf-8")
         self._deadline.require(self._connect_timeout + self._read_timeout, "posting the Slack answer")
         try:
-            response = self._pool.request(
-                "POST",
-                url,
-                body=body,
-                # Per-request headers replace the pool's, so the full set goes here.
-                headers={"User-Agent": _USER_AGENT, "Content-Type": "application/json; charset=utf-8"},
-                retries=self._retry,
-                redirect=False,
-            )
-        except HTTPError as exc:
-            logger.warning("posting to the response_url failed", extra={"error": type(exc).__name__})
+            response = self._http.request("POST", url, body=body, capability=True)
+        except RetryAfterTooLongError:
+            raise SlackResponseError("Slack asked the relay to retry later") from None
+        except TransportError as exc:
+            logger.warning("posting to the response_url failed", extra={"error_kind": exc.kind.error_kind})
             raise SlackResponseError("Slack could not be reached") from None
+        except DeadlineExceededError:
+            raise SlackResponseError("too little time left to post to Slack") from None
         status = response.status
+        response.drain_conn()  # the body is only a word ("ok", "expired_url"); the connection goes back to the pool
+        response.release_conn()
         if 200 <= status < 300:
             return
         logger.warning("Slack refused the response_url post", extra={"status": status})
-        if status in _RETRY_STATUSES:
+        if status in _RETRY_STATUSES | _UNCERTAIN_STATUSES:
             raise SlackResponseError(f"Slack answered {status}")
         # 404 expired_url, 400 invalid_blocks, 410 used_url...: trying again cannot help.
         raise SlackResponseRefusedError(f"Slack answered {status}")

@@ -4,8 +4,8 @@
 - Any other 4xx (``invalid_payload``, ``channel_not_found``, ``channel_is_archived``...) is not
   retried: the same request would fail the same way. 5xx and timeouts are not retried at once either,
   because Slack may have posted the message; the notice stays owed and the next sweep delivers it.
-- The webhook URL is a credential. It is never logged: urllib3's own debug lines that would carry
-  its path are redacted, and errors name a status and Slack's error code only.
+- The webhook URL is a credential. It is never logged: the HTTP adapter redacts it from urllib3's
+  own log lines, and errors name a status and Slack's error code only.
 """
 
 from __future__ import annotations
@@ -13,19 +13,26 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
-from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, ProtocolError
+from urllib3.exceptions import HTTPError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
-from endpoint_relay.adapters.together import BudgetedRetry, RetryAfterTooLongError
+from endpoint_relay.adapters.http import (
+    BudgetedRetry,
+    HttpClient,
+    RetryAfterTooLongError,
+    TransportError,
+    TransportKind,
+    classify,
+)
 from endpoint_relay.core.alerting import DeliveryError, Notice
-from endpoint_relay.core.errors import RelayError
+from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.core.errors import DeadlineExceededError, RelayError
 from endpoint_relay.core.loopback import is_secure_url
 from endpoint_relay.core.slack_blocks import render_messages
 
@@ -33,7 +40,6 @@ logger = logging.getLogger(__name__)
 
 _SLACK_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _MAX_ERROR_BODY_BYTES = 1024
-_USER_AGENT = "endpoint-relay/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,40 +59,6 @@ class SlackWebhookConfig:
         return waits + 2 * self.connect_timeout + self.read_timeout + 1.0
 
 
-class _RedactSecrets(logging.Filter):
-    """Replaces registered strings (the webhook URL's path) in urllib3's debug records."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._secrets: frozenset[str] = frozenset()
-        self._lock = threading.Lock()
-
-    def register(self, secret: str) -> None:
-        if secret and secret not in self._secrets:
-            with self._lock:
-                self._secrets = self._secrets | {secret}
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        secrets = self._secrets
-        if not secrets:
-            return True
-        try:
-            text = record.getMessage()
-        except (TypeError, ValueError):
-            return True
-        if any(secret in text for secret in secrets):
-            for secret in secrets:
-                text = text.replace(secret, "<redacted>")
-            record.msg, record.args = text, None
-        return True
-
-
-_REDACTOR = _RedactSecrets()
-# urllib3 logs request paths at DEBUG (and retries with the URL); a webhook's path is its secret.
-for _name in ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager"):
-    logging.getLogger(_name).addFilter(_REDACTOR)
-
-
 class SlackWebhookClient:
     def __init__(
         self,
@@ -94,6 +66,7 @@ class SlackWebhookClient:
         config: SlackWebhookConfig | None = None,
         *,
         pool: urllib3.PoolManager | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self._webhook_url = webhook_url
         self._config = config or SlackWebhookConfig()
@@ -112,32 +85,34 @@ class SlackWebhookClient:
             respect_retry_after_header=True,
             max_retry_after=self._config.max_retry_after,
         )
-        self._pool = pool or urllib3.PoolManager(
-            num_pools=2,
-            maxsize=2,
-            block=False,
-            timeout=urllib3.Timeout(connect=self._config.connect_timeout, read=self._config.read_timeout),
-            headers={"User-Agent": _USER_AGENT, "Content-Type": "application/json; charset=utf-8"},
+        self._http = HttpClient(
+            retry=self._retry,
+            connect_timeout=self._config.connect_timeout,
+            read_timeout=self._config.read_timeout,
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            pool_size=2,
+            deadline=deadline,
+            pool=pool,
+            what="posting to the Slack webhook",
         )
 
     def post(self, payload: dict[str, Any]) -> None:
         url = self._checked_url()
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
-            response = self._pool.request(
-                "POST", url, body=body, retries=self._retry, redirect=False, preload_content=False
-            )
+            response = self._http.request("POST", url, body=body, capability=True)
         except RetryAfterTooLongError as exc:
             raise _failed(f"Slack asked to retry after {exc.seconds:.0f}s", "rate_limited") from None
-        except MaxRetryError as exc:
-            raise _transport_failure(exc.reason) from None
-        except (Urllib3TimeoutError, HTTPError) as exc:
-            raise _transport_failure(exc) from None
+        except TransportError as exc:
+            raise _transport_failure(exc.kind) from None
+        except DeadlineExceededError:
+            # Not started, so not posted: the notice stays owed for the next sweep.
+            raise _failed("too little time left to post to Slack", "deadline_exceeded") from None
         try:
             status = response.status
             text = response.read(_MAX_ERROR_BODY_BYTES, decode_content=True).decode("utf-8", "replace").strip()
-        except (Urllib3TimeoutError, ProtocolError, HTTPError) as exc:
-            raise _transport_failure(exc) from None
+        except (Urllib3TimeoutError, HTTPError) as exc:
+            raise _transport_failure(classify(exc)) from None
         finally:
             response.release_conn()
         if 200 <= status < 300:
@@ -154,8 +129,6 @@ class SlackWebhookClient:
         parts = urlsplit(url)
         if not is_secure_url(parts) or not parts.hostname:
             raise _failed("slack_webhook_url must be an https URL", "invalid_webhook_url", permanent=True)
-        _REDACTOR.register(parts.path)
-        _REDACTOR.register(url)
         return url
 
 
@@ -179,12 +152,12 @@ def _status_failure(status: int, body: str) -> DeliveryError:
     return _failed(f"Slack answered with unexpected status {status}", "unexpected_status", status=status)
 
 
-def _transport_failure(reason: BaseException | None) -> DeliveryError:
-    if isinstance(reason, NewConnectionError):
-        return _failed("could not reach Slack", "unavailable")
-    if isinstance(reason, Urllib3TimeoutError):
-        return _failed("Slack did not answer in time", "timeout")
-    return _failed("the connection to Slack failed", "unavailable")
+def _transport_failure(kind: TransportKind) -> DeliveryError:
+    if kind is TransportKind.CONNECTION:
+        return _failed("could not reach Slack", kind.error_kind)
+    if kind is TransportKind.TIMEOUT:
+        return _failed("Slack did not answer in time", kind.error_kind)
+    return _failed("the connection to Slack failed", kind.error_kind)
 
 
 class SlackSink:

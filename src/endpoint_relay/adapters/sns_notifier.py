@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpoint_relay.adapters import aws_clients
+from endpoint_relay.adapters.aws_clients import LazyClient
 from endpoint_relay.core.alerting import DeliveryError, Notice
+from endpoint_relay.core.errors import DeadlineExceededError
 from endpoint_relay.core.sns_message import build
 
 if TYPE_CHECKING:
@@ -28,13 +30,7 @@ class SnsSink:
     def __init__(self, topic_arn: str, console_url: Callable[[str], str], *, client: SNSClient | None = None) -> None:
         self._topic_arn = topic_arn
         self._console_url = console_url
-        self._client = client
-
-    @property
-    def _sns(self) -> SNSClient:
-        if self._client is None:
-            self._client = aws_clients.client("sns")
-        return self._client
+        self._sns: LazyClient[SNSClient] = LazyClient("sns", client)
 
     def deliver(self, notices: Sequence[Notice]) -> dict[str, DeliveryError | None]:
         results: dict[str, DeliveryError | None] = {}
@@ -46,7 +42,7 @@ class SnsSink:
         # Batch entry ids only need to be unique within the call.
         entries = {f"n{index}": notice for index, notice in enumerate(notices)}
         try:
-            response = self._sns.publish_batch(
+            response = self._sns().publish_batch(
                 TopicArn=self._topic_arn,
                 PublishBatchRequestEntries=[
                     _entry(entry_id, notice, self._console_url) for entry_id, notice in entries.items()
@@ -57,6 +53,9 @@ class SnsSink:
             return dict.fromkeys((notice.id for notice in notices), _failed(code, permanent=code in _PERMANENT_CODES))
         except BotoCoreError as exc:
             return dict.fromkeys((notice.id for notice in notices), _failed(type(exc).__name__))
+        except DeadlineExceededError:
+            # Not started, so not published: the notices stay owed for the next sweep.
+            return dict.fromkeys((notice.id for notice in notices), _failed("deadline_exceeded"))
         results: dict[str, DeliveryError | None] = {notice.id: None for notice in notices}
         for failure in response.get("Failed", []):
             notice = entries.get(failure.get("Id", ""))

@@ -1,4 +1,4 @@
-"""Together API client: one shared urllib3 pool, bounded retries, typed failures."""
+"""Together API client over the relay's one HTTP adapter: bounded retries and body size, typed failures."""
 
 from __future__ import annotations
 
@@ -6,23 +6,20 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 import urllib3
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    InvalidHeader,
-    MaxRetryError,
-    NewConnectionError,
-    ReadTimeoutError,
-)
-from urllib3.exceptions import (
-    TimeoutError as Urllib3TimeoutError,
-)
-from urllib3.util.retry import Retry
+from urllib3.exceptions import HTTPError, ReadTimeoutError
+from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
+from endpoint_relay.adapters.http import (
+    BudgetedRetry,
+    HttpClient,
+    RetryAfterTooLongError,
+    TransportError,
+    TransportKind,
+)
+from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.endpoint_id import invalid_endpoint_id
 from endpoint_relay.core.errors import (
     EndpointNotFoundError,
@@ -40,7 +37,6 @@ UpstreamObserver = Callable[[float, str | None], None]
 """Called after every upstream request with (latency in ms, error kind or None)."""
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_USER_AGENT = "endpoint-relay/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,41 +52,6 @@ class ClientConfig:
     pool_size: int = 10
 
 
-class RetryAfterTooLongError(Exception):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"upstream asked to retry after {seconds:.0f}s")
-        self.seconds = seconds
-
-
-class BudgetedRetry(Retry):
-    """urllib3 Retry that refuses to sleep past the request's time budget.
-
-    Stock Retry either sleeps the full Retry-After or clamps it and retries
-    anyway; we want to give up and tell the caller when to come back. A garbled
-    Retry-After falls back to exponential backoff instead of raising.
-    """
-
-    def __init__(self, *args: Any, max_retry_after: float = 3.0, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_retry_after = max_retry_after
-
-    def new(self, **kw: Any) -> BudgetedRetry:
-        kw.setdefault("max_retry_after", self.max_retry_after)
-        return super().new(**kw)
-
-    def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
-        try:
-            return super().get_retry_after(response)
-        except InvalidHeader:
-            return None
-
-    def sleep_for_retry(self, response: urllib3.BaseHTTPResponse) -> bool:
-        retry_after = self.get_retry_after(response)
-        if retry_after is not None and retry_after > self.max_retry_after:
-            raise RetryAfterTooLongError(retry_after)
-        return super().sleep_for_retry(response)
-
-
 class TogetherClient:
     def __init__(
         self,
@@ -98,6 +59,7 @@ class TogetherClient:
         *,
         pool: urllib3.PoolManager | None = None,
         observer: UpstreamObserver | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self._config = config
         self._base_url = config.base_url.rstrip("/")
@@ -117,11 +79,16 @@ class TogetherClient:
             respect_retry_after_header=True,
             max_retry_after=config.max_retry_after,
         )
-        self._pool = pool or urllib3.PoolManager(
+        self._http = HttpClient(
+            retry=self._retry,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            headers={"Accept": "application/json"},
+            pool_size=config.pool_size,
             num_pools=4,
-            maxsize=config.pool_size,
-            block=False,
-            timeout=urllib3.Timeout(connect=config.connect_timeout, read=config.read_timeout),
+            deadline=deadline,
+            pool=pool,
+            what="calling Together",
         )
 
     def get_endpoint(self, endpoint_id: str, api_key: str) -> tuple[str, Endpoint]:
@@ -161,23 +128,13 @@ class TogetherClient:
 
     def _request(self, path: str, api_key: str) -> str:
         try:
-            response = self._pool.request(
-                "GET",
-                self._base_url + path,
-                # Per-request headers replace the pool's, so send the full set every time.
-                headers={"User-Agent": _USER_AGENT, "Accept": "application/json", "Authorization": f"Bearer {api_key}"},
-                retries=self._retry,
-                redirect=False,
-                preload_content=False,
-            )
+            response = self._http.request("GET", self._base_url + path, headers={"Authorization": f"Bearer {api_key}"})
         except RetryAfterTooLongError as exc:
             raise UpstreamBusyError(
                 "Together asked the relay to retry later", retry_after=_whole_seconds(exc.seconds)
             ) from None
-        except MaxRetryError as exc:
-            raise _transport_error(exc.reason) from None
-        except (Urllib3TimeoutError, HTTPError) as exc:
-            raise _transport_error(exc) from None
+        except TransportError as exc:
+            raise _transport_error(exc.kind) from None
         try:
             return self._read_answer(response)
         finally:
@@ -219,13 +176,13 @@ class TogetherClient:
         # The read timeout bounds each socket read, not the body: a server dripping a byte at a time
         # could hold us until Lambda times out. read1 returns after one socket read, so the whole
         # body must arrive within one read timeout.
-        deadline = time.monotonic() + self._config.read_timeout
+        give_up_at = time.monotonic() + self._http.read_timeout()
         try:
             while chunk := response.read1(64 * 1024):
                 size += len(chunk)
                 if size > limit:
                     raise InvalidUpstreamResponseError("Together's answer is larger than the relay accepts")
-                if time.monotonic() > deadline:
+                if time.monotonic() > give_up_at:
                     raise UpstreamTimeoutError("Together did not finish its answer in time")
                 chunks.append(chunk)
         except (ReadTimeoutError, Urllib3TimeoutError) as exc:
@@ -248,11 +205,8 @@ def _endpoint_ids(body: str) -> list[str]:
     return [item["id"] for item in items if isinstance(item, dict) and isinstance(item.get("id"), str)]
 
 
-def _transport_error(reason: BaseException | None) -> UpstreamError:
-    # NewConnectionError subclasses ConnectTimeoutError, but a refused connection is not slow.
-    if isinstance(reason, NewConnectionError):
-        return UpstreamUnavailableError("could not reach Together")
-    if isinstance(reason, (ReadTimeoutError, ConnectTimeoutError, Urllib3TimeoutError)):
+def _transport_error(kind: TransportKind) -> UpstreamError:
+    if kind is TransportKind.TIMEOUT:
         return UpstreamTimeoutError("Together did not answer in time")
     return UpstreamUnavailableError("could not reach Together")
 

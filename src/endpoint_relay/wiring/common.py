@@ -60,7 +60,7 @@ def build_shared(
     aws_clients.configure(max_pool_connections=settings.sweep_max_workers)
     aws_clients.use_deadline(deadline)
     secrets = SecretStore(settings.secret_id, max_age=settings.secret_max_age)
-    together = _together(settings)
+    together = _together(settings, deadline)
     store = DynamoAlertStore(settings.alert_table_name) if settings.alert_table_name else None
     slack = SlackWebhookConfig(
         connect_timeout=settings.slack_connect_timeout,
@@ -92,7 +92,7 @@ def build_shared(
     )
 
 
-def _together(settings: Settings) -> TogetherClient:
+def _together(settings: Settings, deadline: Deadline) -> TogetherClient:
     return TogetherClient(
         ClientConfig(
             base_url=settings.together_base_url,
@@ -106,6 +106,7 @@ def _together(settings: Settings) -> TogetherClient:
         ),
         # Sweep workers report upstream calls concurrently; Powertools' metric set is not thread-safe.
         observer=_serialized(record_upstream_call),
+        deadline=deadline,
     )
 
 
@@ -148,7 +149,7 @@ def _sinks(settings: Settings, secrets: SecretStore, slack: SlackWebhookConfig, 
     sinks: list[Sink] = []
     if AlertSink.SLACK in settings.alert_sinks:
         # Read on every delivery (through the secret's cache): a rotated webhook URL is picked up.
-        client = SlackWebhookClient(lambda: secrets.get().slack_webhook_url, slack)
+        client = SlackWebhookClient(lambda: secrets.get().slack_webhook_url, slack, deadline=deadline)
         sinks.append(SlackSink(client, console_url))
     if AlertSink.SNS in settings.alert_sinks and settings.alert_topic_arn:
         sinks.append(SnsSink(settings.alert_topic_arn, console_url))
