@@ -10,7 +10,7 @@ from typing import Any
 from devstack.aws import aws_client
 from devstack.events import FakeLambdaContext, load_event
 from devstack.slack_receiver import SlackReceiver
-from tests.fakes import FakeClock as FakeClock  # re-exported: tests/integration/conftest.py imports it from here
+from tests.fakes import FakeClock
 from tests.integration.conftest import Relay
 from tests.leakcheck import COLLECTOR
 

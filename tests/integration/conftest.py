@@ -163,7 +163,7 @@ def relay(relay_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterato
     aws_clients.reset()
 
 
-# --- Slack slash command (issue 4) ---------------------------------------------------------------------------------
+# --- Slack slash command ------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -221,7 +221,7 @@ def slack(
         invoker.join()
 
 
-# --- alerting and scheduled sweeps (issue 3) -----------------------------------------------------------------------
+# --- alerting and scheduled sweeps --------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -272,7 +272,8 @@ def alerting_env(
 @pytest.fixture
 def alerting(alerting_env: dict[str, str], slack_receiver: SlackReceiver, request: pytest.FixtureRequest) -> Any:
     """The relay with alerting on, its alert service on a controllable clock (see alerting_support)."""
-    from tests.integration.alerting_support import AlertingHarness, FakeClock
+    from tests.fakes import FakeClock
+    from tests.integration.alerting_support import AlertingHarness
 
     relay: Relay = request.getfixturevalue("relay")
     clock = FakeClock(time.time())

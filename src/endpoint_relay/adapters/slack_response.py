@@ -54,7 +54,6 @@ class SlackResponder:
         max_retries: int = 2,
         deadline: Deadline | None = None,
     ) -> None:
-        self._deadline = deadline or Deadline()
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._max_retries = max_retries
@@ -108,7 +107,6 @@ class SlackResponder:
         if not self.is_allowed(url):
             raise ResponseUrlRejectedError("response_url is not an https URL on an allowed Slack host")
         body = json.dumps(message, separators=(",", ":")).encode("utf-8")
-        self._deadline.require(self._connect_timeout + self._read_timeout, "posting the Slack answer")
         try:
             response = self._http.request("POST", url, body=body, capability=True)
         except RetryAfterTooLongError:
