@@ -48,7 +48,7 @@ def sweep_runner(shared: Shared) -> SweepRunner:
             # Worth starting only with time for one Together attempt and then recording its alert state.
             check_seconds=max(
                 settings.sweep_time_margin_ms / 1000.0,
-                settings.upstream_connect_timeout + settings.upstream_read_timeout + aws_clients.worst_case_seconds(),
+                settings.upstream.connect_timeout + settings.upstream.read_timeout + aws_clients.worst_case_seconds(),
             ),
         ),
     )
