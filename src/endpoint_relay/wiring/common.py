@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 from urllib.parse import quote
 
 from endpoint_relay.adapters import aws_clients
@@ -48,6 +49,14 @@ class Shared:
     dispatcher: NoticeDispatcher
     mutes: Mutes
     lookup_alerts: LookupAlerts
+
+
+class SharedOptions(TypedDict, total=False):
+    """What a test swaps in any function's graph (each builder passes them on to ``build_shared``)."""
+
+    clock: Clock
+    deadline: Deadline
+    sinks: Sequence[Sink] | None
 
 
 def build_shared(
