@@ -15,11 +15,12 @@ import pytest
 from devstack.together_sim import Fault, TogetherSimulator, make_endpoint
 from endpoint_relay.adapters.http import REDACTED
 from endpoint_relay.adapters.slack_response import SlackResponder, SlackResponseError
-from endpoint_relay.adapters.slack_webhook import SlackWebhookClient, SlackWebhookConfig
-from endpoint_relay.adapters.together import ClientConfig, TogetherClient
+from endpoint_relay.adapters.slack_webhook import SlackWebhookClient
+from endpoint_relay.adapters.together import TogetherClient
 from endpoint_relay.core import errors
 from endpoint_relay.core.alerting import DeliveryError
 from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.settings import SlackWebhookSettings, UpstreamSettings
 from tests.fakes import FakeClock
 from tests.leakcheck import COLLECTOR
 
@@ -38,7 +39,7 @@ def _closed_port() -> int:
 
 def _together(base_url: str, deadline: Deadline | None = None, **overrides: float) -> TogetherClient:
     settings = {"connect_timeout": 0.5, "read_timeout": 0.5, "max_retries": 2, "backoff_factor": 0.0, **overrides}
-    return TogetherClient(ClientConfig(base_url=base_url, **settings), deadline=deadline)  # type: ignore[arg-type]
+    return TogetherClient(UpstreamSettings(base_url=base_url, **settings), deadline=deadline)  # type: ignore[arg-type]
 
 
 def _retry_warnings() -> list[str]:
@@ -50,7 +51,7 @@ def _retry_warnings() -> list[str]:
 
 def _post_to_webhook(url: str) -> None:
     with pytest.raises(DeliveryError):
-        SlackWebhookClient(lambda: url, SlackWebhookConfig(connect_timeout=0.5, read_timeout=0.5)).post({"text": "x"})
+        SlackWebhookClient(lambda: url, SlackWebhookSettings(connect_timeout=0.5, read_timeout=0.5)).post({"text": "x"})
 
 
 def _post_to_response_url(url: str) -> None:

@@ -20,8 +20,9 @@ import urllib3.util.retry
 
 from devstack.loopback import LoopbackServer, QuietHandler
 from devstack.together_sim import Fault, TogetherSimulator, make_endpoint
-from endpoint_relay.adapters.together import ClientConfig, TogetherClient
+from endpoint_relay.adapters.together import TogetherClient
 from endpoint_relay.core import errors
+from endpoint_relay.settings import UpstreamSettings
 from tests.leakcheck import COLLECTOR
 
 pytestmark = pytest.mark.integration
@@ -55,7 +56,7 @@ def _client(base_url: str, observer: Observations | None = None, **overrides: An
         "backoff_factor": 0.0,
         **overrides,
     }
-    return TogetherClient(ClientConfig(base_url=base_url, **settings), observer=observer)
+    return TogetherClient(UpstreamSettings(base_url=base_url, **settings), observer=observer)
 
 
 class LocalServer:

@@ -3,7 +3,7 @@
 Used by test_template_consistency.py. The code side is found with ``ast``, so a new
 variable, AWS call or metric is seen without anybody updating a list:
 
-- variables: the names ``settings.py`` passes to ``env.required`` / ``env.get``;
+- variables: the names ``settings.py`` declares its fields with, ``env(...)`` / ``required_env(...)``;
 - reach: from a function's Handler module, the endpoint_relay modules it can import,
   at module level or inside a function (heavy modules are imported lazily);
 - AWS calls: per module, the services it gets clients for (``aws_clients.client("x")``
@@ -271,17 +271,11 @@ def _missing(message: str) -> str:
 
 
 def variables_read() -> set[str]:
-    """Names settings.py reads: the first argument of ``env.required(...)`` and ``env.get(...)``."""
+    """Names settings.py reads: the first argument of each ``env(...)`` and ``required_env(...)`` field."""
     tree = ast.parse((PACKAGE / "settings.py").read_text(encoding="utf-8"))
     names: set[str] = set()
     for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id == "env"
-            and node.func.attr in ("required", "get")
-        ):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("env", "required_env"):
             names.add(literal(node.args[0], "an environment variable name"))
     return names
 

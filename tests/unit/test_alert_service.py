@@ -354,7 +354,7 @@ def test_a_failed_endpoint_list_fails_the_sweep_so_it_is_retried(world: World) -
         raise UpstreamUnavailableError("Together answered 503")
 
     service = world.service()
-    service.sweeps._list_endpoint_ids = broken_list
+    service.sweeps.list_endpoint_ids = broken_list
     with pytest.raises(UpstreamUnavailableError):
         service.sweep(["all"])
 

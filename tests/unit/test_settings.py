@@ -9,17 +9,18 @@ their own files (test_settings_alerting.py, test_settings_slack.py).
 from __future__ import annotations
 
 import dataclasses
+from operator import attrgetter
 from typing import Any, ClassVar
 
 import pytest
 
-from endpoint_relay.settings import AuthMode, Settings, SettingsError
+from endpoint_relay.settings import AuthMode, Settings, SettingsError, UpstreamSettings
 
 SECRET_ID = "arn:aws:secretsmanager:us-east-1:123456789012:secret:endpoint-relay-AbCdEf"
 BLANKS = {"empty": "", "spaces": "   ", "whitespace": "\t\n"}
 
 Variable = tuple[str, str]
-"""(environment variable, Settings attribute)"""
+"""(environment variable, Settings attribute, dotted within a group)"""
 Valid = tuple[str, str, str, Any]
 """(variable, raw value, attribute, expected value; None: the raw value itself)"""
 Invalid = tuple[str, str, str]
@@ -46,10 +47,10 @@ class VariableTable:
     INVALID: ClassVar[list[Invalid]] = []
 
     def test_an_empty_or_blank_variable_means_the_default(self, variable: str, attribute: str, raw: str) -> None:
-        assert getattr(_settings(**{variable: raw}), attribute) == getattr(_settings(), attribute)
+        assert attrgetter(attribute)(_settings(**{variable: raw})) == attrgetter(attribute)(_settings())
 
     def test_a_valid_value_is_read(self, variable: str, raw: str, attribute: str, expected: Any) -> None:
-        value = getattr(_settings(**{variable: raw}), attribute)
+        value = attrgetter(attribute)(_settings(**{variable: raw}))
         assert value == (raw if expected is None else expected)
 
     def test_an_invalid_value_names_the_variable_and_what_it_accepts(
@@ -111,28 +112,28 @@ class TestSecret(VariableTable):
 
 class TestUpstream(VariableTable):
     VARIABLES: ClassVar[list[Variable]] = [
-        ("TOGETHER_API_BASE_URL", "together_base_url"),
-        ("UPSTREAM_CONNECT_TIMEOUT_SECONDS", "upstream_connect_timeout"),
-        ("UPSTREAM_READ_TIMEOUT_SECONDS", "upstream_read_timeout"),
-        ("UPSTREAM_MAX_RETRIES", "upstream_max_retries"),
-        ("UPSTREAM_MAX_RETRY_AFTER_SECONDS", "upstream_max_retry_after"),
-        ("UPSTREAM_MAX_RESPONSE_BYTES", "upstream_max_response_bytes"),
+        ("TOGETHER_API_BASE_URL", "upstream.base_url"),
+        ("UPSTREAM_CONNECT_TIMEOUT_SECONDS", "upstream.connect_timeout"),
+        ("UPSTREAM_READ_TIMEOUT_SECONDS", "upstream.read_timeout"),
+        ("UPSTREAM_MAX_RETRIES", "upstream.max_retries"),
+        ("UPSTREAM_MAX_RETRY_AFTER_SECONDS", "upstream.max_retry_after"),
+        ("UPSTREAM_MAX_RESPONSE_BYTES", "upstream.max_response_bytes"),
     ]
     VALID: ClassVar[list[Valid]] = [
-        ("TOGETHER_API_BASE_URL", "http://127.0.0.1:8080/v1/", "together_base_url", "http://127.0.0.1:8080/v1"),
-        ("TOGETHER_API_BASE_URL", "https://proxy.internal/together/v1", "together_base_url", None),
-        ("TOGETHER_API_BASE_URL", "http://[::1]:9000/v1", "together_base_url", None),
-        ("TOGETHER_API_BASE_URL", "http://localhost:8080/v1", "together_base_url", None),
-        ("TOGETHER_API_BASE_URL", "http://127.3.2.1/v1", "together_base_url", None),  # all of 127.0.0.0/8
-        ("UPSTREAM_CONNECT_TIMEOUT_SECONDS", "0.05", "upstream_connect_timeout", 0.05),
-        ("UPSTREAM_CONNECT_TIMEOUT_SECONDS", "1", "upstream_connect_timeout", 1.0),
-        ("UPSTREAM_READ_TIMEOUT_SECONDS", "2.5", "upstream_read_timeout", 2.5),
-        ("UPSTREAM_MAX_RETRIES", "0", "upstream_max_retries", 0),
-        ("UPSTREAM_MAX_RETRIES", "1", "upstream_max_retries", 1),
-        ("UPSTREAM_MAX_RETRY_AFTER_SECONDS", "0", "upstream_max_retry_after", 0.0),
-        ("UPSTREAM_MAX_RETRY_AFTER_SECONDS", "1.5", "upstream_max_retry_after", 1.5),
-        ("UPSTREAM_MAX_RESPONSE_BYTES", "1024", "upstream_max_response_bytes", 1_024),
-        ("UPSTREAM_MAX_RESPONSE_BYTES", "10485760", "upstream_max_response_bytes", 10 * 1024 * 1024),
+        ("TOGETHER_API_BASE_URL", "http://127.0.0.1:8080/v1/", "upstream.base_url", "http://127.0.0.1:8080/v1"),
+        ("TOGETHER_API_BASE_URL", "https://proxy.internal/together/v1", "upstream.base_url", None),
+        ("TOGETHER_API_BASE_URL", "http://[::1]:9000/v1", "upstream.base_url", None),
+        ("TOGETHER_API_BASE_URL", "http://localhost:8080/v1", "upstream.base_url", None),
+        ("TOGETHER_API_BASE_URL", "http://127.3.2.1/v1", "upstream.base_url", None),  # all of 127.0.0.0/8
+        ("UPSTREAM_CONNECT_TIMEOUT_SECONDS", "0.05", "upstream.connect_timeout", 0.05),
+        ("UPSTREAM_CONNECT_TIMEOUT_SECONDS", "1", "upstream.connect_timeout", 1.0),
+        ("UPSTREAM_READ_TIMEOUT_SECONDS", "2.5", "upstream.read_timeout", 2.5),
+        ("UPSTREAM_MAX_RETRIES", "0", "upstream.max_retries", 0),
+        ("UPSTREAM_MAX_RETRIES", "1", "upstream.max_retries", 1),
+        ("UPSTREAM_MAX_RETRY_AFTER_SECONDS", "0", "upstream.max_retry_after", 0.0),
+        ("UPSTREAM_MAX_RETRY_AFTER_SECONDS", "1.5", "upstream.max_retry_after", 1.5),
+        ("UPSTREAM_MAX_RESPONSE_BYTES", "1024", "upstream.max_response_bytes", 1_024),
+        ("UPSTREAM_MAX_RESPONSE_BYTES", "10485760", "upstream.max_response_bytes", 10 * 1024 * 1024),
     ]
     INVALID: ClassVar[list[Invalid]] = [
         *_whole_numbers("UPSTREAM_MAX_RETRIES", "from 0 to 5", "-1", "6", "many", "1.0"),
@@ -165,19 +166,14 @@ class TestUpstream(VariableTable):
 
     def test_defaults_match_the_documented_behaviour(self) -> None:
         settings = _settings()
-        assert settings.together_base_url == "https://api.together.ai/v1"
-        assert settings.upstream_max_response_bytes == 256 * 1024
+        assert settings.upstream.base_url == "https://api.together.ai/v1"
+        assert settings.upstream.max_response_bytes == 256 * 1024
 
     def test_upstream_defaults_are_the_class_defaults_and_fit_the_budget(self) -> None:
         settings = _settings()
-        for name in (
-            "upstream_connect_timeout",
-            "upstream_read_timeout",
-            "upstream_max_retries",
-            "upstream_max_retry_after",
-        ):
-            assert getattr(settings, name) == getattr(Settings, name)
-        assert settings.upstream_worst_case_seconds() <= 25
+        for name in ("connect_timeout", "read_timeout", "max_retries", "max_retry_after"):
+            assert getattr(settings.upstream, name) == getattr(UpstreamSettings, name)
+        assert settings.upstream.worst_case_seconds() <= 25
 
     def test_worst_case_counts_every_attempt_and_every_wait(self) -> None:
         settings = _settings(
@@ -186,13 +182,13 @@ class TestUpstream(VariableTable):
             UPSTREAM_READ_TIMEOUT_SECONDS="3",
             UPSTREAM_MAX_RETRY_AFTER_SECONDS="2",
         )
-        assert settings.upstream_worst_case_seconds() == 3 * (1 + 3) + 2 * 2
+        assert settings.upstream.worst_case_seconds() == 3 * (1 + 3) + 2 * 2
 
     def test_a_budget_of_exactly_25_seconds_is_allowed(self) -> None:
         settings = _settings(
             UPSTREAM_MAX_RETRIES="0", UPSTREAM_CONNECT_TIMEOUT_SECONDS="10", UPSTREAM_READ_TIMEOUT_SECONDS="15"
         )
-        assert settings.upstream_worst_case_seconds() == 25
+        assert settings.upstream.worst_case_seconds() == 25
 
     @pytest.mark.parametrize(
         "variables",
@@ -233,19 +229,19 @@ class TestUpstream(VariableTable):
 
 class TestCache(VariableTable):
     VARIABLES: ClassVar[list[Variable]] = [
-        ("CACHE_TTL_SECONDS", "cache_ttl"),
-        ("CACHE_STALE_SECONDS", "cache_stale_window"),
-        ("CACHE_NEGATIVE_TTL_SECONDS", "cache_negative_ttl"),
-        ("CACHE_TABLE_NAME", "cache_table_name"),
+        ("CACHE_TTL_SECONDS", "cache.ttl"),
+        ("CACHE_STALE_SECONDS", "cache.stale_window"),
+        ("CACHE_NEGATIVE_TTL_SECONDS", "cache.negative_ttl"),
+        ("CACHE_TABLE_NAME", "cache.table_name"),
     ]
     VALID: ClassVar[list[Valid]] = [
-        ("CACHE_TTL_SECONDS", "0", "cache_ttl", 0),
-        ("CACHE_TTL_SECONDS", " 45 ", "cache_ttl", 45),
-        ("CACHE_STALE_SECONDS", "604800", "cache_stale_window", 604_800),
-        ("CACHE_STALE_SECONDS", "0", "cache_stale_window", 0),
-        ("CACHE_NEGATIVE_TTL_SECONDS", "3600", "cache_negative_ttl", 3_600),
-        ("CACHE_TABLE_NAME", "endpoint-relay-cache_v1.2", "cache_table_name", None),
-        ("CACHE_TABLE_NAME", "arn:aws:dynamodb:eu-west-1:123456789012:table/relay-cache", "cache_table_name", None),
+        ("CACHE_TTL_SECONDS", "0", "cache.ttl", 0),
+        ("CACHE_TTL_SECONDS", " 45 ", "cache.ttl", 45),
+        ("CACHE_STALE_SECONDS", "604800", "cache.stale_window", 604_800),
+        ("CACHE_STALE_SECONDS", "0", "cache.stale_window", 0),
+        ("CACHE_NEGATIVE_TTL_SECONDS", "3600", "cache.negative_ttl", 3_600),
+        ("CACHE_TABLE_NAME", "endpoint-relay-cache_v1.2", "cache.table_name", None),
+        ("CACHE_TABLE_NAME", "arn:aws:dynamodb:eu-west-1:123456789012:table/relay-cache", "cache.table_name", None),
     ]
     INVALID: ClassVar[list[Invalid]] = [
         *_whole_numbers("CACHE_TTL_SECONDS", "from 0 to 86400", "-1", "86401", "thirty", "2.0"),
@@ -259,10 +255,10 @@ class TestCache(VariableTable):
 
     def test_defaults_match_the_documented_behaviour(self) -> None:
         settings = _settings()
-        assert settings.cache_ttl == 30  # fresh TTL 30 s
-        assert settings.cache_stale_window == 900  # serve stale for 15 min
-        assert settings.cache_negative_ttl == 10  # remember a 404 for 10 s
-        assert settings.cache_table_name is None
+        assert settings.cache.ttl == 30  # fresh TTL 30 s
+        assert settings.cache.stale_window == 900  # serve stale for 15 min
+        assert settings.cache.negative_ttl == 10  # remember a 404 for 10 s
+        assert settings.cache.table_name is None
 
 
 # -- who may call the relay ----------------------------------------------------------------------------------------
@@ -325,10 +321,10 @@ class TestSettings:
     def test_settings_are_frozen(self) -> None:
         settings = _settings()
         with pytest.raises(dataclasses.FrozenInstanceError):
-            settings.cache_ttl = 5  # type: ignore[misc]
+            settings.cache.ttl = 5  # type: ignore[misc]
 
     def test_from_env_reads_the_process_environment_by_default(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("RELAY_SECRET_ID", "endpoint-relay/from-process")
         monkeypatch.setenv("CACHE_TTL_SECONDS", "12")
         settings = Settings.from_env()
-        assert (settings.secret_id, settings.cache_ttl) == ("endpoint-relay/from-process", 12)
+        assert (settings.secret_id, settings.cache.ttl) == ("endpoint-relay/from-process", 12)

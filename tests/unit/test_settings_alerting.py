@@ -43,7 +43,7 @@ def test_a_full_alerting_configuration_is_parsed() -> None:
     assert settings.policy is not None and settings.policy.defaults == Expectations(max_replicas=4)
     assert settings.alert_repeat_seconds == 3600
     assert settings.sweep_max_workers == 32
-    assert settings.slack_read_timeout == 0.5
+    assert settings.slack_webhook.read_timeout == 0.5
 
 
 @pytest.mark.parametrize(

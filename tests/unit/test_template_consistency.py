@@ -112,7 +112,7 @@ def test_every_variable_the_code_reads_is_set_on_a_function() -> None:
     # Given the variables settings.py reads, and those Lambda provides itself
     wanted = variables_read() - LAMBDA_RESERVED
     # Then some function's environment in template.yaml sets each of the others
-    assert wanted, "no variables found: has settings.py stopped using env.get/env.required?"
+    assert wanted, "no variables found: has settings.py stopped declaring fields with env()/required_env()?"
     declared = set().union(*(function_environment(function) for function in FUNCTIONS))
     assert sorted(wanted - declared) == []
 
@@ -178,7 +178,7 @@ def test_the_templates_defaults_are_valid_settings(function: str) -> None:
     # When the function starts with the environment a default deployment gives it
     settings = Settings.from_env(_deployed_environment(function))
     # Then it is configured as the template intends
-    assert settings.alert_table_name and settings.cache_table_name and settings.alert_topic_arn
+    assert settings.alert_table_name and settings.cache.table_name and settings.alert_topic_arn
 
 
 _FIXED = sorted(

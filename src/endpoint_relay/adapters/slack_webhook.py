@@ -14,7 +14,6 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +34,7 @@ from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.errors import DeadlineExceededError, RelayError
 from endpoint_relay.core.loopback import is_secure_url
 from endpoint_relay.core.slack_blocks import render_messages
+from endpoint_relay.settings import SlackWebhookSettings
 
 logger = logging.getLogger(__name__)
 
@@ -42,34 +42,17 @@ _SLACK_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _MAX_ERROR_BODY_BYTES = 1024
 
 
-@dataclass(frozen=True, slots=True)
-class SlackWebhookConfig:
-    connect_timeout: float = 2.0
-    read_timeout: float = 4.0
-    max_retry_after: float = 3.0
-    """Longest Retry-After honoured on a 429; a longer one leaves the notice for the next sweep."""
-    rate_limit_retries: int = 2
-
-    def worst_case_seconds(self) -> float:
-        """The longest one post can take: every allowed Retry-After wait, a connect retry, then a timeout.
-
-        A read timeout ends the post (it is never retried), so only one read timeout counts.
-        """
-        waits = self.rate_limit_retries * self.max_retry_after
-        return waits + 2 * self.connect_timeout + self.read_timeout + 1.0
-
-
 class SlackWebhookClient:
     def __init__(
         self,
         webhook_url: Callable[[], str | None],
-        config: SlackWebhookConfig | None = None,
+        config: SlackWebhookSettings | None = None,
         *,
         pool: urllib3.PoolManager | None = None,
         deadline: Deadline | None = None,
     ) -> None:
         self._webhook_url = webhook_url
-        self._config = config or SlackWebhookConfig()
+        self._config = config or SlackWebhookSettings()
         self._retry = BudgetedRetry(
             total=self._config.rate_limit_retries + 1,
             connect=1,  # nothing was sent yet: safe to try once more

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import urllib3
@@ -32,6 +31,7 @@ from endpoint_relay.core.errors import (
     UpstreamUnavailableError,
 )
 from endpoint_relay.core.models import Endpoint, EndpointParseError
+from endpoint_relay.settings import UpstreamSettings
 
 UpstreamObserver = Callable[[float, str | None], None]
 """Called after every upstream request with (latency in ms, error kind or None)."""
@@ -39,24 +39,12 @@ UpstreamObserver = Callable[[float, str | None], None]
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-@dataclass(frozen=True, slots=True)
-class ClientConfig:
-    base_url: str
-    connect_timeout: float = 2.0
-    read_timeout: float = 4.0
-    max_retries: int = 2
-    max_retry_after: float = 2.0
-    """Longest Retry-After we sleep for; a longer one is surfaced to the caller instead."""
-    backoff_factor: float = 0.2
-    max_response_bytes: int = 256 * 1024
-    pool_size: int = 10
-
-
 class TogetherClient:
     def __init__(
         self,
-        config: ClientConfig,
+        config: UpstreamSettings,
         *,
+        pool_size: int = 10,
         pool: urllib3.PoolManager | None = None,
         observer: UpstreamObserver | None = None,
         deadline: Deadline | None = None,
@@ -84,7 +72,7 @@ class TogetherClient:
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
             headers={"Accept": "application/json"},
-            pool_size=config.pool_size,
+            pool_size=pool_size,
             num_pools=4,
             deadline=deadline,
             pool=pool,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Protocol
 
 from endpoint_relay.app.lookup_alerts import LookupAlerts
@@ -29,35 +30,24 @@ class AnswerPoster(Protocol):
         ...
 
 
+@dataclass(kw_only=True, slots=True, eq=False)
 class SlackFollowUps:
-    def __init__(
-        self,
-        *,
-        lookups: LookupService,
-        alerts: LookupAlerts,
-        recorder: DecisionRecorder,
-        mutes: Mutes,
-        sweeps: SweepRunner,
-        poster: AnswerPoster,
-        deadline: Deadline,
-        post_seconds: float,
-    ) -> None:
-        self._lookups = lookups
-        self._alerts = alerts
-        self._recorder = recorder
-        self._mutes = mutes
-        self._sweeps = sweeps
-        self._poster = poster
-        self._deadline = deadline
-        self._post_seconds = post_seconds
-        """Kept back from a ``check`` sweep so the answer can still be posted."""
+    lookups: LookupService
+    alerts: LookupAlerts
+    recorder: DecisionRecorder
+    mutes: Mutes
+    sweeps: SweepRunner
+    poster: AnswerPoster
+    deadline: Deadline
+    post_seconds: float
+    """Kept back from a ``check`` sweep so the answer can still be posted."""
 
     def handle(self, followup: FollowUp) -> str:
         """Answer the follow-up; returns "delivered", "ignored" or "undeliverable".
 
         A failed post raises, so the invocation fails and lands in the worker's failure destination.
         """
-        if not self._poster.is_allowed(followup.response_url):
+        if not self.poster.is_allowed(followup.response_url):
             # Checked before any work: nothing upstream happens for an answer that could not be delivered.
             logger.error("ignoring a Slack follow-up whose response_url is outside the allow-list")
             return "ignored"
@@ -65,7 +55,7 @@ class SlackFollowUps:
         reply = self._check() if followup.kind == "check" else self._status(followup.endpoint_id or "")
         extra = {"command": followup.kind, "endpoint_id": followup.endpoint_id}
         try:
-            self._poster.post(followup.response_url, reply)
+            self.poster.post(followup.response_url, reply)
         except AnswerRefusedError as exc:
             logger.error("the Slack answer was not delivered and cannot be", extra={**extra, "why": str(exc)})
             count("SlackFollowUpsUndeliverable")
@@ -75,7 +65,7 @@ class SlackFollowUps:
 
     def _status(self, endpoint_id: str) -> slack_replies.Reply:
         try:
-            result = self._lookups.lookup(endpoint_id)
+            result = self.lookups.lookup(endpoint_id)
         except EndpointNotFoundError:
             return slack_replies.not_found_reply(endpoint_id)
         except UpstreamError as exc:
@@ -86,20 +76,20 @@ class SlackFollowUps:
             # A real retrieval feeds the alert lifecycle; a cached answer is only evaluated.
             fetched = result.status in (CacheStatus.MISS, CacheStatus.REFRESH)
             endpoint = result.endpoint
-            findings = self._alerts.observe(endpoint) if fetched else self._recorder.evaluate(endpoint)
+            findings = self.alerts.observe(endpoint) if fetched else self.recorder.evaluate(endpoint)
         except RelayError as exc:
             logger.error("evaluating the policy failed", extra={"error_code": exc.code, "error": type(exc).__name__})
             return slack_replies.failure_reply(
                 f"The relay found {endpoint_id} but could not evaluate its policy; the alerting setup needs a look."
             )
         return slack_replies.status_reply(
-            result.endpoint, findings, age_seconds=result.age, muted_until=muted_until(self._mutes, endpoint_id)
+            result.endpoint, findings, age_seconds=result.age, muted_until=muted_until(self.mutes, endpoint_id)
         )
 
     def _check(self) -> slack_replies.Reply:
         try:
-            with self._deadline.reserving(self._post_seconds):
-                report = self._sweeps.run(None)
+            with self.deadline.reserving(self.post_seconds):
+                report = self.sweeps.run(None)
         except RelayError as exc:
             logger.error("the on-demand check failed", extra={"error_code": exc.code, "error": type(exc).__name__})
             return slack_replies.failure_reply(

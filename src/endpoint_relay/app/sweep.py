@@ -37,42 +37,32 @@ class SweepConfig:
     """A check starts only with at least this long left before the delivery reserve."""
 
 
+@dataclass(kw_only=True, slots=True, eq=False)
 class SweepRunner:
-    def __init__(
-        self,
-        *,
-        lookups: LookupService,
-        recorder: DecisionRecorder,
-        dispatcher: NoticeDispatcher,
-        deadline: Deadline,
-        list_endpoint_ids: Callable[[], Sequence[str]],
-        cursor: SweepCursor,
-        config: SweepConfig,
-    ) -> None:
-        self._lookups = lookups
-        self._recorder = recorder
-        self._dispatcher = dispatcher
-        self._deadline = deadline
-        self._list_endpoint_ids = list_endpoint_ids
-        self._cursor = cursor
-        self._config = config
+    lookups: LookupService
+    recorder: DecisionRecorder
+    dispatcher: NoticeDispatcher
+    deadline: Deadline
+    list_endpoint_ids: Callable[[], Sequence[str]]
+    cursor: SweepCursor
+    config: SweepConfig
 
     def run(self, targets: Sequence[str] | None = None) -> SweepReport:
         """Check endpoints and deliver what is owed; per-endpoint failures are reported, not raised."""
         started = time.perf_counter()
-        endpoint_ids = _rotated(self._targets(targets), self._cursor.load())
-        workers = max(1, min(self._config.max_workers, len(endpoint_ids)))
+        endpoint_ids = _rotated(self._targets(targets), self.cursor.load())
+        workers = max(1, min(self.config.max_workers, len(endpoint_ids)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
-            with self._deadline.reserving(self._dispatcher.budget_seconds):
+            with self.deadline.reserving(self.dispatcher.budget_seconds):
                 results = list(pool.map(self._check_in_time, endpoint_ids))
             outcomes = [result for result in results if result is not None]
-            tally = self._dispatcher.dispatch([o.owed for o in outcomes if o.owed is not None], pool)
+            tally = self.dispatcher.dispatch([o.owed for o in outcomes if o.owed is not None], pool)
         tally.suppressed += sum(outcome.suppressed for outcome in outcomes)
         skipped = tuple(
             endpoint_id for endpoint_id, result in zip(endpoint_ids, results, strict=True) if result is None
         )
         # The next sweep starts where this one stopped, so a tail that never fits is still checked.
-        self._cursor.save(skipped[0] if skipped else None)
+        self.cursor.save(skipped[0] if skipped else None)
         report = SweepReport(
             checks=tuple(outcome.check for outcome in outcomes),
             skipped=skipped,
@@ -86,10 +76,10 @@ class SweepRunner:
         return report
 
     def _targets(self, targets: Sequence[str] | None) -> list[str]:
-        chosen = self._config.watched if targets is None else tuple(targets)
+        chosen = self.config.watched if targets is None else tuple(targets)
         if chosen is None or tuple(chosen) == ("all",):
             try:
-                chosen = tuple(self._list_endpoint_ids())
+                chosen = tuple(self.list_endpoint_ids())
             except RelayError as exc:
                 # Nothing can be checked; failing the invocation lets the scheduler retry, and the
                 # missing heartbeat raises the "sweeps stopped" alarm if it persists.
@@ -101,7 +91,7 @@ class SweepRunner:
         return list(dict.fromkeys(endpoint_id.strip() for endpoint_id in chosen if endpoint_id.strip()))
 
     def _check_in_time(self, endpoint_id: str) -> Recorded | None:
-        if not self._deadline.allows(self._config.check_seconds):
+        if not self.deadline.allows(self.config.check_seconds):
             return None  # reported as skipped; the next sweep starts with it
         try:
             return self.check(endpoint_id)
@@ -113,7 +103,7 @@ class SweepRunner:
             return _failed(endpoint_id, None, "invalid endpoint id")
         try:
             # A sweep must see Together's current answer, and leaves it in the cache for lookups.
-            result = self._lookups.lookup(endpoint_id, force_refresh=True)
+            result = self.lookups.lookup(endpoint_id, force_refresh=True)
         except EndpointNotFoundError:
             return _failed(endpoint_id, None, "endpoint not found")
         except DeadlineExceededError:
@@ -126,7 +116,7 @@ class SweepRunner:
         if result.status is CacheStatus.STALE:
             return _failed(endpoint_id, result.endpoint.state, "Together failed; a stale copy is not evaluated")
         try:
-            return self._recorder.record(result.endpoint)
+            return self.recorder.record(result.endpoint)
         except DeadlineExceededError:
             raise
         except RelayError as exc:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Unpack
 
 from endpoint_relay.adapters.lambda_invoker import AsyncInvoker, InvokeError, LambdaInvoker
 from endpoint_relay.adapters.slack_response import SlackResponder
 from endpoint_relay.app.slack_commands import SlackCommands
-from endpoint_relay.core.alerting import Sink
-from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.slack_followup import FollowUp
 from endpoint_relay.core.slack_signature import SlackSignatureVerifier
 from endpoint_relay.settings import Settings
-from endpoint_relay.wiring.common import PROCESS_DEADLINE, Clock, Shared, build_shared
+from endpoint_relay.wiring.common import Shared, SharedOptions, build_shared
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +25,11 @@ class ApiGraph:
 def build_api(
     settings: Settings,
     *,
-    clock: Clock = time.time,
-    deadline: Deadline = PROCESS_DEADLINE,
     invoker: AsyncInvoker | None = None,
-    sinks: Sequence[Sink] | None = None,
     verifier: SlackSignatureVerifier | None = None,
+    **options: Unpack[SharedOptions],
 ) -> ApiGraph:
-    shared = build_shared(settings, clock=clock, sinks=sinks, deadline=deadline)
+    shared = build_shared(settings, **options)
     # Only its allow-list is used here: the answer itself is posted by the Slack worker.
     response_urls = SlackResponder(settings.slack_response_url_hosts, allow_http=settings.slack_response_url_allow_http)
     followups = LambdaFollowUpQueue(
@@ -46,7 +42,7 @@ def build_api(
         followups=followups,
         allowed_team_ids=settings.slack_allowed_team_ids,
         mute_user_ids=settings.slack_mute_user_ids,
-        clock=clock,
+        clock=shared.clock,
     )
     return ApiGraph(shared=shared, slack_commands=commands, verifier=verifier or SlackSignatureVerifier())
 

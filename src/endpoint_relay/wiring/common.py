@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 from urllib.parse import quote
 
 from endpoint_relay.adapters import aws_clients
@@ -13,21 +14,21 @@ from endpoint_relay.adapters.alert_store import DynamoAlertStore
 from endpoint_relay.adapters.policy_source import SsmPolicySource
 from endpoint_relay.adapters.secret_store import SecretStore
 from endpoint_relay.adapters.shared_cache import DynamoSharedCache
-from endpoint_relay.adapters.slack_webhook import SlackSink, SlackWebhookClient, SlackWebhookConfig
+from endpoint_relay.adapters.slack_webhook import SlackSink, SlackWebhookClient
 from endpoint_relay.adapters.sns_notifier import SnsSink
-from endpoint_relay.adapters.together import ClientConfig, TogetherClient, UpstreamObserver
+from endpoint_relay.adapters.together import TogetherClient, UpstreamObserver
 from endpoint_relay.app.dispatcher import NoticeDispatcher
 from endpoint_relay.app.lookup_alerts import LookupAlerts
 from endpoint_relay.app.mutes import Mutes
 from endpoint_relay.app.recorder import DecisionRecorder
 from endpoint_relay.core.alerting import AlertStore, Sink
-from endpoint_relay.core.cache import CachePolicy, LocalCache
+from endpoint_relay.core.cache import LocalCache
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.errors import UpstreamAuthError
 from endpoint_relay.core.lookup import LookupService
 from endpoint_relay.core.policy import PolicyDocument
 from endpoint_relay.observability import record_upstream_call
-from endpoint_relay.settings import AlertSink, Settings
+from endpoint_relay.settings import AlertSink, Settings, SlackWebhookSettings
 
 Clock = Callable[[], float]
 
@@ -50,6 +51,14 @@ class Shared:
     lookup_alerts: LookupAlerts
 
 
+class SharedOptions(TypedDict, total=False):
+    """What a test swaps in any function's graph (each builder passes them on to ``build_shared``)."""
+
+    clock: Clock
+    deadline: Deadline
+    sinks: Sequence[Sink] | None
+
+
 def build_shared(
     settings: Settings,
     *,
@@ -62,13 +71,8 @@ def build_shared(
     secrets = SecretStore(settings.secret_id, max_age=settings.secret_max_age)
     together = _together(settings, deadline)
     store = DynamoAlertStore(settings.alert_table_name) if settings.alert_table_name else None
-    slack = SlackWebhookConfig(
-        connect_timeout=settings.slack_connect_timeout,
-        read_timeout=settings.slack_read_timeout,
-        max_retry_after=settings.slack_max_retry_after,
-    )
     if sinks is None:
-        sinks = _sinks(settings, secrets, slack, deadline)
+        sinks = _sinks(settings, secrets, deadline)
     recorder = DecisionRecorder(
         policy=_policy(settings),
         store=store,
@@ -76,7 +80,7 @@ def build_shared(
         clock=clock,
         repeat_interval=settings.alert_repeat_seconds,
     )
-    dispatcher = _dispatcher(store, sinks, slack, clock, deadline)
+    dispatcher = _dispatcher(store, sinks, settings.slack_webhook, clock, deadline)
     return Shared(
         settings=settings,
         clock=clock,
@@ -94,16 +98,9 @@ def build_shared(
 
 def _together(settings: Settings, deadline: Deadline) -> TogetherClient:
     return TogetherClient(
-        ClientConfig(
-            base_url=settings.together_base_url,
-            connect_timeout=settings.upstream_connect_timeout,
-            read_timeout=settings.upstream_read_timeout,
-            max_retries=settings.upstream_max_retries,
-            max_retry_after=settings.upstream_max_retry_after,
-            max_response_bytes=settings.upstream_max_response_bytes,
-            # A sweep's workers share this pool: one connection each, none discarded.
-            pool_size=max(10, settings.sweep_max_workers),
-        ),
+        settings.upstream,
+        # A sweep's workers share this pool: one connection each, none discarded.
+        pool_size=max(10, settings.sweep_max_workers),
         # Sweep workers report upstream calls concurrently; Powertools' metric set is not thread-safe.
         observer=_serialized(record_upstream_call),
         deadline=deadline,
@@ -114,20 +111,16 @@ def _lookups(settings: Settings, together: TogetherClient, secrets: SecretStore)
     return LookupService(
         upstream=together,
         secrets=secrets,
-        policy=CachePolicy(
-            fresh_ttl=settings.cache_ttl,
-            stale_window=settings.cache_stale_window,
-            negative_ttl=settings.cache_negative_ttl,
-        ),
+        policy=settings.cache.policy,
         local=LocalCache(),
-        shared=DynamoSharedCache(settings.cache_table_name) if settings.cache_table_name else None,
+        shared=DynamoSharedCache(settings.cache.table_name) if settings.cache.table_name else None,
         # Long enough for one upstream request with its retries; if the holder dies, others wait this long.
-        refresh_lease_seconds=settings.upstream_worst_case_seconds(),
+        refresh_lease_seconds=settings.upstream.worst_case_seconds(),
     )
 
 
 def _dispatcher(
-    store: AlertStore | None, sinks: Sequence[Sink], slack: SlackWebhookConfig, clock: Clock, deadline: Deadline
+    store: AlertStore | None, sinks: Sequence[Sink], slack: SlackWebhookSettings, clock: Clock, deadline: Deadline
 ) -> NoticeDispatcher:
     # The slowest sink's worst case; SNS is an AWS call. Without sinks nothing is ever delivered.
     sink_seconds = {"slack": slack.worst_case_seconds(), "sns": aws_clients.worst_case_seconds()}
@@ -144,12 +137,12 @@ def _dispatcher(
     )
 
 
-def _sinks(settings: Settings, secrets: SecretStore, slack: SlackWebhookConfig, deadline: Deadline) -> list[Sink]:
+def _sinks(settings: Settings, secrets: SecretStore, deadline: Deadline) -> list[Sink]:
     console_url = console_link(settings.together_console_url)
     sinks: list[Sink] = []
     if AlertSink.SLACK in settings.alert_sinks:
         # Read on every delivery (through the secret's cache): a rotated webhook URL is picked up.
-        client = SlackWebhookClient(lambda: secrets.get().slack_webhook_url, slack, deadline=deadline)
+        client = SlackWebhookClient(lambda: secrets.get().slack_webhook_url, settings.slack_webhook, deadline=deadline)
         sinks.append(SlackSink(client, console_url))
     if AlertSink.SNS in settings.alert_sinks and settings.alert_topic_arn:
         sinks.append(SnsSink(settings.alert_topic_arn, console_url))

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Unpack
 
 from endpoint_relay.adapters import aws_clients
 from endpoint_relay.adapters.sweep_cursor import DynamoSweepCursor
 from endpoint_relay.app.sweep import SweepConfig, SweepRunner
-from endpoint_relay.core.alerting import MemoryCursor, Sink, SweepCursor
-from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.core.alerting import MemoryCursor, SweepCursor
 from endpoint_relay.settings import Settings
-from endpoint_relay.wiring.common import PROCESS_DEADLINE, Clock, Shared, build_shared, together_lister
+from endpoint_relay.wiring.common import Shared, SharedOptions, build_shared, together_lister
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,14 +19,8 @@ class SweepGraph:
     sweeps: SweepRunner
 
 
-def build_sweep(
-    settings: Settings,
-    *,
-    clock: Clock = time.time,
-    deadline: Deadline = PROCESS_DEADLINE,
-    sinks: Sequence[Sink] | None = None,
-) -> SweepGraph:
-    shared = build_shared(settings, clock=clock, sinks=sinks, deadline=deadline)
+def build_sweep(settings: Settings, **options: Unpack[SharedOptions]) -> SweepGraph:
+    shared = build_shared(settings, **options)
     return SweepGraph(shared=shared, sweeps=sweep_runner(shared))
 
 
@@ -48,7 +40,7 @@ def sweep_runner(shared: Shared) -> SweepRunner:
             # Worth starting only with time for one Together attempt and then recording its alert state.
             check_seconds=max(
                 settings.sweep_time_margin_ms / 1000.0,
-                settings.upstream_connect_timeout + settings.upstream_read_timeout + aws_clients.worst_case_seconds(),
+                settings.upstream.connect_timeout + settings.upstream.read_timeout + aws_clients.worst_case_seconds(),
             ),
         ),
     )

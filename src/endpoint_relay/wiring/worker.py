@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Unpack
 
 from endpoint_relay.adapters.slack_response import SlackResponder
 from endpoint_relay.app.slack_followups import SlackFollowUps
-from endpoint_relay.core.alerting import Sink
-from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.settings import Settings
-from endpoint_relay.wiring.common import PROCESS_DEADLINE, Clock, Shared, build_shared
+from endpoint_relay.wiring.common import Shared, SharedOptions, build_shared
 from endpoint_relay.wiring.sweep import sweep_runner
 
 
@@ -24,12 +21,10 @@ class WorkerGraph:
 def build_worker(
     settings: Settings,
     *,
-    clock: Clock = time.time,
-    deadline: Deadline = PROCESS_DEADLINE,
-    sinks: Sequence[Sink] | None = None,
     responder: SlackResponder | None = None,
+    **options: Unpack[SharedOptions],
 ) -> WorkerGraph:
-    shared = build_shared(settings, clock=clock, sinks=sinks, deadline=deadline)
+    shared = build_shared(settings, **options)
     poster = responder or SlackResponder(
         settings.slack_response_url_hosts, allow_http=settings.slack_response_url_allow_http, deadline=shared.deadline
     )
