@@ -18,6 +18,16 @@ class RelayError(Exception):
     error_type: ClassVar[str] = "server_error"
     code: ClassVar[str | None] = None
 
+    def __init_subclass__(
+        cls, *, answer: tuple[int, str] | None = None, code: str | None = None, **kwargs: Any
+    ) -> None:
+        """Each subclass names its HTTP answer (status and ErrorData type) and its stable code in its header line."""
+        super().__init_subclass__(**kwargs)
+        if answer is not None:
+            cls.status, cls.error_type = answer
+        if code is not None:
+            cls.code = code
+
     def __init__(self, message: str, *, param: str | None = None, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -36,104 +46,81 @@ class RelayError(Exception):
         return {"Retry-After": str(self.retry_after)}
 
 
-class InvalidEndpointIdError(RelayError):
-    status = 400
-    error_type = "invalid_request_error"
-    code = "invalid_endpoint_id"
+# The HTTP answers the relay gives: (status, ErrorData type).
+BAD_REQUEST = (400, "invalid_request_error")
+UNAUTHENTICATED = (401, "authentication_error")
+NOT_FOUND = (404, "not_found_error")
+METHOD_NOT_ALLOWED = (405, "invalid_request_error")
+RATE_LIMITED = (429, "rate_limit_error")
+SERVER_ERROR = (500, "server_error")
+BAD_GATEWAY = (502, "upstream_error")
+UNAVAILABLE = (503, "service_unavailable_error")
+TIMED_OUT = (504, "timeout_error")
 
 
-class UnauthorizedError(RelayError):
-    status = 401
-    error_type = "authentication_error"
-    code = "invalid_api_key"
+class InvalidEndpointIdError(RelayError, answer=BAD_REQUEST, code="invalid_endpoint_id"):
+    """The endpoint id is not one Together could have issued; refused before any secret or upstream call."""
 
 
-class EndpointNotFoundError(RelayError):
-    status = 404
-    error_type = "not_found_error"
-    code = "endpoint_not_found"
+class UnauthorizedError(RelayError, answer=UNAUTHENTICATED, code="invalid_api_key"):
+    """No valid relay token (or SigV4 identity) came with the request."""
 
 
-class UpstreamError(RelayError):
+class EndpointNotFoundError(RelayError, answer=NOT_FOUND, code="endpoint_not_found"):
+    """Together does not know the endpoint (remembered for the negative-cache TTL)."""
+
+
+class UpstreamError(RelayError, answer=BAD_GATEWAY):
     """Together did not give a usable answer."""
 
-    status = 502
-    error_type = "upstream_error"
     kind: ClassVar[str] = "error"
     """Short, stable label used for metrics (``UpstreamErrors`` by kind)."""
 
-
-class UpstreamAuthError(UpstreamError):
-    code = "upstream_auth_failed"
-    kind = "auth"
-
-
-class UpstreamRateLimitedError(UpstreamError):
-    status = 429
-    error_type = "rate_limit_error"
-    code = "upstream_rate_limited"
-    kind = "rate_limited"
+    def __init_subclass__(cls, *, kind: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            cls.kind = kind
 
 
-class UpstreamUnavailableError(UpstreamError):
+class UpstreamAuthError(UpstreamError, code="upstream_auth_failed", kind="auth"):
+    """Together refused the relay's key, even after re-reading the secret once."""
+
+
+class UpstreamRateLimitedError(UpstreamError, answer=RATE_LIMITED, code="upstream_rate_limited", kind="rate_limited"):
+    """Together answered 429 after the retries the request budget allows."""
+
+
+class UpstreamUnavailableError(UpstreamError, code="upstream_unavailable", kind="unavailable"):
     """Connection failures or 5xx that outlasted the retries."""
 
-    code = "upstream_unavailable"
-    kind = "unavailable"
 
-
-class UpstreamBusyError(UpstreamError):
+class UpstreamBusyError(UpstreamError, answer=UNAVAILABLE, code="upstream_busy", kind="busy"):
     """Upstream asked us to come back later than the request budget allows."""
 
-    status = 503
-    error_type = "service_unavailable_error"
-    code = "upstream_busy"
-    kind = "busy"
+
+class UpstreamTimeoutError(UpstreamError, answer=TIMED_OUT, code="upstream_timeout", kind="timeout"):
+    """Together did not answer within the read timeout (or what the invocation had left)."""
 
 
-class UpstreamTimeoutError(UpstreamError):
-    status = 504
-    error_type = "timeout_error"
-    code = "upstream_timeout"
-    kind = "timeout"
+class InvalidUpstreamResponseError(UpstreamError, code="upstream_invalid_response", kind="invalid_response"):
+    """Together answered 200 with something that is not an endpoint: a contract change worth a look."""
 
 
-class InvalidUpstreamResponseError(UpstreamError):
-    code = "upstream_invalid_response"
-    kind = "invalid_response"
-
-
-class ConfigurationError(RelayError):
+class ConfigurationError(RelayError, answer=SERVER_ERROR, code="relay_misconfigured"):
     """The relay's own configuration or secret is unusable: an operator problem."""
 
-    status = 500
-    error_type = "server_error"
-    code = "relay_misconfigured"
 
-
-class SecretUnavailableError(RelayError):
+class SecretUnavailableError(RelayError, answer=UNAVAILABLE, code="relay_secret_unavailable"):
     """Secrets Manager is throttling or briefly unreachable: worth retrying soon."""
 
-    status = 503
-    error_type = "service_unavailable_error"
-    code = "relay_secret_unavailable"
+
+class RouteNotFoundError(RelayError, answer=NOT_FOUND, code="route_not_found"):
+    """No route matches the path."""
 
 
-class RouteNotFoundError(RelayError):
-    status = 404
-    error_type = "not_found_error"
-    code = "route_not_found"
+class MethodNotAllowedError(RelayError, answer=METHOD_NOT_ALLOWED, code="method_not_allowed"):
+    """The path exists, but the relay is read-only: GET only."""
 
 
-class MethodNotAllowedError(RelayError):
-    status = 405
-    error_type = "invalid_request_error"
-    code = "method_not_allowed"
-
-
-class DeadlineExceededError(RelayError):
+class DeadlineExceededError(RelayError, answer=TIMED_OUT, code="relay_deadline_exceeded"):
     """The invocation's time budget cannot fit the next remote call, so it was not started."""
-
-    status = 504
-    error_type = "timeout_error"
-    code = "relay_deadline_exceeded"

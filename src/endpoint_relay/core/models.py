@@ -32,12 +32,6 @@ class EndpointParseError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Autoscaling:
-    min_replicas: int
-    max_replicas: int
-
-
-@dataclass(frozen=True, slots=True)
 class Endpoint:
     id: str
     name: str
@@ -86,6 +80,14 @@ class Endpoint:
             autoscaling=_autoscaling(document.get("autoscaling")),
             created_at=_text(document, "created_at"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Autoscaling:
+    """The replica bounds Together scales the endpoint between."""
+
+    min_replicas: int
+    max_replicas: int
 
 
 def _text(document: dict[str, Any], key: str) -> str:

@@ -35,27 +35,36 @@ class CommandArgumentError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class StatusCommand:
+    """``status <id>``: the endpoint's state, findings and mute; from a fresh cache entry, else by the worker."""
+
     endpoint_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class CheckCommand:
-    pass
+    """``check``: a sweep of the watched endpoints, always run by the Slack worker."""
 
 
 @dataclass(frozen=True, slots=True)
 class MuteCommand:
+    """``mute <id> <duration>``: nobody is notified about the endpoint until the mute ends."""
+
     endpoint_id: str
     duration_seconds: int
+    """Between MIN_MUTE_SECONDS and MAX_MUTE_SECONDS: the parser refuses anything else."""
 
 
 @dataclass(frozen=True, slots=True)
 class UnmuteCommand:
+    """``unmute <id>``: the endpoint alerts again if its findings are still open."""
+
     endpoint_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class HelpCommand:
+    """``help``, or anything the parser did not understand."""
+
     unknown: bool = False
     """True when the user typed something we did not understand (as opposed to ``help``)."""
 
