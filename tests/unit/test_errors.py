@@ -7,7 +7,8 @@ import json
 import pytest
 
 from endpoint_relay.core import errors
-from endpoint_relay.core.errors import RelayError, UpstreamError
+from endpoint_relay.core.errors import RelayError, SlackSignatureError, UpstreamError
+from endpoint_relay.core.slack_signature import SignatureFailure
 
 
 def _classes_in_errors_module[E: RelayError](base: type[E]) -> list[type[E]]:
@@ -53,18 +54,20 @@ def test_each_error_class_has_its_status_type_and_code(
 @pytest.mark.parametrize("cls", _classes_in_errors_module(RelayError), ids=lambda cls: cls.__name__)
 def test_every_error_class_renders_the_error_data_shape(cls: type[RelayError]) -> None:
     # Covers classes added to errors.py later too: the body must always match the spec's ErrorData.
-    error = cls("plain message")
+    # A signature failure takes a reason for the logs and always tells the caller the same thing.
+    fixed_message = cls is SlackSignatureError
+    error = SlackSignatureError(SignatureFailure.MISMATCH) if fixed_message else cls("plain message")
     body = json.loads(error.body())
 
     assert list(body) == ["error"]
     assert set(body["error"]) == {"message", "type", "param", "code"}
-    assert body["error"]["message"] == "plain message"
+    assert body["error"]["message"] == ("unauthorized" if fixed_message else "plain message")
     assert isinstance(body["error"]["type"], str) and body["error"]["type"]
     assert body["error"]["param"] is None
     assert body["error"]["code"] is None or isinstance(body["error"]["code"], str)
     assert 400 <= error.status <= 599
     assert cls.__name__.endswith("Error")
-    assert str(error) == "plain message"
+    assert str(error) == body["error"]["message"]
 
 
 def test_body_is_compact_json_of_the_error_data() -> None:

@@ -8,6 +8,7 @@ and never include secrets, upstream bodies or caller input beyond a parameter na
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Any, ClassVar
 
 
@@ -124,3 +125,11 @@ class MethodNotAllowedError(RelayError, answer=METHOD_NOT_ALLOWED, code="method_
 
 class DeadlineExceededError(RelayError, answer=TIMED_OUT, code="relay_deadline_exceeded"):
     """The invocation's time budget cannot fit the next remote call, so it was not started."""
+
+
+class SlackSignatureError(RelayError, answer=UNAUTHENTICATED, code="invalid_signature"):
+    """Not a request from our Slack app. The reason is for logs; the response says nothing more."""
+
+    def __init__(self, reason: StrEnum) -> None:
+        super().__init__("unauthorized")
+        self.reason = reason

@@ -15,9 +15,10 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import ClassVar
 
-from endpoint_relay.core.errors import RelayError
+from endpoint_relay.core.errors import SlackSignatureError
+
+__all__ = ["SignatureFailure", "SlackSignatureError", "SlackSignatureVerifier", "signature"]
 
 SIGNATURE_HEADER = "x-slack-signature"
 TIMESTAMP_HEADER = "x-slack-request-timestamp"
@@ -39,18 +40,6 @@ class SignatureFailure(StrEnum):
     MISMATCH = "mismatch"
     NO_SIGNING_SECRET = "no_signing_secret"  # noqa: S105 - a reason name, not a credential
     MALFORMED_BODY = "malformed_body"
-
-
-class SlackSignatureError(RelayError):
-    """Not a request from our Slack app. The reason is for logs; the response says nothing more."""
-
-    status: ClassVar[int] = 401
-    error_type: ClassVar[str] = "authentication_error"
-    code: ClassVar[str | None] = "invalid_signature"
-
-    def __init__(self, reason: SignatureFailure) -> None:
-        super().__init__("unauthorized")
-        self.reason = reason
 
 
 def signature(signing_secret: str, timestamp: str, body: bytes) -> str:
