@@ -14,6 +14,9 @@ from tests.fakes import FakeClock
 from tests.integration.conftest import Relay
 from tests.leakcheck import COLLECTOR
 
+ANNOUNCEMENT_EVENT_TYPES = ("EndpointAlertMuted", "EndpointAlertUnmuted")
+ANNOUNCEMENT_TITLES = ("Muted:", "Unmuted:")
+
 
 @dataclass
 class AlertingHarness:
@@ -44,6 +47,14 @@ class AlertingHarness:
         """The header of each delivered message ("🔴 Firing: ...")."""
         return [payload["blocks"][0]["text"]["text"] for payload in self.slack_payloads()]
 
+    def slack_alerts(self) -> list[dict[str, Any]]:
+        """Slack messages about endpoint findings (not mute announcements)."""
+        return [payload for payload in self.slack_payloads() if not _announces(payload["blocks"][0]["text"]["text"])]
+
+    def slack_announcements(self) -> list[str]:
+        """The headers of the mute announcements Slack received ("🔕 Muted: ...")."""
+        return [header for header in self.slack_headers() if _announces(header)]
+
     def sns_notifications(self) -> list[dict[str, Any]]:
         """Every SNS envelope published so far (Subject, Message, MessageAttributes), in order."""
         if self._sqs is None:
@@ -61,3 +72,20 @@ class AlertingHarness:
 
     def sns_event_types(self) -> list[str]:
         return [json.loads(envelope["Message"])["metadata"]["eventType"] for envelope in self.sns_notifications()]
+
+    def sns_alerts(self) -> list[dict[str, Any]]:
+        """SNS notifications about endpoint findings (not mute announcements)."""
+        return [
+            envelope
+            for envelope in self.sns_notifications()
+            if json.loads(envelope["Message"])["metadata"]["eventType"] not in ANNOUNCEMENT_EVENT_TYPES
+        ]
+
+    def sns_announcements(self) -> list[dict[str, Any]]:
+        """The mute announcements' Amazon Q documents, parsed."""
+        documents = [json.loads(envelope["Message"]) for envelope in self.sns_notifications()]
+        return [document for document in documents if document["metadata"]["eventType"] in ANNOUNCEMENT_EVENT_TYPES]
+
+
+def _announces(header: str) -> bool:
+    return header.split(" ", 1)[-1].startswith(ANNOUNCEMENT_TITLES)

@@ -7,7 +7,14 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from endpoint_relay.core.alerting import AlertState, AlertStoreError, DeliveryError, Notice, StoredAlert
+from endpoint_relay.core.alerting import (
+    MAX_PERMANENT_REFUSALS,
+    AlertState,
+    AlertStoreError,
+    DeliveryError,
+    Notice,
+    StoredAlert,
+)
 
 
 @dataclass
@@ -18,6 +25,21 @@ class _Item:
     due: set[str] = field(default_factory=set)
     leases: dict[str, tuple[float, str]] = field(default_factory=dict)
     delivered: dict[str, str] = field(default_factory=dict)
+    refusals: dict[str, int] = field(default_factory=dict)
+    abandoned: dict[str, str] = field(default_factory=dict)
+
+    def owe(self, notice: Notice, sinks: Iterable[str]) -> None:
+        self.notice = notice
+        for sink in sinks:
+            self.due.add(sink)
+            self.leases.pop(sink, None)
+            self.refusals.pop(sink, None)
+
+    def drop_owed(self) -> None:
+        self.notice = None
+        self.due.clear()
+        self.leases.clear()
+        self.refusals.clear()
 
 
 class MemoryAlertStore:
@@ -50,6 +72,7 @@ class MemoryAlertStore:
         notice: Notice | None,
         sinks: Iterable[str],
         now: float,
+        retract: bool = False,
     ) -> bool:
         self._check()
         with self._lock:
@@ -61,10 +84,9 @@ class MemoryAlertStore:
             item.state = replace(state, muted_until=item.state.muted_until, muted_by=item.state.muted_by)
             item.version += 1
             if notice is not None:
-                item.notice = notice
-                for sink in sinks:
-                    item.due.add(sink)
-                    item.leases.pop(sink, None)
+                item.owe(notice, sinks)
+            elif retract:
+                item.drop_owed()
             self._items[endpoint_id] = item
             self.saves += 1
             return True
@@ -87,19 +109,43 @@ class MemoryAlertStore:
             if item.notice is not None and item.notice.id == notice_id and item.leases.get(sink, (0, ""))[1] == owner:
                 item.due.discard(sink)
                 item.leases.pop(sink, None)
+                item.refusals.pop(sink, None)
                 item.delivered[sink] = notice_id
 
-    def release(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str) -> None:
+    def release(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, permanent: bool = False) -> bool:
         with self._lock:
             item = self._items[endpoint_id]
-            if item.leases.get(sink, (0, ""))[1] == owner:
-                item.leases.pop(sink, None)
+            if item.leases.get(sink, (0, ""))[1] != owner:
+                return False
+            item.leases.pop(sink, None)
+            if not permanent:
+                return False
+            item.refusals[sink] = item.refusals.get(sink, 0) + 1
+            if item.refusals[sink] < MAX_PERMANENT_REFUSALS or sink not in item.due:
+                return False
+            item.due.discard(sink)
+            item.refusals.pop(sink, None)
+            item.abandoned[sink] = notice_id
+            return True
 
-    def set_mute(self, endpoint_id: str, until: float | None, *, actor: str, now: float) -> None:
+    def set_mute(
+        self,
+        endpoint_id: str,
+        until: float | None,
+        *,
+        actor: str,
+        now: float,
+        announcement: Notice | None = None,
+        sinks: Iterable[str] = (),
+    ) -> None:
         self._check()
         with self._lock:
             item = self._items.setdefault(endpoint_id, _Item())
-            item.state = replace(item.state, muted_until=until, muted_by=actor if until is not None else None)
+            muted_by = actor if until is not None else None
+            item.state = replace(item.state, muted_until=until, muted_by=muted_by, announced=None)
+            item.drop_owed()
+            if announcement is not None:
+                item.owe(announcement, sinks)
             item.version += 1
 
 
@@ -123,4 +169,12 @@ class RecordingSink:
         return results
 
     def kinds(self, endpoint_id: str | None = None) -> list[str]:
-        return [n.kind.value for n in self.delivered if endpoint_id is None or n.endpoint_id == endpoint_id]
+        """The alert notices delivered (mute announcements are in ``announcements``)."""
+        return [
+            n.kind.value
+            for n in self.delivered
+            if not n.kind.is_announcement and (endpoint_id is None or n.endpoint_id == endpoint_id)
+        ]
+
+    def announcements(self) -> list[Notice]:
+        return [n for n in self.delivered if n.kind.is_announcement]

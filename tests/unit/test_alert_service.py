@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Sequence
 
@@ -12,13 +14,24 @@ from endpoint_relay.app.lookup_alerts import LookupAlerts
 from endpoint_relay.app.mutes import Mutes
 from endpoint_relay.app.recorder import DecisionRecorder
 from endpoint_relay.app.sweep import SweepConfig, SweepRunner
-from endpoint_relay.core.alerting import AlertStoreError, DeliveryError, MemoryCursor, Notice, NoticeKind, SweepReport
+from endpoint_relay.core.alerting import (
+    MAX_PERMANENT_REFUSALS,
+    AlertState,
+    AlertStoreError,
+    DeliveryError,
+    EndpointSnapshot,
+    MemoryCursor,
+    Notice,
+    NoticeKind,
+    SweepReport,
+)
 from endpoint_relay.core.cache import CachePolicy
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.errors import ConfigurationError, InvalidEndpointIdError, UpstreamUnavailableError
 from endpoint_relay.core.lookup import LookupService
 from endpoint_relay.core.models import Endpoint
-from endpoint_relay.core.policy import Finding, PolicyDocument
+from endpoint_relay.core.policy import Finding, PolicyDocument, Severity
+from endpoint_relay.observability import metrics
 from tests.fakes import FakeClock, FakeSecrets, FakeUpstream
 from tests.unit.alerting_fakes import MemoryAlertStore, RecordingSink
 
@@ -77,7 +90,7 @@ class Alerting:
         )
         composed = cls(
             recorder,
-            Mutes(store=alert_store, clock=world.clock),
+            Mutes(store=alert_store, sink_names=[sink.name for sink in sinks], clock=world.clock),
             LookupAlerts(recorder=recorder, dispatcher=dispatcher),
             sweeps,
         )
@@ -372,3 +385,123 @@ def test_with_too_little_time_left_delivery_waits_for_the_next_sweep(world: Worl
     # The next sweep with time to spare checks and delivers, once
     service.sweep([EP], remaining_ms=28_000)
     assert world.slack.kinds() == world.sns.kinds() == ["firing"]
+
+
+# --- a stale FIRING notice is sent after a mute ends, and is never resolved ------------------------------------------
+
+
+def test_a_stale_firing_notice_is_not_sent_after_a_mute_ends(world: World) -> None:
+    # Given Slack failed to take the firing notice, so it is still owed to Slack
+    world.upstream.put(EP, state="ERROR")
+    world.slack.failures.append(DeliveryError("Slack answered 500", kind="server_error"))
+    service = world.service()
+    service.sweep([EP])
+    assert world.slack.kinds() == [] and world.sns.kinds() == ["firing"]
+    # When the endpoint is muted for an hour, recovers, and the clock moves past the mute
+    service.mute(EP, world.clock.now + HOUR, "slack:T0:U0ONCALL1")
+    world.upstream.put(EP, state="STARTED")
+    service.sweep([EP])
+    world.clock.advance(HOUR)
+    service.sweep([EP])
+    service.sweep([EP])
+    # Then Slack never hears the old FIRING for the healthy endpoint (so no RESOLVED is owed either)
+    assert world.slack.kinds() == []
+    assert world.store.load(EP).due == frozenset()  # type: ignore[union-attr]
+
+
+def test_an_owed_notice_that_no_longer_matches_the_endpoint_is_dropped_not_delivered(world: World) -> None:
+    # Given an item as the mute defect left it: a FIRING still owed to Slack, for an endpoint now healthy
+    world.upstream.put(EP)
+    snapshot = EndpointSnapshot.bare(EP)
+    finding = Finding(kind="state_failed", severity=Severity.CRITICAL, message="ERROR", actual="ERROR")
+    stale = Notice(f"{EP}:firing:1", NoticeKind.FIRING, snapshot, (finding,), opened_at=1.0, created_at=1.0)
+    healthy = AlertState(endpoint_state="STARTED", state_since=world.clock.now)
+    assert world.store.save(EP, healthy, expected_version=0, notice=stale, sinks=["slack"], now=world.clock.now)
+    # When sweeps check it
+    service = world.service()
+    service.sweep([EP])
+    service.sweep([EP])
+    # Then the notice is dropped in the lifecycle write, never delivered
+    assert world.slack.kinds() == [] and world.sns.kinds() == []
+    stored = world.store.load(EP)
+    assert stored is not None and stored.notice is None and stored.due == frozenset()
+
+
+# --- permanent delivery errors are never retired --------------------------------------------------------------------
+
+
+def test_a_permanently_refused_notice_is_retired_after_bounded_attempts(
+    world: World, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Slack refuses the payload for good, every time
+    world.upstream.put(EP, state="ERROR")
+    refusal = DeliveryError("Slack refused the message (invalid_payload)", kind="invalid_payload", permanent=True)
+    world.slack.failures.extend([refusal] * (MAX_PERMANENT_REFUSALS + 3))
+    service = world.service()
+    metrics.clear_metrics()
+    # When sweeps keep running inside the repeat interval
+    with caplog.at_level(logging.ERROR, logger="endpoint_relay.app.dispatcher"):
+        reports = [service.sweep([EP]) for _ in range(MAX_PERMANENT_REFUSALS + 2)]
+    # Then Slack is tried exactly MAX_PERMANENT_REFUSALS times, and the notice is retired for Slack only
+    assert [report.delivery_failures for report in reports] == [1] * MAX_PERMANENT_REFUSALS + [0, 0]
+    assert len(world.slack.failures) == 3
+    assert world.sns.kinds() == ["firing"]
+    stored = world.store.load(EP)
+    assert stored is not None and stored.due == frozenset()
+    # loudly: one error log naming the sink, and the metric the DeliveryAbandonedAlarm watches
+    abandoned = [record for record in caplog.records if "abandoned" in record.getMessage()]
+    assert len(abandoned) == 1 and abandoned[0].__dict__["sink"] == "slack"
+    assert metrics.metric_set["DeliveryAbandoned"]["Value"] == [1.0]
+    by_sink = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "DeliveryAbandonedBySink" in line]
+    assert [(line["sink"], line["DeliveryAbandonedBySink"]) for line in by_sink] == [("slack", [1.0])]
+
+
+def test_a_transiently_failing_notice_stays_owed_however_often_it_fails(world: World) -> None:
+    world.upstream.put(EP, state="ERROR")
+    world.slack.failures.extend([DeliveryError("timeout", kind="timeout")] * (3 * MAX_PERMANENT_REFUSALS))
+    service = world.service()
+    for _ in range(3 * MAX_PERMANENT_REFUSALS):
+        service.sweep([EP])
+    assert world.slack.kinds() == []
+    service.sweep([EP])
+    assert world.slack.kinds() == ["firing"]
+
+
+def test_a_new_notice_starts_its_own_count_of_refusals(world: World) -> None:
+    # Given Slack refused the FIRING notice one time short of retiring it
+    world.upstream.put(EP, state="ERROR")
+    refusal = DeliveryError("refused", kind="invalid_payload", permanent=True)
+    world.slack.failures.extend([refusal] * (MAX_PERMANENT_REFUSALS - 1))
+    service = world.service()
+    for _ in range(MAX_PERMANENT_REFUSALS - 1):
+        service.sweep([EP])
+    # When the endpoint recovers and the RESOLVED notice is refused once
+    world.upstream.put(EP, state="STARTED")
+    world.slack.failures.append(refusal)
+    service.sweep([EP])
+    # Then it is still owed and delivered on the next sweep
+    service.sweep([EP])
+    assert world.slack.kinds() == ["resolved"]
+
+
+# --- mutes and unmutes are announced ---------------------------------------------------------------------------------
+
+
+def test_a_mute_and_an_unmute_are_each_announced_once_per_sink(world: World) -> None:
+    # Given a healthy endpoint; nobody dispatches the announcements at once, so sweeps deliver them
+    world.upstream.put(EP)
+    service = world.service()
+    until = world.clock.now + HOUR
+    owed = service.mutes.mute(EP, until, "slack:T0:U0ONCALL1")
+    assert owed is not None and owed.sinks == {"slack", "sns"}
+    service.sweep([EP])
+    service.sweep([EP])
+    service.mutes.unmute(EP, "slack:T0:U0ONCALL1")
+    service.sweep([EP])
+    service.sweep([EP])
+    for sink in (world.slack, world.sns):
+        announced = sink.announcements()
+        assert [notice.kind for notice in announced] == [NoticeKind.MUTED, NoticeKind.UNMUTED]
+        assert all(n.endpoint_id == EP and n.actor == "slack:T0:U0ONCALL1" for n in announced)
+        assert announced[0].muted_until == until and announced[1].muted_until is None
+    assert world.slack.kinds() == []

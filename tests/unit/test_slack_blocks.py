@@ -201,3 +201,14 @@ def test_clip_never_exceeds_its_limit_or_breaks_an_entity(text: str, limit: int)
     for position, char in enumerate(fitted):
         if char == "&":
             assert fitted[position:].startswith(("&amp;", "&lt;", "&gt;"))
+
+
+def test_a_mute_announcement_says_who_which_endpoint_and_until_when_in_utc() -> None:
+    notice = Notice.mute_change("endpoint-0001-abcd", START + 7200, actor="slack:T0:U0ONCALL1", now=START)
+    (message,) = render_messages([notice], lambda endpoint_id: f"https://console.example/{endpoint_id}")
+    text = json.dumps(message.payload)
+    assert message.payload["blocks"][0]["text"]["text"].endswith("Muted: endpoint-0001-abcd")
+    assert "`endpoint-0001-abcd`" in text and "`slack:T0:U0ONCALL1`" in text
+    assert "2027-01-15 10:00 UTC" in text
+    unmuted = Notice.mute_change("endpoint-0001-abcd", None, actor="slack:T0:U0ONCALL1", now=START)
+    assert "back on" in json.dumps(notice_blocks(unmuted, "https://console.example/x"))

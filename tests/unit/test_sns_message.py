@@ -130,3 +130,15 @@ def test_any_text_becomes_a_valid_subject(text: str) -> None:
 
 def _utf16_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
+
+
+def test_a_mute_announcement_is_a_custom_notification_naming_who_and_until_when() -> None:
+    notice = Notice.mute_change("endpoint-0001-abcd", 1_800_007_200.0, actor="slack:T0:U0ONCALL1", now=1_800_000_000.0)
+    message = build(notice, "https://console.example/endpoint-0001-abcd")
+    document = json.loads(message.message)
+    assert document["metadata"]["eventType"] == "EndpointAlertMuted"
+    description = document["content"]["description"]
+    assert "`endpoint-0001-abcd`" in description and "`slack:T0:U0ONCALL1`" in description
+    assert "2027-01-15 10:00 UTC" in description
+    assert message.attributes["status"] == "muted" and message.attributes["kind"] == ("mute",)
+    assert "/together unmute endpoint-0001-abcd" in document["content"]["nextSteps"][0]

@@ -6,14 +6,17 @@ Item attributes (key ``pk`` = endpoint id):
   ``announced``, ``last_notified``, ``endpoint_state``, ``state_since``, ``muted_until``, ``muted_by``
 - delivery: ``notice`` (JSON of the newest notice) and, per sink ``<s>``: ``due_<s>`` (id of the notice
   still owed), ``lease_<s>`` / ``lease_owner_<s>`` (who is delivering it, until when), ``delivered_<s>``,
-  ``delivered_at_<s>``, ``failures_<s>``
+  ``delivered_at_<s>``, ``failures_<s>`` (every failed attempt), ``refusals_<s>`` (permanent refusals of the
+  owed notice), ``abandoned_<s>`` (the last notice retired after too many refusals)
 - ``expires_at``: the table's TTL attribute
 
 Lifecycle writes are conditional on ``version``, so of several invocations that
 saw the same state only one issues the notice. Delivery claims are conditional
 on the notice still being owed and nobody holding an unexpired lease, so each
 sink gets each notice once; a failed delivery gives the lease back and the
-notice stays owed for the next sweep.
+notice stays owed for the next sweep, unless the sink refused it for good
+``MAX_PERMANENT_REFUSALS`` times. A lifecycle write or a mute change that makes
+the owed notice untrue drops it in the same conditional write.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from endpoint_relay.adapters import dynamo
 from endpoint_relay.adapters.aws_clients import LazyClient
 from endpoint_relay.core.alerting import (
+    MAX_PERMANENT_REFUSALS,
     AlertState,
     AlertStatus,
     AlertStoreError,
@@ -71,6 +75,7 @@ class DynamoAlertStore:
         notice: Notice | None,
         sinks: Iterable[str],
         now: float,
+        retract: bool = False,
     ) -> bool:
         update = _Update()
         update.set("version", expected_version + 1)
@@ -84,12 +89,9 @@ class DynamoAlertStore:
         update.set_or_remove("state_since", state.state_since)
         update.set("expires_at", _expiry(now, state.muted_until))
         if notice is not None:
-            update.set("notice", notice.to_json())
-            for sink in sinks:
-                _check_sink(sink)
-                # A newer notice supersedes one still owed; any claim on the old one is void.
-                update.set(f"due_{sink}", notice.id)
-                update.remove(f"lease_{sink}", f"lease_owner_{sink}")
+            _owe(update, notice, sinks)
+        elif retract:
+            _drop_owed(update, sinks)
         if expected_version == 0:
             condition = "attribute_not_exists(pk)"
         else:
@@ -97,7 +99,16 @@ class DynamoAlertStore:
             update.value(":expected_version", expected_version)
         return self._conditional(endpoint_id, update, condition)
 
-    def set_mute(self, endpoint_id: str, until: float | None, *, actor: str, now: float) -> None:
+    def set_mute(
+        self,
+        endpoint_id: str,
+        until: float | None,
+        *,
+        actor: str,
+        now: float,
+        announcement: Notice | None = None,
+        sinks: Iterable[str] = (),
+    ) -> None:
         update = _Update()
         update.add("version", 1)
         if until is None:
@@ -105,6 +116,12 @@ class DynamoAlertStore:
         else:
             update.set("muted_until", until)
             update.set("muted_by", actor[:200])
+        # As decide() does while muted: whatever is still unhealthy afterwards is announced afresh.
+        update.remove("announced")
+        if announcement is not None:
+            _owe(update, announcement, sinks)
+        else:
+            _drop_owed(update, sinks)
         update.set("muted_at", now)
         update.set("expires_at", _expiry(now, until))
         self._write(endpoint_id, update, condition=None)
@@ -127,7 +144,7 @@ class DynamoAlertStore:
     def mark_delivered(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float) -> None:
         _check_sink(sink)
         update = _Update()
-        update.remove(f"due_{sink}", f"lease_{sink}", f"lease_owner_{sink}")
+        update.remove(f"due_{sink}", f"lease_{sink}", f"lease_owner_{sink}", f"refusals_{sink}")
         update.set(f"delivered_{sink}", notice_id)
         update.set(f"delivered_at_{sink}", now)
         update.value(":notice_id", notice_id)
@@ -137,13 +154,30 @@ class DynamoAlertStore:
             # A newer notice replaced this one while it was in flight; that one is owed in its own right.
             logger.info("delivered notice was superseded meanwhile", extra={"endpoint_id": endpoint_id, "sink": sink})
 
-    def release(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str) -> None:
+    def release(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, permanent: bool = False) -> bool:
         _check_sink(sink)
+        owner_is_us = f"#lease_owner_{sink} = :owner"
+        if permanent:
+            # The last refusal allowed retires the notice for this sink, in one conditional write.
+            retire = _Update()
+            retire.remove(f"due_{sink}", f"lease_{sink}", f"lease_owner_{sink}", f"refusals_{sink}")
+            retire.set(f"abandoned_{sink}", notice_id)
+            retire.add(f"failures_{sink}", 1)
+            retire.value(":owner", owner)
+            retire.value(":notice_id", notice_id)
+            retire.value(":last", MAX_PERMANENT_REFUSALS - 1)
+            refusals = retire.name(f"refusals_{sink}")
+            due = retire.name(f"due_{sink}")
+            if self._conditional(endpoint_id, retire, f"{owner_is_us} AND {due} = :notice_id AND {refusals} >= :last"):
+                return True
         update = _Update()
         update.remove(f"lease_{sink}", f"lease_owner_{sink}")
         update.add(f"failures_{sink}", 1)
+        if permanent:
+            update.add(f"refusals_{sink}", 1)
         update.value(":owner", owner)
-        self._conditional(endpoint_id, update, f"{update.name(f'lease_owner_{sink}')} = :owner")
+        self._conditional(endpoint_id, update, owner_is_us)
+        return False
 
     # -- plumbing ------------------------------------------------------------------------------------------------
 
@@ -215,6 +249,23 @@ class _Update:
         if self._adds:
             clauses.append("ADD " + ", ".join(self._adds))
         return " ".join(clauses)
+
+
+def _owe(update: _Update, notice: Notice, sinks: Iterable[str]) -> None:
+    update.set("notice", notice.to_json())
+    for sink in sinks:
+        _check_sink(sink)
+        # A newer notice supersedes one still owed; any claim on the old one is void.
+        update.set(f"due_{sink}", notice.id)
+        update.remove(f"lease_{sink}", f"lease_owner_{sink}", f"refusals_{sink}")
+
+
+def _drop_owed(update: _Update, sinks: Iterable[str]) -> None:
+    # Without its notice, a leftover due flag (a sink since disabled) matches nothing that is loaded.
+    update.remove("notice")
+    for sink in sinks:
+        _check_sink(sink)
+        update.remove(f"due_{sink}", f"lease_{sink}", f"lease_owner_{sink}", f"refusals_{sink}")
 
 
 def _stored(item: dict[str, Any]) -> StoredAlert | None:

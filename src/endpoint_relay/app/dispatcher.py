@@ -1,7 +1,10 @@
 """Delivers owed notices exactly once per sink: claim, deliver, settle.
 
 Conditional writes in the store decide who delivers; a failed delivery is given
-back and stays owed, so the next sweep (or lookup) tries that sink again.
+back and stays owed, so the next sweep (or lookup) tries that sink again. A
+notice the sink refuses for good (a rejected payload, a denied topic) is retired
+for that sink at the ``MAX_PERMANENT_REFUSALS``-th refusal, loudly: an error log
+and the DeliveryAbandoned metric, which has its own alarm.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
 from endpoint_relay.app.recorder import Owed
-from endpoint_relay.core.alerting import AlertStore, AlertStoreError, DeliveryError, Notice, Sink
+from endpoint_relay.core.alerting import (
+    MAX_PERMANENT_REFUSALS,
+    AlertStore,
+    AlertStoreError,
+    DeliveryError,
+    Notice,
+    Sink,
+)
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.observability import count, count_by
 
@@ -25,6 +35,7 @@ logger = logging.getLogger(__name__)
 class Tally:
     sent: Counter[str] = field(default_factory=Counter)
     failed: Counter[tuple[str, str]] = field(default_factory=Counter)
+    abandoned: Counter[str] = field(default_factory=Counter)
     suppressed: int = 0
 
     def emit(self) -> None:
@@ -37,6 +48,10 @@ class Tally:
             count("DeliveryFailures", sum(self.failed.values()))
         for (sink, kind), failed in self.failed.items():
             count_by("DeliveryFailuresBySink", failed, sink=sink, kind=kind[:64])
+        if self.abandoned:
+            count("DeliveryAbandoned", sum(self.abandoned.values()))
+        for sink, abandoned in self.abandoned.items():
+            count_by("DeliveryAbandonedBySink", abandoned, sink=sink)
         if self.suppressed:
             count("AlertsSuppressed", self.suppressed)
 
@@ -95,28 +110,38 @@ class NoticeDispatcher:
         for sink, results in zip(self._sinks, answers, strict=True):
             for notice in by_sink[sink.name]:
                 error = results.get(notice.id, DeliveryError("no answer from sink", kind="internal"))
-                self._settle(store, sink.name, notice, error, owner)
+                if self._settle(store, sink.name, notice, error, owner):
+                    tally.abandoned[sink.name] += 1
                 if error is None:
                     tally.sent[sink.name] += 1
                 else:
                     tally.failed[(sink.name, error.kind)] += 1
         return tally
 
-    def _settle(self, store: AlertStore, sink: str, notice: Notice, error: DeliveryError | None, owner: str) -> None:
+    def _settle(self, store: AlertStore, sink: str, notice: Notice, error: DeliveryError | None, owner: str) -> bool:
+        """Record the outcome; True when the notice was retired for this sink."""
+        where = {"endpoint_id": notice.endpoint_id, "sink": sink, "notice": notice.kind.value}
         try:
             if error is None:
                 store.mark_delivered(notice.endpoint_id, sink, notice.id, owner=owner, now=self._clock())
-            else:
-                logger.warning(
-                    "notice not delivered; it stays owed",
-                    extra={"endpoint_id": notice.endpoint_id, "sink": sink, "error_kind": error.kind},
-                )
-                store.release(notice.endpoint_id, sink, notice.id, owner=owner)
+                return False
+            logger.warning(
+                "notice not delivered; it stays owed",
+                extra={**where, "error_kind": error.kind, "permanent": error.permanent},
+            )
+            if not store.release(notice.endpoint_id, sink, notice.id, owner=owner, permanent=error.permanent):
+                return False
         except AlertStoreError:
             logger.error(
                 "could not record a delivery outcome; the lease expires and the notice may be resent",
                 extra={"endpoint_id": notice.endpoint_id, "sink": sink},
             )
+            return False
+        logger.error(
+            "notice abandoned: the sink refused it for good, every time; fix the sink's configuration",
+            extra={**where, "error_kind": error.kind, "refusals": MAX_PERMANENT_REFUSALS},
+        )
+        return True
 
 
 def _deliver(sink: Sink, notices: list[Notice]) -> dict[str, DeliveryError | None]:

@@ -1,11 +1,12 @@
-"""Mutes: who silenced which endpoint until when, kept in the alert state store."""
+"""Mutes: who silenced which endpoint until when, kept in the alert state store and announced on every sink."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from endpoint_relay.core.alerting import AlertStore
+from endpoint_relay.app.recorder import Owed
+from endpoint_relay.core.alerting import AlertStore, Notice
 from endpoint_relay.core.endpoint_id import require_endpoint_id
 from endpoint_relay.core.errors import ConfigurationError
 
@@ -13,19 +14,21 @@ logger = logging.getLogger(__name__)
 
 
 class Mutes:
-    def __init__(self, *, store: AlertStore | None, clock: Callable[[], float]) -> None:
+    def __init__(self, *, store: AlertStore | None, sink_names: Iterable[str], clock: Callable[[], float]) -> None:
         self._store = store
+        self._sinks = frozenset(sink_names)
         self._clock = clock
 
-    def mute(self, endpoint_id: str, until_epoch: float, actor: str) -> None:
-        require_endpoint_id(endpoint_id)
-        self._require_store().set_mute(endpoint_id, float(until_epoch), actor=actor, now=self._clock())
+    def mute(self, endpoint_id: str, until_epoch: float, actor: str) -> Owed | None:
+        """Mute the endpoint; the announcement owed to every sink (the caller may dispatch it at once)."""
+        owed = self._change(endpoint_id, float(until_epoch), actor)
         logger.info("endpoint muted", extra={"endpoint_id": endpoint_id, "muted_until": until_epoch, "actor": actor})
+        return owed
 
-    def unmute(self, endpoint_id: str, actor: str) -> None:
-        require_endpoint_id(endpoint_id)
-        self._require_store().set_mute(endpoint_id, None, actor=actor, now=self._clock())
+    def unmute(self, endpoint_id: str, actor: str) -> Owed | None:
+        owed = self._change(endpoint_id, None, actor)
         logger.info("endpoint unmuted", extra={"endpoint_id": endpoint_id, "actor": actor})
+        return owed
 
     def muted_until(self, endpoint_id: str) -> float | None:
         require_endpoint_id(endpoint_id)
@@ -33,6 +36,15 @@ class Mutes:
         if stored is None or not stored.state.is_muted(self._clock()):
             return None
         return stored.state.muted_until
+
+    def _change(self, endpoint_id: str, until: float | None, actor: str) -> Owed | None:
+        require_endpoint_id(endpoint_id)
+        store = self._require_store()
+        now = self._clock()
+        # Written with the mute, so the announcement is owed even if nobody delivers it now: a sweep will.
+        announcement = Notice.mute_change(endpoint_id, until, actor=actor, now=now) if self._sinks else None
+        store.set_mute(endpoint_id, until, actor=actor, now=now, announcement=announcement, sinks=sorted(self._sinks))
+        return Owed(announcement, self._sinks) if announcement else None
 
     def _require_store(self) -> AlertStore:
         if self._store is None:

@@ -20,6 +20,7 @@ from endpoint_relay.core.alerting import (
     StoredAlert,
     decide,
     state_since,
+    still_owed,
 )
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.policy import Expectations, Finding, PolicyDocument, evaluate
@@ -41,7 +42,7 @@ class Owed:
 class Recorded:
     check: EndpointCheck
     owed: Owed | None = None
-    """What is still owed for this endpoint; None when nothing is, or while it is muted."""
+    """What is still owed for this endpoint (while muted, only a mute's announcement); None when nothing is."""
     suppressed: bool = False
 
 
@@ -98,19 +99,28 @@ class DecisionRecorder:
             previous = stored.state if stored else None
             findings = evaluate(endpoint, expected, state_since=state_since(previous, endpoint.state, now), now=now)
             decision = decide(previous, snapshot, findings, now=now, repeat_interval=self._repeat_interval)
-            if decision.write and not store.save(
+            # An owed notice the decision made untrue (recovered, changed, muted) is dropped with it.
+            retract = (
+                decision.notice is None
+                and stored is not None
+                and stored.notice is not None
+                and bool(stored.due)
+                and not still_owed(stored.notice, decision.state, now)
+            )
+            if (decision.write or retract) and not store.save(
                 endpoint.id,
                 decision.state,
                 expected_version=stored.version if stored else 0,
                 notice=decision.notice,
                 sinks=sorted(self._sinks),
                 now=now,
+                retract=retract,
             ):
                 continue  # another invocation wrote first: look again, it may already have issued the notice
             muted = decision.state.is_muted(now)
             kind = decision.notice.kind if decision.notice else None
             check = EndpointCheck(endpoint.id, endpoint.state, findings, muted=muted, notice=kind)
-            owed = None if muted else _owed(decision.notice, stored, self._sinks)
+            owed = _owed(decision.notice, None if retract else stored, self._sinks)
             return Recorded(check, owed, decision.suppressed is not None)
         raise AlertStoreError("alert state kept changing under this check", param=None)
 

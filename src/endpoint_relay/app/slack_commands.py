@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable, Collection
 from typing import Protocol
 
+from endpoint_relay.app.dispatcher import NoticeDispatcher
 from endpoint_relay.app.mutes import Mutes
-from endpoint_relay.app.recorder import DecisionRecorder
+from endpoint_relay.app.recorder import DecisionRecorder, Owed
 from endpoint_relay.core import slack_replies
 from endpoint_relay.core.errors import EndpointNotFoundError, RelayError
 from endpoint_relay.core.lookup import LookupService
@@ -48,6 +49,7 @@ class SlackCommands:
         lookups: LookupService,
         recorder: DecisionRecorder,
         mutes: Mutes,
+        dispatcher: NoticeDispatcher,
         followups: FollowUpQueue,
         allowed_team_ids: Collection[str],
         mute_user_ids: Collection[str],
@@ -56,6 +58,7 @@ class SlackCommands:
         self._lookups = lookups
         self._recorder = recorder
         self._mutes = mutes
+        self._dispatcher = dispatcher
         self._followups = followups
         self._allowed_teams = frozenset(allowed_team_ids)
         self._mute_users = frozenset(mute_user_ids)
@@ -89,20 +92,27 @@ class SlackCommands:
                     return slack_replies.mute_refused_reply(allow_list_empty=not self._mute_users)
                 until = self._clock() + seconds
                 try:
-                    self._mutes.mute(endpoint_id, until, actor=request.actor)
+                    announcement = self._mutes.mute(endpoint_id, until, actor=request.actor)
                 except RelayError as exc:
                     return _mute_failed(exc)
+                self._announce(announcement)
                 return slack_replies.mute_reply(endpoint_id, until, seconds)
             case UnmuteCommand(endpoint_id=endpoint_id):
                 if not self._may_mute(request):
                     return slack_replies.mute_refused_reply(allow_list_empty=not self._mute_users)
                 try:
-                    self._mutes.unmute(endpoint_id, actor=request.actor)
+                    announcement = self._mutes.unmute(endpoint_id, actor=request.actor)
                 except RelayError as exc:
                     return _mute_failed(exc)
+                self._announce(announcement)
                 return slack_replies.unmute_reply(endpoint_id)
             case HelpCommand(unknown=unknown):
                 return slack_replies.help_reply(request.command, unknown=unknown)
+
+    def _announce(self, announcement: Owed | None) -> None:
+        """Deliver a mute's announcement now if the request has time; it is owed either way, so a sweep would."""
+        tally = self._dispatcher.dispatch([announcement] if announcement else [])
+        tally.emit()
 
     def _status_now(self, endpoint_id: str) -> slack_replies.Reply | None:
         """The answer from a fresh cache entry, or None when it needs an upstream call."""

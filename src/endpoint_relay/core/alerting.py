@@ -20,6 +20,8 @@ from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.policy import Expectations, Finding, Severity, highest_severity
 
 DEFAULT_REPEAT_INTERVAL = 4 * 3600.0
+MAX_PERMANENT_REFUSALS = 5
+"""Refusals a sink may answer one notice with ("cannot succeed until someone fixes it") before it is retired."""
 
 
 class AlertStatus(StrEnum):
@@ -35,6 +37,14 @@ class NoticeKind(StrEnum):
     REMINDER = "reminder"
     """Still firing with the same findings after the repeat interval."""
     RESOLVED = "resolved"
+    MUTED = "muted"
+    """Someone muted the endpoint: says who, and until when."""
+    UNMUTED = "unmuted"
+
+    @property
+    def is_announcement(self) -> bool:
+        """A mute change, true whatever the endpoint does next; the others report its findings."""
+        return self in (NoticeKind.MUTED, NoticeKind.UNMUTED)
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,11 @@ class EndpointSnapshot:
             expected_max_replicas=expected.max_replicas,
         )
 
+    @classmethod
+    def bare(cls, endpoint_id: str) -> EndpointSnapshot:
+        """Only the id: a mute is set by id, without asking Together about the endpoint."""
+        return cls(endpoint_id, "", "", "", "", "", None, None, None, None)
+
 
 @dataclass(frozen=True)
 class Notice:
@@ -81,6 +96,24 @@ class Notice:
     opened_at: float
     """When the findings were first seen ("since when")."""
     created_at: float
+    actor: str | None = None
+    """Who muted or unmuted (announcements only)."""
+    muted_until: float | None = None
+
+    @classmethod
+    def mute_change(cls, endpoint_id: str, until: float | None, *, actor: str, now: float) -> Notice:
+        """The announcement of a mute (``until`` set) or an unmute."""
+        kind = NoticeKind.MUTED if until is not None else NoticeKind.UNMUTED
+        return cls(
+            id=f"{endpoint_id}:{kind.value}:{int(now * 1000)}",
+            kind=kind,
+            endpoint=EndpointSnapshot.bare(endpoint_id),
+            findings=(),
+            opened_at=now,
+            created_at=now,
+            actor=actor[:200],
+            muted_until=until,
+        )
 
     @property
     def endpoint_id(self) -> str:
@@ -103,6 +136,8 @@ class Notice:
                 "findings": [_finding_dict(finding) for finding in self.findings],
                 "opened_at": self.opened_at,
                 "created_at": self.created_at,
+                "actor": self.actor,
+                "muted_until": self.muted_until,
             },
             separators=(",", ":"),
         )
@@ -117,6 +152,8 @@ class Notice:
             findings=findings_from_json(json.dumps(document["findings"])),
             opened_at=float(document["opened_at"]),
             created_at=float(document["created_at"]),
+            actor=str(document["actor"]) if document.get("actor") is not None else None,
+            muted_until=float(document["muted_until"]) if document.get("muted_until") is not None else None,
         )
 
 
@@ -265,6 +302,21 @@ def decide(
     return Decision(following, notice, None, notice is not None or following._lifecycle() != prior._lifecycle())
 
 
+def still_owed(notice: Notice, state: AlertState, now: float) -> bool:
+    """Whether an owed notice still tells the truth about the endpoint in ``state``.
+
+    A notice that fell behind (the endpoint recovered, its findings changed, it was
+    muted) must never reach a channel late; a mute change is true whenever it lands.
+    """
+    if notice.kind.is_announcement:
+        return True
+    if state.is_muted(now):
+        return False
+    if notice.kind is NoticeKind.RESOLVED:
+        return state.fingerprint is None
+    return state.fingerprint is not None and state.fingerprint == fingerprint(notice.findings)
+
+
 def _firing_notice(prior: AlertState, current_fp: str, now: float, repeat_interval: float) -> NoticeKind | None:
     if prior.announced is None:
         return NoticeKind.FIRING
@@ -338,8 +390,13 @@ class AlertStore(Protocol):
         notice: Notice | None,
         sinks: Iterable[str],
         now: float,
+        retract: bool = False,
     ) -> bool:
-        """Write the lifecycle state if nobody wrote since ``expected_version``; False if somebody did."""
+        """Write the lifecycle state if nobody wrote since ``expected_version``; False if somebody did.
+
+        ``notice`` becomes owed to ``sinks``, superseding any owed one; ``retract`` drops the owed
+        notice instead (it no longer matches the endpoint), in the same conditional write.
+        """
         ...
 
     def claim(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float, lease: float) -> bool:
@@ -348,11 +405,30 @@ class AlertStore(Protocol):
 
     def mark_delivered(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float) -> None: ...
 
-    def release(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str) -> None:
-        """Give a claim back after a failed delivery; the notice stays owed."""
+    def release(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, permanent: bool = False) -> bool:
+        """Give a claim back after a failed delivery; the notice stays owed.
+
+        A permanent refusal is counted per notice and sink; the one that reaches
+        :data:`MAX_PERMANENT_REFUSALS` retires the notice for that sink instead (True).
+        """
         ...
 
-    def set_mute(self, endpoint_id: str, until: float | None, *, actor: str, now: float) -> None: ...
+    def set_mute(
+        self,
+        endpoint_id: str,
+        until: float | None,
+        *,
+        actor: str,
+        now: float,
+        announcement: Notice | None = None,
+        sinks: Iterable[str] = (),
+    ) -> None:
+        """Set or clear the mute, forget what was announced, and make ``announcement`` the owed notice.
+
+        Whatever was owed before is dropped: an alert notice must not be delivered while
+        muted, and a newer announcement supersedes an older one.
+        """
+        ...
 
 
 class SweepCursor(Protocol):

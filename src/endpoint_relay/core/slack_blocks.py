@@ -25,6 +25,8 @@ _TITLES = {
     NoticeKind.CHANGED: ("\U0001f7e0", "Changed"),
     NoticeKind.REMINDER: ("\U0001f501", "Still firing"),
     NoticeKind.RESOLVED: ("\u2705", "Resolved"),
+    NoticeKind.MUTED: ("\U0001f515", "Muted"),
+    NoticeKind.UNMUTED: ("\U0001f514", "Unmuted"),
 }
 _SEVERITY_EMOJI = {Severity.CRITICAL: ":red_circle:", Severity.WARNING: ":large_yellow_circle:"}
 
@@ -47,6 +49,8 @@ def header_text(notice: Notice) -> str:
 
 def notice_blocks(notice: Notice, console_url: str) -> list[Block]:
     endpoint = notice.endpoint
+    if notice.kind.is_announcement:
+        return _announcement_blocks(notice, console_url)
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": header_text(notice), "emoji": True}},
         {"type": "section", "fields": [_field(label, value) for label, value in _fields(notice)][:MAX_FIELDS]},
@@ -57,6 +61,28 @@ def notice_blocks(notice: Notice, console_url: str) -> list[Block]:
     link = f"<{console_url}|Open {escape_mrkdwn(endpoint.id)} in the Together console>"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"{link} \u00b7 endpoint-relay"}]})
     return blocks
+
+
+def _announcement_blocks(notice: Notice, console_url: str) -> list[Block]:
+    """Who muted or unmuted which endpoint, and until when: alerts for it stop, or start again."""
+    endpoint_id = notice.endpoint.id
+    fields = [("Endpoint", code_span(endpoint_id, 120)), ("By", _identifier(notice.actor or ""))]
+    if notice.kind is NoticeKind.MUTED:
+        fields.append(("Until", _utc(notice.muted_until)))
+        what = "No alerts for this endpoint until then."
+    else:
+        what = "Alerts for this endpoint are back on."
+    link = f"<{console_url}|Open {escape_mrkdwn(endpoint_id)} in the Together console>"
+    return [
+        {"type": "header", "text": {"type": "plain_text", "text": header_text(notice), "emoji": True}},
+        {"type": "section", "fields": [_field(label, value) for label, value in fields]},
+        _section(what),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{link} \u00b7 endpoint-relay"}]},
+    ]
+
+
+def _utc(epoch: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch)) if epoch is not None else "-"
 
 
 def _fields(notice: Notice) -> list[tuple[str, str]]:

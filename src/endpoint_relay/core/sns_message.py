@@ -36,6 +36,8 @@ _TITLES = {
     NoticeKind.CHANGED: (":large_orange_circle:", "Changed"),
     NoticeKind.REMINDER: (":repeat:", "Still firing"),
     NoticeKind.RESOLVED: (":white_check_mark:", "Resolved"),
+    NoticeKind.MUTED: (":no_bell:", "Muted"),
+    NoticeKind.UNMUTED: (":bell:", "Unmuted"),
 }
 
 
@@ -49,7 +51,7 @@ class SnsMessage:
 
 
 def build(notice: Notice, console_url: str) -> SnsMessage:
-    status = "resolved" if notice.kind is NoticeKind.RESOLVED else "firing"
+    status = _status(notice.kind)
     severity = notice.severity.value if notice.severity else "info"
     document = {
         "version": "1.0",
@@ -58,7 +60,7 @@ def build(notice: Notice, console_url: str) -> SnsMessage:
         "content": {
             "textType": "client-markdown",
             "title": _title(notice),
-            "description": _description(notice),
+            "description": _announcement(notice) if notice.kind.is_announcement else _description(notice),
             "nextSteps": _next_steps(notice, console_url),
             "keywords": ["endpoint-relay", severity, status, *sorted({f.kind for f in notice.findings})][:10],
         },
@@ -78,10 +80,22 @@ def build(notice: Notice, console_url: str) -> SnsMessage:
         attributes={
             "severity": severity,
             "endpoint_id": notice.endpoint_id,
-            "kind": tuple(dict.fromkeys(finding.kind for finding in notice.findings)) or (notice.primary_kind,),
+            "kind": _finding_kinds(notice),
             "status": status,
         },
     )
+
+
+def _status(kind: NoticeKind) -> str:
+    if kind.is_announcement:
+        return kind.value  # "muted" or "unmuted"
+    return "resolved" if kind is NoticeKind.RESOLVED else "firing"
+
+
+def _finding_kinds(notice: Notice) -> tuple[str, ...]:
+    if notice.kind.is_announcement:
+        return ("mute",)
+    return tuple(dict.fromkeys(finding.kind for finding in notice.findings)) or (notice.primary_kind,)
 
 
 def subject_line(text: str) -> str:
@@ -151,12 +165,27 @@ def _description(notice: Notice) -> str:
     return "\n".join(kept)
 
 
+def _announcement(notice: Notice) -> str:
+    lines = [
+        f"*Endpoint:* {code_span(notice.endpoint.id, 120)}",
+        f"*By:* {_identifier(notice.actor or '')}",
+    ]
+    if notice.kind is NoticeKind.MUTED and notice.muted_until is not None:
+        until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(notice.muted_until))
+        lines += [f"*Until:* {until}", "No alerts for this endpoint until then."]
+    else:
+        lines.append("Alerts for this endpoint are back on.")
+    return "\n".join(lines)
+
+
 def _identifier(value: str) -> str:
     return code_span(value, 300) if value else "-"
 
 
 def _next_steps(notice: Notice, console_url: str) -> list[str]:
-    if notice.kind is NoticeKind.RESOLVED:
+    if notice.kind is NoticeKind.MUTED:
+        return [f"To hear about it again before then: {code_span(f'/together unmute {notice.endpoint_id}')}"]
+    if notice.kind is NoticeKind.RESOLVED or notice.kind.is_announcement:
         return [f"Nothing to do; review the endpoint if needed: {console_url}"]
     return [
         f"Open the endpoint in the Together console: {console_url}",
@@ -174,4 +203,14 @@ def _context(notice: Notice, status: str, severity: str) -> dict[str, Any]:
         "notice": notice.kind.value,
         "finding_kinds": ",".join(f.kind for f in notice.findings),
         "opened_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(notice.opened_at)),
+        **_mute_context(notice),
     }
+
+
+def _mute_context(notice: Notice) -> dict[str, str]:
+    if not notice.kind.is_announcement:
+        return {}
+    context = {"actor": single_line(notice.actor or "")[:200]}
+    if notice.muted_until is not None:
+        context["muted_until"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(notice.muted_until))
+    return context

@@ -39,6 +39,7 @@ def build_api(
         lookups=shared.lookups,
         recorder=shared.recorder,
         mutes=shared.mutes,
+        dispatcher=shared.dispatcher,
         followups=followups,
         allowed_team_ids=settings.slack_allowed_team_ids,
         mute_user_ids=settings.slack_mute_user_ids,

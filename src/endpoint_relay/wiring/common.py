@@ -91,7 +91,7 @@ def build_shared(
         store=store,
         recorder=recorder,
         dispatcher=dispatcher,
-        mutes=Mutes(store=store, clock=clock),
+        mutes=Mutes(store=store, sink_names=[sink.name for sink in sinks], clock=clock),
         lookup_alerts=LookupAlerts(recorder=recorder, dispatcher=dispatcher),
     )
 
