@@ -14,6 +14,8 @@ from endpoint_relay.core.alerting import (
     AlertStatus,
     AlertStoreError,
     EndpointSnapshot,
+    LifecycleWrite,
+    MuteChange,
     Notice,
     NoticeKind,
     decide,
@@ -45,7 +47,7 @@ def _firing(now: float = NOW) -> tuple[AlertState, Notice]:
 def test_a_lifecycle_write_round_trips(store: DynamoAlertStore) -> None:
     state, notice = _firing()
     assert store.load(EP) is None
-    assert store.save(EP, state, expected_version=0, notice=notice, sinks=["slack", "sns"], now=NOW)
+    assert store.save(EP, LifecycleWrite(state, 0, NOW, notice, ("slack", "sns")))
     stored = store.load(EP)
     assert stored is not None
     assert stored.version == 1
@@ -58,19 +60,19 @@ def test_a_lifecycle_write_round_trips(store: DynamoAlertStore) -> None:
 def test_of_two_writers_that_saw_the_same_version_only_one_wins(store: DynamoAlertStore) -> None:
     state, notice = _firing()
     # Both saw "no item yet"
-    assert store.save(EP, state, expected_version=0, notice=notice, sinks=["slack"], now=NOW) is True
-    assert store.save(EP, state, expected_version=0, notice=notice, sinks=["slack"], now=NOW) is False
+    assert store.save(EP, LifecycleWrite(state, 0, NOW, notice, ("slack",))) is True
+    assert store.save(EP, LifecycleWrite(state, 0, NOW, notice, ("slack",))) is False
     # Both saw version 1
     later = AlertState(status=AlertStatus.OK, endpoint_state="STARTED", state_since=NOW + 60)
-    assert store.save(EP, later, expected_version=1, notice=None, sinks=[], now=NOW + 60) is True
-    assert store.save(EP, later, expected_version=1, notice=None, sinks=[], now=NOW + 60) is False
+    assert store.save(EP, LifecycleWrite(later, 1, NOW + 60, None, ())) is True
+    assert store.save(EP, LifecycleWrite(later, 1, NOW + 60, None, ())) is False
     stored = store.load(EP)
     assert stored is not None and stored.version == 2 and stored.state.status is AlertStatus.OK
 
 
 def test_a_delivery_is_claimed_by_one_owner_until_delivered(store: DynamoAlertStore) -> None:
     state, notice = _firing()
-    store.save(EP, state, expected_version=0, notice=notice, sinks=["slack", "sns"], now=NOW)
+    store.save(EP, LifecycleWrite(state, 0, NOW, notice, ("slack", "sns")))
 
     assert store.claim(EP, "slack", notice.id, owner="a", now=NOW, lease=60) is True
     assert store.claim(EP, "slack", notice.id, owner="b", now=NOW + 1, lease=60) is False  # leased to a
@@ -86,7 +88,7 @@ def test_a_delivery_is_claimed_by_one_owner_until_delivered(store: DynamoAlertSt
 
 def test_a_released_claim_can_be_taken_again_and_an_abandoned_one_after_its_lease(store: DynamoAlertStore) -> None:
     state, notice = _firing()
-    store.save(EP, state, expected_version=0, notice=notice, sinks=["slack"], now=NOW)
+    store.save(EP, LifecycleWrite(state, 0, NOW, notice, ("slack",)))
     assert store.claim(EP, "slack", notice.id, owner="a", now=NOW, lease=60)
     store.release(EP, "slack", notice.id, owner="a")  # the delivery failed
     assert store.claim(EP, "slack", notice.id, owner="b", now=NOW + 1, lease=60)  # the next sweep retries
@@ -99,10 +101,10 @@ def test_a_released_claim_can_be_taken_again_and_an_abandoned_one_after_its_leas
 
 def test_a_newer_notice_voids_a_claim_on_the_older_one(store: DynamoAlertStore) -> None:
     state, first = _firing()
-    store.save(EP, state, expected_version=0, notice=first, sinks=["slack"], now=NOW)
+    store.save(EP, LifecycleWrite(state, 0, NOW, first, ("slack",)))
     assert store.claim(EP, "slack", first.id, owner="a", now=NOW, lease=60)
     newer = Notice(f"{EP}:changed:2", NoticeKind.CHANGED, first.endpoint, (ERROR,), NOW, NOW + 5)
-    assert store.save(EP, state, expected_version=1, notice=newer, sinks=["slack"], now=NOW + 5)
+    assert store.save(EP, LifecycleWrite(state, 1, NOW + 5, newer, ("slack",)))
     # a finishes delivering the old notice: that does not settle the new one
     store.mark_delivered(EP, "slack", first.id, owner="a", now=NOW + 6)
     stored = store.load(EP)
@@ -112,23 +114,23 @@ def test_a_newer_notice_voids_a_claim_on_the_older_one(store: DynamoAlertStore) 
 
 def test_a_mute_survives_lifecycle_writes_and_bumps_the_version(store: DynamoAlertStore) -> None:
     state, notice = _firing()
-    store.save(EP, state, expected_version=0, notice=notice, sinks=[], now=NOW)
-    store.set_mute(EP, NOW + 3600, actor="U0123ABCD", now=NOW)
+    store.save(EP, LifecycleWrite(state, 0, NOW, notice, ()))
+    store.set_mute(EP, MuteChange(NOW + 3600, "U0123ABCD", NOW))
     stored = store.load(EP)
     assert stored is not None and stored.version == 2
     assert (stored.state.muted_until, stored.state.muted_by) == (NOW + 3600, "U0123ABCD")
     # A writer that read before the mute loses, and must look again
-    assert store.save(EP, state, expected_version=1, notice=None, sinks=[], now=NOW + 1) is False
-    assert store.save(EP, stored.state, expected_version=2, notice=None, sinks=[], now=NOW + 1) is True
+    assert store.save(EP, LifecycleWrite(state, 1, NOW + 1, None, ())) is False
+    assert store.save(EP, LifecycleWrite(stored.state, 2, NOW + 1, None, ())) is True
     after = store.load(EP)
     assert after is not None and after.state.muted_until == NOW + 3600
-    store.set_mute(EP, None, actor="U0123ABCD", now=NOW + 2)
+    store.set_mute(EP, MuteChange(None, "U0123ABCD", NOW + 2))
     unmuted = store.load(EP)
     assert unmuted is not None and unmuted.state.muted_until is None
 
 
 def test_muting_an_endpoint_never_seen_creates_its_state(store: DynamoAlertStore) -> None:
-    store.set_mute(EP, NOW + 60, actor="U0123ABCD", now=NOW)
+    store.set_mute(EP, MuteChange(NOW + 60, "U0123ABCD", NOW))
     stored = store.load(EP)
     assert stored is not None and stored.version == 1 and stored.state.status is AlertStatus.OK
 

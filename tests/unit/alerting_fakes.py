@@ -12,6 +12,8 @@ from endpoint_relay.core.alerting import (
     AlertState,
     AlertStoreError,
     DeliveryError,
+    LifecycleWrite,
+    MuteChange,
     Notice,
     StoredAlert,
 )
@@ -63,17 +65,8 @@ class MemoryAlertStore:
                 return None
             return StoredAlert(item.state, item.version, item.notice, frozenset(item.due))
 
-    def save(
-        self,
-        endpoint_id: str,
-        state: AlertState,
-        *,
-        expected_version: int,
-        notice: Notice | None,
-        sinks: Iterable[str],
-        now: float,
-        retract: bool = False,
-    ) -> bool:
+    def save(self, endpoint_id: str, write: LifecycleWrite) -> bool:
+        state, expected_version, notice = write.state, write.expected_version, write.notice
         self._check()
         with self._lock:
             item = self._items.get(endpoint_id)
@@ -84,8 +77,8 @@ class MemoryAlertStore:
             item.state = replace(state, muted_until=item.state.muted_until, muted_by=item.state.muted_by)
             item.version += 1
             if notice is not None:
-                item.owe(notice, sinks)
-            elif retract:
+                item.owe(notice, write.sinks)
+            elif write.retract:
                 item.drop_owed()
             self._items[endpoint_id] = item
             self.saves += 1
@@ -128,24 +121,15 @@ class MemoryAlertStore:
             item.abandoned[sink] = notice_id
             return True
 
-    def set_mute(
-        self,
-        endpoint_id: str,
-        until: float | None,
-        *,
-        actor: str,
-        now: float,
-        announcement: Notice | None = None,
-        sinks: Iterable[str] = (),
-    ) -> None:
+    def set_mute(self, endpoint_id: str, change: MuteChange) -> None:
         self._check()
         with self._lock:
             item = self._items.setdefault(endpoint_id, _Item())
-            muted_by = actor if until is not None else None
-            item.state = replace(item.state, muted_until=until, muted_by=muted_by, announced=None)
+            muted_by = change.actor if change.until is not None else None
+            item.state = replace(item.state, muted_until=change.until, muted_by=muted_by, announced=None)
             item.drop_owed()
-            if announcement is not None:
-                item.owe(announcement, sinks)
+            if change.announcement is not None:
+                item.owe(change.announcement, change.sinks)
             item.version += 1
 
 

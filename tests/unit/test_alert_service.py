@@ -20,6 +20,7 @@ from endpoint_relay.core.alerting import (
     AlertStoreError,
     DeliveryError,
     EndpointSnapshot,
+    LifecycleWrite,
     MemoryCursor,
     Notice,
     NoticeKind,
@@ -416,7 +417,7 @@ def test_an_owed_notice_that_no_longer_matches_the_endpoint_is_dropped_not_deliv
     finding = Finding(kind="state_failed", severity=Severity.CRITICAL, message="ERROR", actual="ERROR")
     stale = Notice(f"{EP}:firing:1", NoticeKind.FIRING, snapshot, (finding,), opened_at=1.0, created_at=1.0)
     healthy = AlertState(endpoint_state="STARTED", state_since=world.clock.now)
-    assert world.store.save(EP, healthy, expected_version=0, notice=stale, sinks=["slack"], now=world.clock.now)
+    assert world.store.save(EP, LifecycleWrite(healthy, 0, world.clock.now, stale, ("slack",)))
     # When sweeps check it
     service = world.service()
     service.sweep([EP])

@@ -33,6 +33,8 @@ from endpoint_relay.core.alerting import (
     AlertState,
     AlertStatus,
     AlertStoreError,
+    LifecycleWrite,
+    MuteChange,
     Notice,
     StoredAlert,
     findings_from_json,
@@ -66,17 +68,8 @@ class DynamoAlertStore:
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
-    def save(
-        self,
-        endpoint_id: str,
-        state: AlertState,
-        *,
-        expected_version: int,
-        notice: Notice | None,
-        sinks: Iterable[str],
-        now: float,
-        retract: bool = False,
-    ) -> bool:
+    def save(self, endpoint_id: str, write: LifecycleWrite) -> bool:
+        state, expected_version, notice, sinks = write.state, write.expected_version, write.notice, write.sinks
         update = _Update()
         update.set("version", expected_version + 1)
         update.set("status", state.status.value)
@@ -87,10 +80,10 @@ class DynamoAlertStore:
         update.set_or_remove("last_notified", state.last_notified)
         update.set_or_remove("endpoint_state", state.endpoint_state)
         update.set_or_remove("state_since", state.state_since)
-        update.set("expires_at", _expiry(now, state.muted_until))
+        update.set("expires_at", _expiry(write.now, state.muted_until))
         if notice is not None:
             _owe(update, notice, sinks)
-        elif retract:
+        elif write.retract:
             _drop_owed(update, sinks)
         if expected_version == 0:
             condition = "attribute_not_exists(pk)"
@@ -99,31 +92,22 @@ class DynamoAlertStore:
             update.value(":expected_version", expected_version)
         return self._conditional(endpoint_id, update, condition)
 
-    def set_mute(
-        self,
-        endpoint_id: str,
-        until: float | None,
-        *,
-        actor: str,
-        now: float,
-        announcement: Notice | None = None,
-        sinks: Iterable[str] = (),
-    ) -> None:
+    def set_mute(self, endpoint_id: str, change: MuteChange) -> None:
         update = _Update()
         update.add("version", 1)
-        if until is None:
+        if change.until is None:
             update.remove("muted_until", "muted_by")
         else:
-            update.set("muted_until", until)
-            update.set("muted_by", actor[:200])
+            update.set("muted_until", change.until)
+            update.set("muted_by", change.actor[:200])
         # As decide() does while muted: whatever is still unhealthy afterwards is announced afresh.
         update.remove("announced")
-        if announcement is not None:
-            _owe(update, announcement, sinks)
+        if change.announcement is not None:
+            _owe(update, change.announcement, change.sinks)
         else:
-            _drop_owed(update, sinks)
-        update.set("muted_at", now)
-        update.set("expires_at", _expiry(now, until))
+            _drop_owed(update, change.sinks)
+        update.set("muted_at", change.now)
+        update.set("expires_at", _expiry(change.now, change.until))
         self._write(endpoint_id, update, condition=None)
 
     # -- delivery ------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from endpoint_relay.app.recorder import Owed
-from endpoint_relay.core.alerting import AlertStore, Notice
+from endpoint_relay.core.alerting import AlertStore, MuteChange, Notice
 from endpoint_relay.core.endpoint_id import require_endpoint_id
 from endpoint_relay.core.errors import ConfigurationError
 
@@ -43,7 +43,8 @@ class Mutes:
         now = self._clock()
         # Written with the mute, so the announcement is owed even if nobody delivers it now: a sweep will.
         announcement = Notice.mute_change(endpoint_id, until, actor=actor, now=now) if self._sinks else None
-        store.set_mute(endpoint_id, until, actor=actor, now=now, announcement=announcement, sinks=sorted(self._sinks))
+        change = MuteChange(until, actor, now, announcement, tuple(sorted(self._sinks)))
+        store.set_mute(endpoint_id, change)
         return Owed(announcement, self._sinks) if announcement else None
 
     def _require_store(self) -> AlertStore:

@@ -16,6 +16,7 @@ from endpoint_relay.core.alerting import (
     AlertStoreError,
     EndpointCheck,
     EndpointSnapshot,
+    LifecycleWrite,
     Notice,
     StoredAlert,
     decide,
@@ -107,15 +108,15 @@ class DecisionRecorder:
                 and bool(stored.due)
                 and not still_owed(stored.notice, decision.state, now)
             )
-            if (decision.write or retract) and not store.save(
-                endpoint.id,
+            write = LifecycleWrite(
                 decision.state,
                 expected_version=stored.version if stored else 0,
-                notice=decision.notice,
-                sinks=sorted(self._sinks),
                 now=now,
+                notice=decision.notice,
+                sinks=tuple(sorted(self._sinks)),
                 retract=retract,
-            ):
+            )
+            if (decision.write or retract) and not store.save(endpoint.id, write):
                 continue  # another invocation wrote first: look again, it may already have issued the notice
             muted = decision.state.is_muted(now)
             kind = decision.notice.kind if decision.notice else None

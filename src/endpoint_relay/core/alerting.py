@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
-from endpoint_relay.core.errors import RelayError
+# Re-exported: the store's failure type, next to the store's protocol.
+from endpoint_relay.core.errors import AlertStoreError as AlertStoreError
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.policy import Expectations, Finding, Severity, highest_severity
 
@@ -45,6 +46,21 @@ class NoticeKind(StrEnum):
     def is_announcement(self) -> bool:
         """A mute change, true whatever the endpoint does next; the others report its findings."""
         return self in (NoticeKind.MUTED, NoticeKind.UNMUTED)
+
+    @property
+    def heading(self) -> tuple[str, str]:
+        """Emoji and title every rendering of the notice leads with (Unicode emoji: Slack, Teams and email agree)."""
+        return _NOTICE_TITLES[self]
+
+
+_NOTICE_TITLES = {
+    NoticeKind.FIRING: ("\U0001f534", "Firing"),
+    NoticeKind.CHANGED: ("\U0001f7e0", "Changed"),
+    NoticeKind.REMINDER: ("\U0001f501", "Still firing"),
+    NoticeKind.RESOLVED: ("\u2705", "Resolved"),
+    NoticeKind.MUTED: ("\U0001f515", "Muted"),
+    NoticeKind.UNMUTED: ("\U0001f514", "Unmuted"),
+}
 
 
 @dataclass(frozen=True)
@@ -359,14 +375,6 @@ class SweepReport:
 # --- the ports the alert service depends on --------------------------------------------------------------------------
 
 
-class AlertStoreError(RelayError):
-    """The alert state store failed; the message names an error code, never data."""
-
-    status = 503
-    error_type = "service_unavailable_error"
-    code = "alert_state_unavailable"
-
-
 class DeliveryError(Exception):
     """A sink did not accept a notice. It stays owed and the next sweep retries it."""
 
@@ -378,25 +386,38 @@ class DeliveryError(Exception):
         """True when repeating the same request cannot succeed until someone fixes configuration."""
 
 
+@dataclass(frozen=True, slots=True)
+class LifecycleWrite:
+    """One conditional write of an endpoint's lifecycle: its state, and what becomes (or stops being) owed."""
+
+    state: AlertState
+    expected_version: int
+    """Applied only if the stored version is still this one (0: the endpoint has no item yet)."""
+    now: float
+    notice: Notice | None = None
+    """Becomes owed to ``sinks``, superseding any owed notice."""
+    sinks: tuple[str, ...] = ()
+    retract: bool = False
+    """Drop the owed notice instead: it no longer matches the endpoint."""
+
+
+@dataclass(frozen=True, slots=True)
+class MuteChange:
+    """Someone set (``until``) or cleared (``None``) an endpoint's mute, and the notice that announces it."""
+
+    until: float | None
+    actor: str
+    now: float
+    announcement: Notice | None = None
+    """Owed to ``sinks`` from now on, in place of whatever was owed."""
+    sinks: tuple[str, ...] = ()
+
+
 class AlertStore(Protocol):
     def load(self, endpoint_id: str) -> StoredAlert | None: ...
 
-    def save(
-        self,
-        endpoint_id: str,
-        state: AlertState,
-        *,
-        expected_version: int,
-        notice: Notice | None,
-        sinks: Iterable[str],
-        now: float,
-        retract: bool = False,
-    ) -> bool:
-        """Write the lifecycle state if nobody wrote since ``expected_version``; False if somebody did.
-
-        ``notice`` becomes owed to ``sinks``, superseding any owed one; ``retract`` drops the owed
-        notice instead (it no longer matches the endpoint), in the same conditional write.
-        """
+    def save(self, endpoint_id: str, write: LifecycleWrite) -> bool:
+        """Apply ``write`` if nobody wrote since its ``expected_version``; False if somebody did."""
         ...
 
     def claim(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float, lease: float) -> bool:
@@ -413,17 +434,8 @@ class AlertStore(Protocol):
         """
         ...
 
-    def set_mute(
-        self,
-        endpoint_id: str,
-        until: float | None,
-        *,
-        actor: str,
-        now: float,
-        announcement: Notice | None = None,
-        sinks: Iterable[str] = (),
-    ) -> None:
-        """Set or clear the mute, forget what was announced, and make ``announcement`` the owed notice.
+    def set_mute(self, endpoint_id: str, change: MuteChange) -> None:
+        """Set or clear the mute, forget what was announced, and make the change's announcement the owed notice.
 
         Whatever was owed before is dropped: an alert notice must not be delivered while
         muted, and a newer announcement supersedes an older one.

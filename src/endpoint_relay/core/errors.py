@@ -133,3 +133,7 @@ class SlackSignatureError(RelayError, answer=UNAUTHENTICATED, code="invalid_sign
     def __init__(self, reason: StrEnum) -> None:
         super().__init__("unauthorized")
         self.reason = reason
+
+
+class AlertStoreError(RelayError, answer=UNAVAILABLE, code="alert_state_unavailable"):
+    """The alert state store failed; the message names an error code, never data."""

@@ -20,14 +20,6 @@ MAX_FALLBACK_CHARS = 1000
 """The top-level ``text`` is only the notification preview; keep it short."""
 
 
-_TITLES = {
-    NoticeKind.FIRING: ("\U0001f534", "Firing"),
-    NoticeKind.CHANGED: ("\U0001f7e0", "Changed"),
-    NoticeKind.REMINDER: ("\U0001f501", "Still firing"),
-    NoticeKind.RESOLVED: ("\u2705", "Resolved"),
-    NoticeKind.MUTED: ("\U0001f515", "Muted"),
-    NoticeKind.UNMUTED: ("\U0001f514", "Unmuted"),
-}
 _SEVERITY_EMOJI = {Severity.CRITICAL: ":red_circle:", Severity.WARNING: ":large_yellow_circle:"}
 
 Block = dict[str, Any]
@@ -40,7 +32,7 @@ class SlackMessage:
 
 
 def header_text(notice: Notice) -> str:
-    emoji, title = _TITLES[notice.kind]
+    emoji, title = notice.kind.heading
     name = notice.endpoint.display_name or notice.endpoint.id
     prefix = f"{emoji} {title}: "
     # plain_text formats nothing, so no fences: the name copies back exactly.
@@ -157,7 +149,7 @@ def _slack_date(epoch: float) -> str:
 
 def fallback_text(notices: Sequence[Notice]) -> str:
     """The notification preview; Slack parses it as mrkdwn, so it is escaped like the blocks."""
-    titles = [f"{_TITLES[notice.kind][1]}: {notice.endpoint.display_name or notice.endpoint.id}" for notice in notices]
+    titles = [f"{notice.kind.heading[1]}: {notice.endpoint.display_name or notice.endpoint.id}" for notice in notices]
     prefix = "" if len(notices) == 1 else f"{len(notices)} endpoint alerts: "
     return prefix + clip_mrkdwn("; ".join(titles), MAX_FALLBACK_CHARS - len(prefix))
 

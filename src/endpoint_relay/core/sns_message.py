@@ -31,15 +31,6 @@ _MAX_DESCRIPTION_CHARS = 3500
 _MAX_SUMMARY_CHARS = 250
 _SPACES = re.compile(r"\s+")
 
-_TITLES = {
-    NoticeKind.FIRING: (":red_circle:", "Firing"),
-    NoticeKind.CHANGED: (":large_orange_circle:", "Changed"),
-    NoticeKind.REMINDER: (":repeat:", "Still firing"),
-    NoticeKind.RESOLVED: (":white_check_mark:", "Resolved"),
-    NoticeKind.MUTED: (":no_bell:", "Muted"),
-    NoticeKind.UNMUTED: (":bell:", "Unmuted"),
-}
-
 
 @dataclass(frozen=True)
 class SnsMessage:
@@ -67,7 +58,7 @@ def build(notice: Notice, console_url: str) -> SnsMessage:
         "metadata": {
             "threadId": notice.endpoint_id,
             "summary": clip_mrkdwn(
-                f"{_TITLES[notice.kind][1]}: {_name(notice)} ({notice.endpoint_id})", _MAX_SUMMARY_CHARS
+                f"{notice.kind.heading[1]}: {_name(notice)} ({notice.endpoint_id})", _MAX_SUMMARY_CHARS
             ),
             "eventType": f"EndpointAlert{notice.kind.value.title()}",
             "relatedResources": [notice.endpoint_id, console_url],
@@ -75,7 +66,7 @@ def build(notice: Notice, console_url: str) -> SnsMessage:
         },
     }
     return SnsMessage(
-        subject=subject_line(f"[{severity.upper()}] {_TITLES[notice.kind][1]}: {_name(notice)} ({notice.endpoint_id})"),
+        subject=subject_line(f"[{severity.upper()}] {notice.kind.heading[1]}: {_name(notice)} ({notice.endpoint_id})"),
         message=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
         attributes={
             "severity": severity,
@@ -125,7 +116,7 @@ def _name(notice: Notice) -> str:
 
 
 def _title(notice: Notice) -> str:
-    emoji, title = _TITLES[notice.kind]
+    emoji, title = notice.kind.heading
     prefix = f"{emoji} {title}: "
     return prefix + clip_mrkdwn(_name(notice), _MAX_TITLE_CHARS - len(prefix))
 
