@@ -88,6 +88,8 @@ class Settings:
     """Only for local tests against a loopback receiver; Slack's response_urls are always https."""
     slack_worker_function: str | None = None
     """The Slack worker function (name, ARN or alias ARN) that ApiFunction hands slow commands to."""
+    slack_check_cooldown_seconds: int = 300
+    """How long one workspace's ``check`` holds off the next; at least the worker's timeout, so none overlap."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -146,6 +148,9 @@ class Settings:
                 "SLACK_RESPONSE_URL_ALLOW_HTTP", _bool, cls.slack_response_url_allow_http
             ),
             slack_worker_function=env.get("SLACK_WORKER_FUNCTION", _text, None),
+            slack_check_cooldown_seconds=env.get(
+                "SLACK_CHECK_COOLDOWN_SECONDS", _int_between(60, 86_400), cls.slack_check_cooldown_seconds
+            ),
         )
         settings._check_upstream_budget()
         settings._check_alerting()
