@@ -1,11 +1,13 @@
-"""Abuse controls on the slash command: `check` cannot be used as an amplifier.
+"""Abuse controls on the slash command: `check` cannot be used as an amplifier, and a signed request works once.
 
-It rests on conditional puts into the cache table (moto server), so it holds across containers;
-without a table each container holds it for itself.
+Both rest on conditional puts into the cache table (moto server), so they hold across containers;
+without a table each container holds them for itself.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from typing import Any
 
@@ -16,11 +18,15 @@ from devstack.together_sim import TogetherSimulator, make_endpoint
 from endpoint_relay.adapters import dynamo
 from endpoint_relay.adapters.lambda_invoker import InvokeError
 from tests.fakes import FakeClock
+from tests.integration.alerting_support import AlertingHarness
 from tests.integration.slack_support import TEAM_ID, SlackHarness, reply_text
 
 ENDPOINT_ID = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"
 OTHER_TEAM = "T0OTHER99"
 BUSY = "already running in this workspace"
+BARE_401 = {
+    "error": {"message": "unauthorized", "type": "authentication_error", "param": None, "code": "invalid_signature"}
+}
 STARTED = "Checking the watched endpoints"
 
 
@@ -128,3 +134,65 @@ def test_without_a_cache_table_a_container_still_limits_its_own_checks(
     slack.invoker.join()
     assert _sweeps_started(slack) == 1
     assert slack.relay.aws_calls["dynamodb.PutItem"] == 0
+
+
+# -- replayed Slack requests ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def muting(
+    alerting_env: dict[str, str], slack_env: dict[str, str], request: pytest.FixtureRequest
+) -> tuple[SlackHarness, AlertingHarness]:
+    slack: SlackHarness = request.getfixturevalue("slack")
+    alerting: AlertingHarness = request.getfixturevalue("alerting")
+    return slack, alerting
+
+
+def _assert_bare_401(response: dict[str, Any]) -> None:
+    assert response["statusCode"] == 401
+    assert json.loads(response["body"]) == BARE_401
+
+
+def test_a_replayed_slack_request_cannot_re_mute(
+    muting: tuple[SlackHarness, AlertingHarness], together: TogetherSimulator
+) -> None:
+    slack, alerting = muting
+    # Given an endpoint in ERROR that was muted from Slack, and then unmuted
+    together.put(make_endpoint(ENDPOINT_ID, state="ERROR"))
+    mute = slack.event(f"mute {ENDPOINT_ID} 1d")
+    assert slack.send(mute)["statusCode"] == 200
+    assert "back on" in reply_text(slack.command(f"unmute {ENDPOINT_ID}"))
+    # When someone who captured the mute request sends it again, inside Slack's five-minute window
+    replayed = slack.send(mute)
+    # Then it gets the same bare 401 as a bad signature, and the endpoint stays unmuted: the next sweep alerts
+    _assert_bare_401(replayed)
+    assert alerting.sweep(ENDPOINT_ID)["notifications_sent"] == 2
+
+
+def test_a_replay_is_refused_by_another_container_too(slack: SlackHarness) -> None:
+    event = slack.event("help")
+    assert slack.send(event)["statusCode"] == 200
+    slack.relay.cold_start()
+    _assert_bare_401(slack.send(event))
+
+
+def test_only_a_verified_signature_is_recorded(slack: SlackHarness) -> None:
+    # Given a genuine request, first sent with its body tampered (so its signature does not verify)
+    genuine = slack.event("help")
+    tampered = json.loads(json.dumps(genuine))
+    body = base64.b64decode(tampered["body"]).replace(b"text=help", b"text=check")
+    tampered["body"] = base64.b64encode(body).decode()
+    _assert_bare_401(slack.send(tampered))
+    # Then the genuine request is still accepted: the tampered one's signature was never stored
+    assert slack.send(genuine)["statusCode"] == 200
+    assert slack.relay.aws_calls["dynamodb.PutItem"] == 1
+
+
+def test_without_a_cache_table_a_container_still_refuses_replays(
+    slack_env: dict[str, str], request: pytest.FixtureRequest
+) -> None:
+    slack_env["CACHE_TABLE_NAME"] = ""
+    slack: SlackHarness = request.getfixturevalue("slack")
+    event = slack.event("help")
+    assert slack.send(event)["statusCode"] == 200
+    _assert_bare_401(slack.send(event))

@@ -25,7 +25,7 @@ class ApiGraph:
     slack_commands: SlackCommands
     verifier: SlackSignatureVerifier
     leases: Leases
-    """Who may act once: a workspace's ``check`` per cooldown."""
+    """Who may act once: a workspace's ``check`` per cooldown, each signed Slack request."""
 
 
 def build_api(
@@ -64,7 +64,7 @@ def _leases(settings: Settings, clock: Clock) -> Leases:
     if settings.cache_table_name:
         # Short-lived coordination items sit well in the cache table: keyed apart from endpoint ids, TTL-expired.
         return DynamoLeases(settings.cache_table_name, clock=clock)
-    # Without a table each container guards only itself: a second check may reach another container.
+    # Without a table each container guards only itself: a replay or a second check may reach another container.
     return LocalLeases(clock=clock)
 
 
