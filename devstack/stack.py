@@ -391,6 +391,8 @@ def slash_command_event(
     if command:
         form["command"] = command
     form["response_url"] = response_url or stack.slack.url + "/commands/T0DEMO/1/local"
+    # Slack's trigger_id is fresh per request; the relay refuses a signed request it has seen before.
+    form["trigger_id"] = f"{int(time.time())}.1.{secrets.token_hex(16)}"
     new_body = urlencode(form).encode()
     headers = {
         name: value

@@ -22,6 +22,10 @@ def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
         )
     )
     app.include_router(health.router)
-    app.include_router(slack_router(commands=graph.slack_commands, secrets=shared.secrets, verifier=graph.verifier))
+    app.include_router(
+        slack_router(
+            commands=graph.slack_commands, secrets=shared.secrets, verifier=graph.verifier, seen_requests=graph.leases
+        )
+    )
     errors.install(app)
     return app

@@ -194,6 +194,8 @@ class Settings:
     """Only for local tests against a loopback receiver; Slack's response_urls are always https."""
     slack_worker_function: str | None = env("SLACK_WORKER_FUNCTION", parse.text, default=None)
     """The Slack worker function (name, ARN or alias ARN) that ApiFunction hands slow commands to."""
+    slack_check_cooldown_seconds: int = env("SLACK_CHECK_COOLDOWN_SECONDS", parse.int_between(60, 86_400), default=300)
+    """How long one workspace's ``check`` holds off the next; at least the worker's timeout, so none overlap."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -38,7 +38,8 @@ def slack_form(text: str, *, team_id: str, user_id: str, response_url: str, **ex
         "api_app_id": "A0RELAY01",
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": "13345224609.738474920.8088930838d88f008e0",
+        # Fresh per request, as Slack's are: two commands alike in the same second are still two requests.
+        "trigger_id": f"13345224609.738474920.{secrets.token_hex(16)}",
         **extra,
     }
     return urlencode(fields).encode("utf-8")

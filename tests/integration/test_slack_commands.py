@@ -223,7 +223,9 @@ def test_user_not_allowed_to_mute_is_refused(
     slack: SlackHarness = request.getfixturevalue("slack")
     reply = slack.command(text, user_id="U0INTERN1")
     assert "not on the list of people who may mute" in reply_text(reply)
-    assert slack.relay.aws_calls["dynamodb.PutItem"] == slack.relay.aws_calls["dynamodb.UpdateItem"] == 0
+    # The one put records the request's signature (against replays); no mute was written
+    assert slack.relay.aws_calls["dynamodb.PutItem"] == 1
+    assert slack.relay.aws_calls["dynamodb.UpdateItem"] == 0
 
 
 # -- replies ------------------------------------------------------------------------------------------------------

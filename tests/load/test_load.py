@@ -15,6 +15,7 @@ import http.client
 import json
 import math
 import os
+import secrets
 import signal
 import statistics
 import subprocess
@@ -43,15 +44,20 @@ MAX_REQUESTS_PER_CLIENT = 50_000 if figures.SOAK else 2_500
 REQUEST_TIMEOUT_SECONDS = 10.0
 UNKNOWN_ID = "endpoint-not-there-0001"
 LOCAL_SECRET_NAME = "endpoint-relay/local"  # what devstack.stack names the local stack's secret
-SLASH_BODY = urlencode(
-    {
-        "team_id": "T0LOAD001",
-        "user_id": "U0LOAD001",
-        "command": "/together",
-        "text": "help",
-        "response_url": "https://hooks.slack.com/commands/T0LOAD001/1/load",
-    }
-).encode()
+
+
+def _slash_body() -> bytes:
+    # A fresh trigger_id per request, as Slack sends: the relay refuses a signed request it has already seen.
+    return urlencode(
+        {
+            "team_id": "T0LOAD001",
+            "user_id": "U0LOAD001",
+            "command": "/together",
+            "text": "help",
+            "response_url": "https://hooks.slack.com/commands/T0LOAD001/1/load",
+            "trigger_id": f"1.1.{secrets.token_hex(16)}",
+        }
+    ).encode()
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ def _client(url: str, mix: list[Kind], signing_secret: str, offset: int, deadlin
             headers = {"Authorization": f"Bearer {kind.token}"} if kind.token else {}
             body = None
             if kind.slack:
-                body = SLASH_BODY
+                body = _slash_body()
                 headers.update(slack_signature_headers(signing_secret, body))
                 headers["Content-Type"] = "application/x-www-form-urlencoded"
             started = time.perf_counter()

@@ -54,3 +54,11 @@ def test_bad_values_name_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({**BASE, name: value})
     assert name in str(caught.value)
+
+
+def test_check_cooldown_defaults_to_five_minutes_and_is_bounded() -> None:
+    assert Settings.from_env(BASE).slack_check_cooldown_seconds == 300
+    assert Settings.from_env({**BASE, "SLACK_CHECK_COOLDOWN_SECONDS": "900"}).slack_check_cooldown_seconds == 900
+    for bad in ("59", "86401", "5m"):
+        with pytest.raises(SettingsError, match="SLACK_CHECK_COOLDOWN_SECONDS"):
+            Settings.from_env({**BASE, "SLACK_CHECK_COOLDOWN_SECONDS": bad})

@@ -46,7 +46,10 @@ def test_published_test_vector_reproduces_and_verifies() -> None:
     # When the relay computes and checks the signature
     # Then it reproduces Slack's documented value, and the request verifies
     assert signature(DOC_SECRET, DOC_TIMESTAMP, DOC_BODY) == DOC_SIGNATURE
-    _verifier().verify(_headers(), DOC_BODY, DOC_SECRET)
+    verified = _verifier().verify(_headers(), DOC_BODY, DOC_SECRET)
+    # And the caller learns which request it was, and until when the same bytes would verify again
+    assert verified.signature == DOC_SIGNATURE
+    assert verified.replayable_until == int(DOC_TIMESTAMP) + 300
 
 
 @pytest.mark.parametrize(

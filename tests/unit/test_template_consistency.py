@@ -90,6 +90,7 @@ DEPLOY_TIME_VALUES = {
 CALL_TARGETS = {
     # Module making AWS calls -> the environment variable naming the resource those calls go to.
     "adapters/shared_cache.py": "CACHE_TABLE_NAME",
+    "adapters/leases.py": "CACHE_TABLE_NAME",
     "adapters/alert_store.py": "ALERT_TABLE_NAME",
     "adapters/sns_notifier.py": "ALERT_TOPIC_ARN",
     "adapters/secret_store.py": "RELAY_SECRET_ID",

@@ -16,6 +16,7 @@ from endpoint_relay.app.mutes import Mutes
 from endpoint_relay.app.recorder import DecisionRecorder, Owed
 from endpoint_relay.core import slack_replies
 from endpoint_relay.core.errors import EndpointNotFoundError, RelayError
+from endpoint_relay.core.leases import Leases
 from endpoint_relay.core.lookup import LookupService
 from endpoint_relay.core.slack_commands import (
     CheckCommand,
@@ -53,6 +54,8 @@ class SlackCommands:
         followups: FollowUpQueue,
         allowed_team_ids: Collection[str],
         mute_user_ids: Collection[str],
+        check_leases: Leases,
+        check_cooldown: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._lookups = lookups
@@ -62,6 +65,8 @@ class SlackCommands:
         self._followups = followups
         self._allowed_teams = frozenset(allowed_team_ids)
         self._mute_users = frozenset(mute_user_ids)
+        self._check_leases = check_leases
+        self._check_cooldown = check_cooldown
         self._clock = clock
 
     def answer(self, request: SlashRequest) -> slack_replies.Reply:
@@ -85,8 +90,7 @@ class SlackCommands:
             case StatusCommand(endpoint_id=endpoint_id):
                 return self._status_now(endpoint_id) or self._defer(request.followup("status", endpoint_id))
             case CheckCommand():
-                # Always deferred: a sweep of many endpoints can take longer than Slack waits.
-                return self._defer(request.followup("check"))
+                return self._check(request)
             case MuteCommand(endpoint_id=endpoint_id, duration_seconds=seconds):
                 if not self._may_mute(request):
                     return slack_replies.mute_refused_reply(allow_list_empty=not self._mute_users)
@@ -129,14 +133,26 @@ class SlackCommands:
             muted_until=muted_until(self._mutes, endpoint_id),
         )
 
-    def _defer(self, followup: FollowUp) -> slack_replies.Reply:
+    def _check(self, request: SlashRequest) -> slack_replies.Reply:
+        # A check force-refreshes every watched endpoint: one per workspace per cooldown, whoever asks.
+        key = f"#check#{request.team_id}"
+        token = self._check_leases.claim(key, until=self._clock() + self._check_cooldown)
+        if token is None:
+            count("SlackChecksRefused")
+            return slack_replies.check_busy_reply(self._check_cooldown)
+        # Always deferred: a sweep of many endpoints can take longer than Slack waits.
+        return self._defer(request.followup("check"), not_queued=lambda: self._check_leases.release(key, token))
+
+    def _defer(self, followup: FollowUp, *, not_queued: Callable[[], None] = lambda: None) -> slack_replies.Reply:
         if not self._followups.is_allowed(followup.response_url):
             logger.warning("Slack command has a response_url outside the allow-list; not deferring")
+            not_queued()
             return slack_replies.failure_reply(
                 "This command needs a little time, and Slack gave no usable reply address."
             )
         if not self._followups.enqueue(followup):
             count("SlackFollowUpsNotQueued")
+            not_queued()
             return slack_replies.failure_reply("The relay could not start that check. Please try again in a moment.")
         what = f"`{followup.endpoint_id}`" if followup.endpoint_id else "the watched endpoints"
         return slack_replies.acknowledgement_reply(what)

@@ -191,6 +191,16 @@ def acknowledgement_reply(what: str) -> Reply:
     return _reply(text, [_section(f":hourglass_flowing_sand: {text}")])
 
 
+def check_busy_reply(cooldown_seconds: int) -> Reply:
+    """A ``check`` within the workspace's cooldown: the one already started (or just finished) stands."""
+    text = (
+        "A check of the watched endpoints is already running in this workspace, or ran in the last "
+        f"{format_duration(cooldown_seconds)}; its summary went to whoever asked. "
+        "Try again later, or use `status <endpoint-id>` for one endpoint."
+    )
+    return _reply(text, [_section(f":hourglass: {text}")])
+
+
 def failure_reply(message: str) -> Reply:
     """Something went wrong on our side or upstream; ``message`` is caller-safe text."""
     escaped = clip_mrkdwn(message, MAX_FALLBACK_CHARS)

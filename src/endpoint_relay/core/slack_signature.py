@@ -2,7 +2,8 @@
 
 ``X-Slack-Signature`` is ``v0=`` + hex HMAC-SHA256 of ``v0:{timestamp}:{raw body}``,
 keyed with the app's signing secret. The timestamp must be within five minutes
-of now, in either direction, so a captured request cannot be replayed later.
+of now, in either direction, so a captured request cannot be replayed later;
+within that window the caller refuses a signature's second use (``REPLAYED``).
 
 The failure reason is typed for logs; callers only ever learn "401".
 """
@@ -14,6 +15,7 @@ import hmac
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 
 from endpoint_relay.core.errors import SlackSignatureError
@@ -40,6 +42,7 @@ class SignatureFailure(StrEnum):
     MISMATCH = "mismatch"
     NO_SIGNING_SECRET = "no_signing_secret"  # noqa: S105 - a reason name, not a credential
     MALFORMED_BODY = "malformed_body"
+    REPLAYED = "replayed"
 
 
 def signature(signing_secret: str, timestamp: str, body: bytes) -> str:
@@ -53,13 +56,21 @@ SecretSource = str | None | Callable[[], str | None]
 """The signing secret, or a callable fetching it (only once the cheap header checks passed)."""
 
 
+@dataclass(frozen=True, slots=True)
+class VerifiedRequest:
+    signature: str
+    """The request's ``X-Slack-Signature``: it names this one request (its timestamp and body)."""
+    replayable_until: int
+    """When its timestamp leaves the window; until then the same bytes would verify again."""
+
+
 class SlackSignatureVerifier:
     def __init__(self, *, clock: Callable[[], float] = time.time, tolerance: int = TOLERANCE_SECONDS) -> None:
         self._clock = clock
         self._tolerance = tolerance
 
-    def verify(self, headers: Mapping[str, str], body: bytes, signing_secret: SecretSource) -> None:
-        """Return if ``body`` was signed by Slack just now; raise SlackSignatureError otherwise."""
+    def verify(self, headers: Mapping[str, str], body: bytes, signing_secret: SecretSource) -> VerifiedRequest:
+        """The request, if ``body`` was signed by Slack just now; raise SlackSignatureError otherwise."""
         timestamp, presented = self._checked_headers(headers)
         secret = signing_secret() if callable(signing_secret) else signing_secret
         if not secret:
@@ -68,6 +79,7 @@ class SlackSignatureVerifier:
         # Constant time; bytes because compare_digest refuses non-ASCII str.
         if not hmac.compare_digest(expected, presented.encode("utf-8", "surrogatepass")):
             raise SlackSignatureError(SignatureFailure.MISMATCH)
+        return VerifiedRequest(signature=presented, replayable_until=int(timestamp) + self._tolerance)
 
     def _checked_headers(self, headers: Mapping[str, str]) -> tuple[str, str]:
         lowered = {name.lower(): value for name, value in headers.items()}

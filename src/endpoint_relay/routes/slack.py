@@ -4,13 +4,14 @@ Slack gives up after 3 seconds. An answer that is at hand (a fresh cache entry,
 a mute) goes in the HTTP reply; anything slower is acknowledged at once and
 finished by the Slack worker function, which posts to the command's
 response_url. Every reply is HTTP 200, since Slack shows any other status as a
-failure, except a bad signature, which gets a bare 401.
+failure, except a bad or already used signature, which gets a bare 401.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import logging
 from urllib.parse import parse_qs
@@ -20,9 +21,15 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from endpoint_relay.app.slack_commands import SlackCommands
+from endpoint_relay.core.leases import Leases
 from endpoint_relay.core.lookup import SecretSource
 from endpoint_relay.core.slack_commands import SlashRequest
-from endpoint_relay.core.slack_signature import SignatureFailure, SlackSignatureError, SlackSignatureVerifier
+from endpoint_relay.core.slack_signature import (
+    SignatureFailure,
+    SlackSignatureError,
+    SlackSignatureVerifier,
+    VerifiedRequest,
+)
 from endpoint_relay.observability import count
 
 logger = logging.getLogger(__name__)
@@ -32,7 +39,9 @@ MAX_BODY_BYTES = 16 * 1024
 _MAX_FORM_FIELDS = 40
 
 
-def slack_router(*, commands: SlackCommands, secrets: SecretSource, verifier: SlackSignatureVerifier) -> Router:
+def slack_router(
+    *, commands: SlackCommands, secrets: SecretSource, verifier: SlackSignatureVerifier, seen_requests: Leases
+) -> Router:
     router = Router()
 
     @router.post("/slack/commands")
@@ -46,7 +55,10 @@ def slack_router(*, commands: SlackCommands, secrets: SecretSource, verifier: Sl
                 # Slack's certificate probe: nothing to do, and nothing is read or called.
                 return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body="")
             # The secret is fetched only once the headers passed their cheap checks.
-            verifier.verify(event.headers, body, lambda: secrets.get().slack_signing_secret)
+            verified = verifier.verify(event.headers, body, lambda: secrets.get().slack_signing_secret)
+            # Only a verified signature is recorded: anyone could fill the table with made-up ones.
+            if not _first_use(verified, seen_requests):
+                raise SlackSignatureError(SignatureFailure.REPLAYED)
         except SlackSignatureError as exc:
             count("SlackSignatureFailures")
             logger.warning("refused a Slack request", extra={"reason": exc.reason.value})
@@ -56,6 +68,13 @@ def slack_router(*, commands: SlackCommands, secrets: SecretSource, verifier: Sl
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(reply))
 
     return router
+
+
+def _first_use(request: VerifiedRequest, seen_requests: Leases) -> bool:
+    """Claims the signature for as long as it would verify, so a captured request cannot be sent twice (re-mute)."""
+    # A digest names the request in the table without storing the MAC itself.
+    digest = hashlib.sha256(request.signature.encode("utf-8", "surrogatepass")).hexdigest()
+    return seen_requests.claim(f"#slack-request#{digest}", until=request.replayable_until + 1) is not None
 
 
 def _raw_body(event: APIGatewayProxyEventV2) -> bytes:
