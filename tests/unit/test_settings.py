@@ -164,6 +164,14 @@ class TestUpstream(VariableTable):
         ],
     ]
 
+    @pytest.mark.parametrize(
+        "base_url", ["http://api.together.ai/v1", "http://10.0.0.5:8080/v1", "http://localhost.example.com/v1"]
+    )
+    def test_the_together_key_never_travels_in_cleartext(self, base_url: str) -> None:
+        # Review defect: an http:// base URL off loopback would send the organisation's key unencrypted.
+        with pytest.raises(SettingsError, match="TOGETHER_API_BASE_URL"):
+            _settings(TOGETHER_API_BASE_URL=base_url)
+
     def test_defaults_match_the_documented_behaviour(self) -> None:
         settings = _settings()
         assert settings.upstream.base_url == "https://api.together.ai/v1"
