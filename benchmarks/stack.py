@@ -231,11 +231,9 @@ def _serve_moto() -> None:
 def _serve_together(seed: str) -> None:
     from devstack.together_sim import TogetherSimulator
 
+    # Its handler disables Nagle (devstack.loopback.QuietHandler), as real HTTP servers do: otherwise each
+    # answer's second write would wait for the client's delayed ACK (~40 ms), swamping every number here.
     simulator = TogetherSimulator(host=HOST, api_keys={TOGETHER_API_KEY})
-    # http.server sends the headers and the body in two writes; with Nagle on, the second waits
-    # for the client's delayed ACK (~40 ms on Linux), which would swamp every number measured here.
-    # Real HTTP servers disable Nagle, so the stand-in does too.
-    simulator._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
     for document in json.loads(Path(seed).read_text(encoding="utf-8")):
         simulator.put(document)
     simulator.start()
