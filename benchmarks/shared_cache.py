@@ -133,7 +133,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from devstack.events import FakeLambdaContext
-    from endpoint_relay.handler import lambda_handler
+    from endpoint_relay.entrypoints.api import lambda_handler
 
     ids = args.ids.split(",")
     raw = EVENT_FILE.read_text(encoding="utf-8")

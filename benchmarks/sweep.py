@@ -1,7 +1,7 @@
 """Benchmark 4: a sweep of 1,000 endpoints with 50 ms of upstream latency.
 
-The relay's sweep (``container.get().alerts.sweep(targets, remaining_ms=...)``) runs
-in a warm container of its own (``python -m benchmarks.sweep``), against the
+The relay's sweep (SweepFunction's ``SweepRunner.run(targets)``, its deadline armed as the entry
+point arms it) runs in a warm container of its own (``python -m benchmarks.sweep``), against the
 simulator with 50 ms added to every answer. Its wall time is compared with
 
 - the ideal: n x latency / workers (``SWEEP_MAX_WORKERS``), what perfect concurrency gives;
@@ -81,20 +81,18 @@ def main() -> None:
 
     import os
 
-    from endpoint_relay import container
+    from endpoint_relay.settings import Settings
+    from endpoint_relay.wiring.sweep import build_sweep
 
     ids: list[str] = json.loads(open(args.targets, encoding="utf-8").read())
-    relay = container.get()
-    alerts = getattr(relay, "alerts", None)
-    if alerts is None:
-        write_result(args.out, {"measured": False, "reason": NOT_BUILT})
-        return
-    workers = relay.settings.sweep_max_workers
-    plenty = 900_000  # a sweep invoked with Lambda's 15-minute maximum never runs short here
-    alerts.sweep(ids[:workers], remaining_ms=lambda: plenty)  # warm: secret, connections, thread start-up
+    graph = build_sweep(Settings.from_env())
+    workers = graph.shared.settings.sweep_max_workers
+    # As SweepFunction's entry point does, with Lambda's 15-minute maximum: this sweep never runs short.
+    graph.shared.deadline.arm(900_000)
+    graph.sweeps.run(ids[:workers])  # warm: secret, connections, thread start-up
 
     started = time.perf_counter()
-    report = alerts.sweep(ids, remaining_ms=lambda: plenty)
+    report = graph.sweeps.run(ids)
     wall = time.perf_counter() - started
     if report.skipped or report.failures or len(report.checks) != len(ids):
         failed = [check.error for check in report.failures][:3]

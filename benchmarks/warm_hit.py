@@ -75,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from devstack.events import FakeLambdaContext
-    from endpoint_relay.handler import lambda_handler
+    from endpoint_relay.entrypoints.api import lambda_handler
 
     raw_event = EVENT_FILE.read_text(encoding="utf-8")
     endpoint_id = json.loads(raw_event)["pathParameters"]["endpointId"]

@@ -48,7 +48,7 @@ def main() -> None:
     from together import Together
 
     from devstack.events import FakeLambdaContext
-    from endpoint_relay.handler import lambda_handler
+    from endpoint_relay.entrypoints.api import lambda_handler
 
     raw_event = EVENT_FILE.read_text(encoding="utf-8")
     endpoint_id = json.loads(raw_event)["pathParameters"]["endpointId"]
@@ -77,10 +77,10 @@ def main() -> None:
 
     # Informational: the same invocation with Together's answer served from memory, i.e. the relay's
     # own per-invocation cost (routing, caller token, logging, metrics, parsing) without the network.
-    from endpoint_relay import container
     from endpoint_relay.core.models import Endpoint
+    from endpoint_relay.entrypoints import api
 
-    together = container.get().together
+    together = api.graph().shared.together
     body, _ = together.get_endpoint(endpoint_id, TOGETHER_API_KEY)
 
     def relay_without_network() -> None:

@@ -58,6 +58,8 @@ def reset_entrypoints() -> None:
         loaded = sys.modules.get(module)
         if loaded is not None:
             loaded._from_environment.cache_clear()
+            if hasattr(loaded, "graph"):
+                loaded.graph.cache_clear()
 
 
 class LocalLambda:

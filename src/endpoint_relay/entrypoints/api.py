@@ -33,10 +33,16 @@ def create_handler(graph: ApiGraph) -> Handler:
 
 
 @cache
-def _from_environment() -> Handler:
+def graph() -> ApiGraph:
+    """This container's object graph, built from the environment (benchmarks reach into it too)."""
     from endpoint_relay.settings import Settings
 
-    return create_handler(build_api(Settings.from_env()))
+    return build_api(Settings.from_env())
+
+
+@cache
+def _from_environment() -> Handler:
+    return create_handler(graph())
 
 
 def __getattr__(name: str) -> Any:
