@@ -3,7 +3,8 @@
 It is a real HTTP server on loopback. It serves DedicatedEndpoint documents,
 checks the bearer key, counts calls, and injects faults on request: latency,
 429 with Retry-After, 5xx, 403, connection resets, redirects, and malformed,
-truncated, HTML or oversized bodies.
+truncated, HTML or oversized bodies. The v2 read API (devstack/together_sim_v2.py)
+is served under ``/v2`` on the same host, with the same key check and faults.
 
 Control it in-process (``TogetherSimulator``) or, when it runs as its own
 process (``python -m devstack.together_sim``), through ``/_sim/*`` routes.
@@ -26,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from devstack.loopback import LoopbackServer, QuietHandler
+from devstack.together_sim_v2 import TogetherV2
 
 ALL_STATES = ("PENDING", "STARTING", "STARTED", "STOPPING", "STOPPED", "ERROR", "FAILED")
 
@@ -85,6 +87,7 @@ class TogetherSimulator:
         self.calls: Counter[str] = Counter()
         self.auth_failures = 0
         self.last_request_headers: dict[str, str] = {}
+        self.v2 = TogetherV2()
         self._server = LoopbackServer(_handler_for(self), host=host, port=port, name="together-sim")
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -92,6 +95,10 @@ class TogetherSimulator:
     @property
     def base_url(self) -> str:
         return f"{self._server.url}/v1"
+
+    @property
+    def v2_base_url(self) -> str:
+        return f"{self._server.url}/v2"
 
     def start(self) -> TogetherSimulator:
         self._server.start()
@@ -132,8 +139,10 @@ class TogetherSimulator:
             self.calls.clear()
             self.auth_failures = 0
             self.latency = 0.0
+        self.v2.reset()
 
     def call_count(self, endpoint_id: str | None = None) -> int:
+        """Calls for one v1 endpoint id, ``"<list>"``, or a v2 request path (query excluded); all calls if None."""
         with self._lock:
             if endpoint_id is None:
                 return sum(self.calls.values())
@@ -178,7 +187,13 @@ class _SimHandler(QuietHandler):
         if self.headers.get("Authorization") not in {f"Bearer {key}" for key in sim.api_keys}:
             with sim._lock:
                 sim.auth_failures += 1
-            self._json(403, _error("Invalid API key provided", "invalid_api_key"))
+            if url.path.startswith("/v2/"):
+                self._json(401, sim.v2.error_body(401, "Invalid API key provided"))
+            else:
+                self._json(403, _error("Invalid API key provided", "invalid_api_key"))
+            return
+        if url.path.startswith("/v2/"):
+            self._v2(url.path, url.query)
             return
         if url.path == "/v1/endpoints":
             self._list(parse_qs(url.query).get("type", ["dedicated"])[0])
@@ -204,6 +219,21 @@ class _SimHandler(QuietHandler):
             self._fault(fault)
             return
         self._json(200, {"object": "list", "data": data})
+
+    def _v2(self, path: str, query: str) -> None:
+        sim = self.sim
+        request = sim.v2.resolve(path, query)
+        if request is None:
+            self._json(404, sim.v2.error_body(404, "Not found"))
+            return
+        with sim._lock:
+            sim.calls[request.label] += 1
+        fault = sim._next_fault()
+        if fault is not None:
+            self._fault(fault, sim.v2.error_body(fault.status, "simulated failure"))
+            return
+        status, document = request.answer()
+        self._json(status, document)
 
     def do_POST(self) -> None:  # noqa: N802 - http.server dispatches on this name
         sim = self.sim
@@ -234,7 +264,7 @@ class _SimHandler(QuietHandler):
         else:
             self._json(404, _error("Not found", "not_found"))
 
-    def _fault(self, fault: Fault) -> None:
+    def _fault(self, fault: Fault, default_body: dict[str, Any] | None = None) -> None:
         if fault.delay:
             time.sleep(fault.delay)
         if fault.reset_connection:
@@ -243,7 +273,10 @@ class _SimHandler(QuietHandler):
             self.connection.close()
             self.close_connection = True
             return
-        body = fault.body if fault.body is not None else json.dumps(_error("simulated failure", "sim")).encode()
+        if fault.body is not None:
+            body = fault.body
+        else:
+            body = json.dumps(default_body or _error("simulated failure", "sim")).encode()
         self.send_response(fault.status)
         headers = {"Content-Type": "application/json", **fault.headers}
         for name, value in headers.items():
