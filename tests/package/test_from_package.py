@@ -11,6 +11,8 @@ bytecode writes, Lambda's environment, fake credentials) imports the template's 
 - creates a client for every service the code can call through the relay's own factory, and makes
   one cheap real call with it (SERVICE_CALLS).
 
+Deleting a needed service model from the build (for example ``.aws-sam/build/ApiFunction/botocore/data/dynamodb``)
+makes this test fail with botocore's UnknownServiceError for that service: that is the failure it exists to catch.
 Building takes about a minute; a build newer than every input is reused.
 """
 
