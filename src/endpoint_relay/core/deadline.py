@@ -30,6 +30,15 @@ class Deadline:
         """Start a new budget: what the invocation has left, minus ``reserve_ms`` kept to shape the answer."""
         self._ends_at = self._clock() + max(0, remaining_ms - reserve_ms) / 1000.0
 
+    @contextmanager
+    def invocation(self, remaining_ms: int, *, reserve_ms: int = 0) -> Iterator[None]:
+        """Armed for one invocation, then disarmed: calls made outside an invocation (tests, tools) are not limited."""
+        self.arm(remaining_ms, reserve_ms=reserve_ms)
+        try:
+            yield
+        finally:
+            self.disarm()
+
     def disarm(self) -> None:
         """No budget (tests and local tools that call adapters outside an invocation)."""
         self._ends_at = math.inf

@@ -23,11 +23,8 @@ def create_handler(graph: ApiGraph) -> Handler:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        deadline.arm(context.get_remaining_time_in_millis(), reserve_ms=ANSWER_RESERVE_MS)
-        try:
+        with deadline.invocation(context.get_remaining_time_in_millis(), reserve_ms=ANSWER_RESERVE_MS):
             return app.resolve(event, context)
-        finally:
-            deadline.disarm()  # calls made outside an invocation (tests, tools) are not limited
 
     return traced(handle, enabled=graph.shared.settings.xray_sdk_enabled)
 

@@ -31,11 +31,8 @@ def create_handler(graph: WorkerGraph) -> Handler:
             return {"status": "ignored"}
         if followup.correlation_id:
             logger.set_correlation_id(followup.correlation_id)
-        deadline.arm(context.get_remaining_time_in_millis(), reserve_ms=RESERVE_MS)
-        try:
+        with deadline.invocation(context.get_remaining_time_in_millis(), reserve_ms=RESERVE_MS):
             return {"status": graph.followups.handle(followup)}
-        finally:
-            deadline.disarm()  # calls made outside an invocation (tests, tools) are not limited
 
     return traced(handle, enabled=graph.shared.settings.xray_sdk_enabled)
 

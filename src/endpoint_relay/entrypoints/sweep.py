@@ -22,11 +22,8 @@ def create_handler(graph: SweepGraph) -> Handler:
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         targets = targets_of(event)  # a malformed schedule input fails loudly, before any work
-        deadline.arm(context.get_remaining_time_in_millis(), reserve_ms=RESERVE_MS)
-        try:
+        with deadline.invocation(context.get_remaining_time_in_millis(), reserve_ms=RESERVE_MS):
             return summary(graph.sweeps.run(targets))
-        finally:
-            deadline.disarm()  # calls made outside an invocation (tests, tools) are not limited
 
     return traced(handle, enabled=graph.shared.settings.xray_sdk_enabled)
 
