@@ -18,6 +18,9 @@ summaries embedded in an endpoint: the summary carries ``state`` and
 ``readyReplicas`` at the top level where the full body nests them in
 ``status``, and lacks ``status.message``, ``updatedAt`` and ``endpointId``
 (those read as ``None``).
+
+Each field names its JSON key and reader once (``json_field``); one ``from_dict``
+walks the fields of any model.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import Field, dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 
 class DeploymentState(StrEnum):
@@ -70,158 +73,195 @@ def load_json(body: bytes | str) -> Any:
         raise V2ParseError("body is nested too deeply") from None
 
 
-@dataclass(frozen=True, slots=True)
-class DeploymentAutoscaling:
-    """Replica bounds as sent; ``None`` where upstream omitted a bound (see :mod:`v1_view` for defaults)."""
+# --- a field names its JSON key and reader once; one walk over the fields reads any model ----------------------
 
-    min_replicas: int | None
-    max_replicas: int | None
+_SOURCE = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    keys: tuple[str, ...]
+    """Dotted paths into the body, tried in order: the first one that reads fills the field."""
+    read: Callable[[Any], object | None]
+    """The raw value (``None`` when absent) as the field's value, or ``None`` when unreadable."""
+    required: bool
+
+    def take(self, document: dict[str, Any], what: str) -> object | None:
+        for key in self.keys:
+            value = self.read(_lookup(document, key))
+            if value is not None:
+                return value
+        if self.required:
+            raise V2ParseError(f"{what} field {' or '.join(map(repr, self.keys))} is missing or unreadable")
+        return None
+
+
+def json_field[T](key: str, read: Callable[[Any], T | None], *, fallback: str | None = None) -> T | None:
+    """A field read from ``key`` (else ``fallback``) with ``read``; ``None`` when neither reads."""
+    spec: T | None = field(metadata={_SOURCE: _Source(_keys(key, fallback), read, required=False)})
+    return spec
+
+
+def required_json_field[T](key: str, read: Callable[[Any], T | None], *, fallback: str | None = None) -> T:
+    """Like :func:`json_field`, but a body where neither key reads is refused with :class:`V2ParseError`."""
+    spec: T = field(metadata={_SOURCE: _Source(_keys(key, fallback), read, required=True)})
+    return spec
+
+
+class _JsonObject:
+    """Gives a dataclass made of ``json_field`` declarations its ``from_dict``."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:
+        __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     @classmethod
-    def from_dict(cls, value: Any) -> DeploymentAutoscaling | None:
-        if not isinstance(value, dict):
-            return None
-        return cls(min_replicas=_count(value, "minReplicas"), max_replicas=_count(value, "maxReplicas"))
+    def from_dict(cls, document: Any) -> Self:
+        what = cls.__name__
+        document = _object(document, what)
+        values = {spec.name: spec.metadata[_SOURCE].take(document, what) for spec in fields(cls)}
+        return cls(**values)
+
+
+# --- readers: a raw JSON value (None when absent) in, the field's value or None when unreadable out ----------
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _nonempty_text(value: Any) -> str | None:
+    """For identifiers and states, where an empty string says no more than a missing one."""
+    return value if isinstance(value, str) and value else None
+
+
+def _count(value: Any) -> int | None:
+    # bool is an int subclass; a boolean count is unreadable, not 0/1. So is a negative one.
+    return value if type(value) is int and value >= 0 else None
+
+
+def _weight(value: Any) -> float | None:
+    # bool is an int subclass; a boolean weight is unreadable, not 0/1.
+    if type(value) in (int, float) and math.isfinite(value) and value >= 0:
+        return float(value)
+    return None
+
+
+def _array_of[T](parse_item: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...] | None]:
+    """Every item parsed; an item ``parse_item`` refuses fails the whole array (never a silent drop)."""
+
+    def read(value: Any) -> tuple[T, ...] | None:
+        return tuple(parse_item(item) for item in value) if isinstance(value, list) else None
+
+    return read
+
+
+def _object_of[T](parse: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    """An optional nested object: anything but a JSON object reads as ``None``."""
+
+    def read(value: Any) -> T | None:
+        return parse(value) if isinstance(value, dict) else None
+
+    return read
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise V2ParseError(f"{what} is not a JSON object")
+    return value
+
+
+def _lookup(document: dict[str, Any], dotted_key: str) -> Any:
+    value: Any = document
+    for key in dotted_key.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _keys(key: str, fallback: str | None) -> tuple[str, ...]:
+    return (key,) if fallback is None else (key, fallback)
+
+
+# --- the models ---------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Deployment:
+class DeploymentAutoscaling(_JsonObject):
+    """Replica bounds as sent; ``None`` where upstream omitted a bound (see :mod:`v1_view` for defaults)."""
+
+    min_replicas: int | None = json_field("minReplicas", _count)
+    max_replicas: int | None = json_field("maxReplicas", _count)
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment(_JsonObject):
     """A deployment, from the full get-deployment body or an endpoint's embedded summary."""
 
-    id: str
-    state: str
+    id: str = required_json_field("id", _nonempty_text)
+    state: str = required_json_field("status.state", _nonempty_text, fallback="state")
     """Upstream state as sent; compare with :class:`DeploymentState` values."""
-    status_message: str | None
-    name: str | None
-    endpoint_id: str | None
-    model: str | None
-    hardware: str | None
-    traffic_mode: str | None
-    autoscaling: DeploymentAutoscaling | None
-    ready_replicas: int | None
-    desired_replicas: int | None
-    created_at: str | None
-    updated_at: str | None
+    status_message: str | None = json_field("status.message", _text)
+    name: str | None = json_field("name", _text)
+    endpoint_id: str | None = json_field("endpointId", _text)
+    model: str | None = json_field("model", _text)
+    hardware: str | None = json_field("hardware", _text)
+    traffic_mode: str | None = json_field("trafficMode", _text)
+    autoscaling: DeploymentAutoscaling | None = json_field("autoscaling", _object_of(DeploymentAutoscaling.from_dict))
+    ready_replicas: int | None = json_field("status.readyReplicas", _count, fallback="readyReplicas")
+    desired_replicas: int | None = json_field("desiredReplicas", _count)
+    created_at: str | None = json_field("createdAt", _text)
+    updated_at: str | None = json_field("updatedAt", _text)
 
     @property
     def state_is_known(self) -> bool:
         return self.state in KNOWN_DEPLOYMENT_STATES
 
-    @classmethod
-    def from_dict(cls, document: Any) -> Deployment:
-        document = _object(document, "deployment")
-        status = document.get("status")
-        status = status if isinstance(status, dict) else {}
-        state = _text(status, "state") or _text(document, "state")
-        if not state:
-            raise V2ParseError("deployment field 'status.state' (or summary 'state') is missing or not a string")
-        ready = _count(status, "readyReplicas")
-        return cls(
-            id=_id(document, "deployment"),
-            state=state,
-            status_message=_text(status, "message"),
-            name=_text(document, "name"),
-            endpoint_id=_text(document, "endpointId"),
-            model=_text(document, "model"),
-            hardware=_text(document, "hardware"),
-            traffic_mode=_text(document, "trafficMode"),
-            autoscaling=DeploymentAutoscaling.from_dict(document.get("autoscaling")),
-            ready_replicas=ready if ready is not None else _count(document, "readyReplicas"),
-            desired_replicas=_count(document, "desiredReplicas"),
-            created_at=_text(document, "createdAt"),
-            updated_at=_text(document, "updatedAt"),
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class TrafficSplitEntry:
-    deployment_id: str
-    weight: float
+class TrafficSplitEntry(_JsonObject):
+    deployment_id: str = required_json_field("deploymentId", _nonempty_text)
+    weight: float = required_json_field("weight", _weight)
     """Non-negative and finite; 0 takes the deployment out of the live split."""
 
-    @classmethod
-    def from_dict(cls, value: Any) -> TrafficSplitEntry:
-        value = _object(value, "trafficSplit entry")
-        deployment_id, weight = value.get("deploymentId"), value.get("weight")
-        if not isinstance(deployment_id, str) or not deployment_id:
-            raise V2ParseError("trafficSplit entry field 'deploymentId' is missing or not a string")
-        # bool is an int subclass; a boolean weight is unreadable, not 0/1.
-        if type(weight) not in (int, float) or not math.isfinite(weight) or weight < 0:
-            raise V2ParseError("trafficSplit entry field 'weight' is not a finite, non-negative number")
-        return cls(deployment_id=deployment_id, weight=float(weight))
-
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
+class Endpoint(_JsonObject):
     """A v2 endpoint with its traffic split and (at most the 10 newest) deployment summaries."""
 
-    id: str
-    project_id: str | None
-    name: str | None
-    endpoint_type: str | None
-    created_at: str | None
-    updated_at: str | None
-    traffic_split: tuple[TrafficSplitEntry, ...]
-    deployments: tuple[Deployment, ...]
+    id: str = required_json_field("id", _nonempty_text)
+    project_id: str | None = json_field("projectId", _text)
+    name: str | None = json_field("name", _text)
+    endpoint_type: str | None = json_field("endpointType", _text)
+    created_at: str | None = json_field("createdAt", _text)
+    updated_at: str | None = json_field("updatedAt", _text)
+    traffic_split: tuple[TrafficSplitEntry, ...] = required_json_field(
+        "trafficSplit", _array_of(TrafficSplitEntry.from_dict)
+    )
+    deployments: tuple[Deployment, ...] = required_json_field("deployments", _array_of(Deployment.from_dict))
     """Newest first, as upstream orders them; the deployments list API has the rest."""
 
-    @classmethod
-    def from_dict(cls, document: Any) -> Endpoint:
-        document = _object(document, "endpoint")
-        return cls(
-            id=_id(document, "endpoint"),
-            project_id=_text(document, "projectId"),
-            name=_text(document, "name"),
-            endpoint_type=_text(document, "endpointType"),
-            created_at=_text(document, "createdAt"),
-            updated_at=_text(document, "updatedAt"),
-            traffic_split=tuple(TrafficSplitEntry.from_dict(entry) for entry in _array(document, "trafficSplit")),
-            deployments=tuple(Deployment.from_dict(summary) for summary in _array(document, "deployments")),
-        )
-
 
 @dataclass(frozen=True, slots=True)
-class Event:
+class Event(_JsonObject):
     """One row of an endpoint's event feed; the spec names its time ``createdAt``."""
 
-    id: str
-    type: str | None
+    id: str = required_json_field("id", _nonempty_text)
+    type: str | None = json_field("type", _text)
     """An open set of strings such as ``deployment.scaled``: never an enum."""
-    level: str | None
+    level: str | None = json_field("level", _text)
     """Compare with :class:`EventLevel` values; unknown levels are kept as sent."""
-    message: str | None
-    created_at: str | None
-    deployment_id: str | None
-
-    @classmethod
-    def from_dict(cls, document: Any) -> Event:
-        document = _object(document, "event")
-        return cls(
-            id=_id(document, "event"),
-            type=_text(document, "type"),
-            level=_text(document, "level"),
-            message=_text(document, "message"),
-            created_at=_text(document, "createdAt"),
-            deployment_id=_text(document, "deploymentId"),
-        )
+    message: str | None = json_field("message", _text)
+    created_at: str | None = json_field("createdAt", _text)
+    deployment_id: str | None = json_field("deploymentId", _text)
 
 
 @dataclass(frozen=True, slots=True)
-class InstanceType:
+class InstanceType(_JsonObject):
     """A hardware option from the public catalog, with its on-demand price per replica."""
 
-    id: str
-    name: str | None
-    price_cents_per_hour: int | None
-
-    @classmethod
-    def from_dict(cls, document: Any) -> InstanceType:
-        document = _object(document, "instance type")
-        return cls(
-            id=_id(document, "instance type"),
-            name=_text(document, "name"),
-            price_cents_per_hour=_count(document, "priceCentsPerHour"),
-        )
+    id: str = required_json_field("id", _nonempty_text)
+    name: str | None = json_field("name", _text)
+    price_cents_per_hour: int | None = json_field("priceCentsPerHour", _count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,39 +275,8 @@ class Page[T]:
     def from_dict(cls, document: Any, parse_item: Callable[[Any], T]) -> Page[T]:
         """Parse every item with ``parse_item`` (e.g. ``Endpoint.from_dict``); one unusable item fails the page."""
         document = _object(document, "list page")
+        data = _array_of(parse_item)(document.get("data"))
+        if data is None:
+            raise V2ParseError("list page field 'data' is missing or not an array")
         # An empty cursor would fetch the first page again: read it as the end, like null.
-        return cls(
-            data=tuple(parse_item(item) for item in _array(document, "data")),
-            next_cursor=_text(document, "next_cursor") or None,
-        )
-
-
-def _object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise V2ParseError(f"{what} is not a JSON object")
-    return value
-
-
-def _id(document: dict[str, Any], what: str) -> str:
-    value = document.get("id")
-    if not isinstance(value, str) or not value:
-        raise V2ParseError(f"{what} field 'id' is missing or not a string")
-    return value
-
-
-def _array(document: dict[str, Any], key: str) -> list[Any]:
-    value = document.get(key)
-    if not isinstance(value, list):
-        raise V2ParseError(f"field '{key}' is missing or not an array")
-    return value
-
-
-def _text(document: dict[str, Any], key: str) -> str | None:
-    value = document.get(key)
-    return value if isinstance(value, str) else None
-
-
-def _count(document: dict[str, Any], key: str) -> int | None:
-    value = document.get(key)
-    # bool is an int subclass; a boolean count is unreadable, not 0/1. So is a negative one.
-    return value if type(value) is int and value >= 0 else None
+        return cls(data=data, next_cursor=_nonempty_text(document.get("next_cursor")))
