@@ -49,14 +49,7 @@ class TrafficMode(StrEnum):
     """Receives mirrored traffic only; its answers never reach a client."""
 
 
-class EventLevel(StrEnum):
-    DEBUG = "LEVEL_DEBUG"
-    INFO = "LEVEL_INFO"
-    WARN = "LEVEL_WARN"
-    ERROR = "LEVEL_ERROR"
-
-
-KNOWN_DEPLOYMENT_STATES = frozenset(state.value for state in DeploymentState)
+KNOWN_DEPLOYMENT_STATES: frozenset[str] = frozenset(DeploymentState)  # StrEnum members compare as their strings
 
 
 class V2ParseError(ValueError):
@@ -241,6 +234,21 @@ class Endpoint(_JsonObject):
     """Newest first, as upstream orders them; the deployments list API has the rest."""
 
 
+class EventLevel(StrEnum):
+    DEBUG = "LEVEL_DEBUG"
+    INFO = "LEVEL_INFO"
+    WARN = "LEVEL_WARN"
+    ERROR = "LEVEL_ERROR"
+
+
+def _level(value: Any) -> EventLevel | str | None:
+    text = _text(value)
+    return EventLevel(text) if text in _EVENT_LEVELS else text
+
+
+_EVENT_LEVELS = frozenset(EventLevel)
+
+
 @dataclass(frozen=True, slots=True)
 class Event(_JsonObject):
     """One row of an endpoint's event feed; the spec names its time ``createdAt``."""
@@ -248,8 +256,8 @@ class Event(_JsonObject):
     id: str = required_json_field("id", _nonempty_text)
     type: str | None = json_field("type", _text)
     """An open set of strings such as ``deployment.scaled``: never an enum."""
-    level: str | None = json_field("level", _text)
-    """Compare with :class:`EventLevel` values; unknown levels are kept as sent."""
+    level: EventLevel | str | None = json_field("level", _level)
+    """An :class:`EventLevel` when known; an unknown level is kept as sent."""
     message: str | None = json_field("message", _text)
     created_at: str | None = json_field("createdAt", _text)
     deployment_id: str | None = json_field("deploymentId", _text)
