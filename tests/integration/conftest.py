@@ -286,3 +286,12 @@ def alerting(alerting_env: dict[str, str], slack_receiver: SlackReceiver, reques
         queue_url=alerting_env["_ALERT_QUEUE_URL"],
         table_name=alerting_env["ALERT_TABLE_NAME"],
     )
+
+
+@pytest.fixture
+def muting(
+    alerting_env: dict[str, str], slack_env: dict[str, str], request: pytest.FixtureRequest
+) -> tuple[SlackHarness, Any]:
+    """Slack commands and alerting on one relay: the secret holds both the signing secret and the webhook URL."""
+    slack: SlackHarness = request.getfixturevalue("slack")
+    return slack, request.getfixturevalue("alerting")

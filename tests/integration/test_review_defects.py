@@ -107,16 +107,6 @@ def test_a_slack_answer_is_posted_at_most_once(slack_receiver: SlackReceiver) ->
 # --- alerts: a stale FIRING notice is sent after a mute ends, and is never resolved -------------------------------
 
 
-@pytest.fixture
-def muting(
-    alerting_env: dict[str, str], slack_env: dict[str, str], request: pytest.FixtureRequest
-) -> tuple[SlackHarness, AlertingHarness]:
-    """Slack commands and alerting on one relay (as tests/integration/test_slack_mute.py combines them)."""
-    slack: SlackHarness = request.getfixturevalue("slack")
-    alerting: AlertingHarness = request.getfixturevalue("alerting")
-    return slack, alerting
-
-
 def test_a_stale_firing_notice_is_not_sent_after_a_mute_ends(
     muting: tuple[SlackHarness, AlertingHarness], together: TogetherSimulator
 ) -> None:

@@ -139,15 +139,6 @@ def test_without_a_cache_table_a_container_still_limits_its_own_checks(
 # -- replayed Slack requests ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def muting(
-    alerting_env: dict[str, str], slack_env: dict[str, str], request: pytest.FixtureRequest
-) -> tuple[SlackHarness, AlertingHarness]:
-    slack: SlackHarness = request.getfixturevalue("slack")
-    alerting: AlertingHarness = request.getfixturevalue("alerting")
-    return slack, alerting
-
-
 def _assert_bare_401(response: dict[str, Any]) -> None:
     assert response["statusCode"] == 401
     assert json.loads(response["body"]) == BARE_401

@@ -16,16 +16,6 @@ MINUTE = 60.0
 HOUR = 3600.0
 
 
-@pytest.fixture
-def muting(
-    alerting_env: dict[str, str], slack_env: dict[str, str], request: pytest.FixtureRequest
-) -> tuple[SlackHarness, AlertingHarness]:
-    """Slack commands and alerting on one relay: the secret holds both the signing secret and the webhook URL."""
-    slack: SlackHarness = request.getfixturevalue("slack")
-    alerting: AlertingHarness = request.getfixturevalue("alerting")
-    return slack, alerting
-
-
 def _alerts_sent(alerting: AlertingHarness) -> tuple[int, int]:
     """Alerts about the endpoint on each sink; the mute's own announcements are not counted."""
     return len(alerting.slack_alerts()), len(alerting.sns_alerts())
