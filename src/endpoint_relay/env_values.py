@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from enum import StrEnum
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from endpoint_relay.core.endpoint_id import is_valid_endpoint_id
 from endpoint_relay.core.loopback import is_secure_url
-from endpoint_relay.core.policy import PolicyDocument, PolicyError
+
+if TYPE_CHECKING:
+    from endpoint_relay.core.policy import PolicyDocument
 
 
 def text(raw: str) -> str:
@@ -175,6 +178,9 @@ def watched_endpoints(raw: str) -> tuple[str, ...] | None:
 
 
 def policy_json(raw: str) -> PolicyDocument:
+    # Deferred: only a relay configured with POLICY_JSON loads the policy module at cold start.
+    from endpoint_relay.core.policy import PolicyDocument, PolicyError
+
     try:
         return PolicyDocument.from_json(raw)
     except PolicyError as exc:

@@ -16,16 +16,13 @@ def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
     app.include_router(
         endpoints_router(
             lookups=shared.lookups,
-            alerts=shared.lookup_alerts,
+            # Without an alert table nobody is ever notified: a lookup then never loads alerting at all.
+            alerts=(lambda: shared.alerting().lookup_alerts) if shared.settings.alert_table_name else None,
             secrets=shared.secrets,
             auth_mode=shared.settings.auth_mode,
         )
     )
     app.include_router(health.router)
-    app.include_router(
-        slack_router(
-            commands=graph.slack_commands, secrets=shared.secrets, verifier=graph.verifier, seen_requests=graph.leases
-        )
-    )
+    app.include_router(slack_router(slack=graph.slack, secrets=shared.secrets))
     errors.install(app)
     return app

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from endpoint_relay import env_values as parse
 from endpoint_relay.core.cache import CachePolicy
-from endpoint_relay.core.policy import PolicyDocument
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
+
+    from endpoint_relay.core.policy import PolicyDocument
 
 API_GATEWAY_BUDGET_SECONDS = 30.0
 """API Gateway gives up on an integration after 30 s; an upstream request must finish well inside it."""

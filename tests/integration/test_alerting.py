@@ -441,4 +441,4 @@ def test_an_expired_mute_lets_the_endpoint_alert_again(alerting: AlertingHarness
 
 
 def _mutes(alerting: AlertingHarness) -> Mutes:
-    return build_api(Settings.from_env(), clock=alerting.clock).shared.mutes
+    return build_api(Settings.from_env(), clock=alerting.clock).shared.alerting().mutes

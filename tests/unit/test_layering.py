@@ -101,11 +101,11 @@ def test_application_units_depend_on_ports_not_adapters(path: Path) -> None:
     assert offending == [], f"{_module_name(path)} imports {offending}"
 
 
-def test_a_lookup_cold_start_imports_neither_the_sweep_nor_the_slack_worker() -> None:
-    # Given a fresh interpreter, as a new ApiFunction container
+def test_a_lookup_cold_start_imports_neither_the_sweep_nor_the_slack_side_nor_alerting() -> None:
+    # Given a fresh interpreter, as a new ApiFunction container that builds its handler at init
     probe = (
         "import sys\n"
-        "import endpoint_relay.entrypoints.api\n"
+        "from endpoint_relay.entrypoints.api import lambda_handler\n"
         "print(' '.join(sorted(m for m in sys.modules if m.startswith('endpoint_relay'))))\n"
     )
     loaded = subprocess.run(  # noqa: S603 - our own interpreter and a constant script
@@ -114,11 +114,28 @@ def test_a_lookup_cold_start_imports_neither_the_sweep_nor_the_slack_worker() ->
         text=True,
         check=True,
         cwd=PACKAGE.parent.parent,
-        env={"PYTHONPATH": str(PACKAGE.parent), "PATH": ""},
+        env={
+            "PYTHONPATH": str(PACKAGE.parent),
+            "PATH": "",
+            "RELAY_SECRET_ID": "relay/secret",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "ALERT_TABLE_NAME": "relay-alerts",
+            "ALERT_SINKS": "slack",
+        },
     ).stdout.split()
-    # Then the API's entry point pulled in the lookup path only
+    # Then the API's entry point pulled in the lookup path only: alerting loads on the first retrieval,
+    # the Slack side on the first Slack request
     assert "endpoint_relay.http_api" in loaded
     unwanted = {
+        "endpoint_relay.wiring.alerting",
+        "endpoint_relay.wiring.slack_side",
+        "endpoint_relay.routes.slash_command",
+        "endpoint_relay.core.alerting",
+        "endpoint_relay.core.policy",
+        "endpoint_relay.core.slack_commands",
+        "endpoint_relay.core.slack_blocks",
+        "endpoint_relay.app.slack_commands",
+        "endpoint_relay.adapters.slack_webhook",
         "endpoint_relay.app.sweep",
         "endpoint_relay.app.slack_followups",
         "endpoint_relay.wiring.sweep",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from endpoint_relay.app.lookup_alerts import LookupAlerts
 from endpoint_relay.core.cache import CacheStatus
 from endpoint_relay.core.endpoint_id import invalid_endpoint_id, require_endpoint_id
 from endpoint_relay.core.errors import RelayError, UnauthorizedError
@@ -17,6 +18,9 @@ from endpoint_relay.core.tokens import bearer_token, token_is_valid
 from endpoint_relay.observability import count
 from endpoint_relay.settings import AuthMode
 
+if TYPE_CHECKING:
+    from endpoint_relay.app.lookup_alerts import LookupAlerts
+
 logger = logging.getLogger(__name__)
 
 _RETRIEVED = frozenset({CacheStatus.MISS, CacheStatus.REFRESH})
@@ -24,8 +28,13 @@ _RETRIEVED = frozenset({CacheStatus.MISS, CacheStatus.REFRESH})
 
 
 def endpoints_router(
-    *, lookups: LookupService, alerts: LookupAlerts, secrets: SecretSource, auth_mode: AuthMode
+    *,
+    lookups: LookupService,
+    alerts: Callable[[], LookupAlerts] | None,
+    secrets: SecretSource,
+    auth_mode: AuthMode,
 ) -> Router:
+    """``alerts`` is None when alerting is off; otherwise it is built on the first retrieval."""
     router = Router()
 
     @router.get("/v1/endpoints/<endpointId>")
@@ -42,17 +51,17 @@ def endpoints_router(
         result = lookups.lookup(endpoint_id, force_refresh=force_refresh)
         count(f"Cache{result.status.value.title()}")
         count("Lookups")
-        if result.status in _RETRIEVED:
+        if alerts is not None and result.status in _RETRIEVED:
             _observe(alerts, result)
         return _cached_response(result)
 
     return router
 
 
-def _observe(alerts: LookupAlerts, result: LookupResult) -> None:
+def _observe(alerts: Callable[[], LookupAlerts], result: LookupResult) -> None:
     # The state store decides whether anybody hears about it; alerting trouble never fails a lookup.
     try:
-        alerts.observe(result.endpoint)
+        alerts().observe(result.endpoint)
     except RelayError as exc:
         logger.warning("alert evaluation failed", extra={"error_code": exc.code})
     except Exception:

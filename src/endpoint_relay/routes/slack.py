@@ -1,102 +1,50 @@
-"""POST /slack/commands: the slash command. Slack's signature is the authentication.
+"""POST /slack/commands: registered at init, answered by :mod:`endpoint_relay.routes.slash_command`.
 
-Slack gives up after 3 seconds. An answer that is at hand (a fresh cache entry,
-a mute) goes in the HTTP reply; anything slower is acknowledged at once and
-finished by the Slack worker function, which posts to the command's
-response_url. Every reply is HTTP 200, since Slack shows any other status as a
-failure, except a bad or already used signature, which gets a bare 401.
+The answering side (signature checks, commands, replies) loads on the first Slack request, so a
+lookup's cold start never pays for it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
-import logging
-from urllib.parse import parse_qs
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from endpoint_relay.app.slack_commands import SlackCommands
-from endpoint_relay.core.leases import Leases
 from endpoint_relay.core.lookup import SecretSource
-from endpoint_relay.core.slack_commands import SlashRequest
-from endpoint_relay.core.slack_signature import (
-    SignatureFailure,
-    SlackSignatureError,
-    SlackSignatureVerifier,
-    VerifiedRequest,
-)
-from endpoint_relay.observability import count
 
-logger = logging.getLogger(__name__)
-
-MAX_BODY_BYTES = 16 * 1024
-"""Slash command bodies are well under 4 KiB; a larger one is not from Slack and is not worth a MAC."""
-_MAX_FORM_FIELDS = 40
+if TYPE_CHECKING:
+    from endpoint_relay.app.slack_commands import SlackCommands
+    from endpoint_relay.core.leases import Leases
+    from endpoint_relay.core.slack_signature import SlackSignatureVerifier
 
 
-def slack_router(
-    *, commands: SlackCommands, secrets: SecretSource, verifier: SlackSignatureVerifier, seen_requests: Leases
-) -> Router:
+class SlackCollaborators(Protocol):
+    """What answering a slash command takes; built on the first Slack request, so lookups never pay for it."""
+
+    @property
+    def commands(self) -> SlackCommands: ...
+
+    @property
+    def verifier(self) -> SlackSignatureVerifier: ...
+
+    @property
+    def leases(self) -> Leases:
+        """Remembers each signed request, so a captured one cannot be sent twice."""
+        ...
+
+
+def slack_router(*, slack: Callable[[], SlackCollaborators], secrets: SecretSource) -> Router:
     router = Router()
 
     @router.post("/slack/commands")
     def slash_command() -> Response[str]:
+        from endpoint_relay.routes.slash_command import answer  # deferred: a lookup never loads the Slack side
+
         event = router.current_event
         assert isinstance(event, APIGatewayProxyEventV2)  # noqa: S101 - the resolver is the HTTP API one
-        try:
-            body = _raw_body(event)
-            form = _form(body)
-            if form.get("ssl_check") == "1":
-                # Slack's certificate probe: nothing to do, and nothing is read or called.
-                return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body="")
-            # The secret is fetched only once the headers passed their cheap checks.
-            verified = verifier.verify(event.headers, body, lambda: secrets.get().slack_signing_secret)
-            # Only a verified signature is recorded: anyone could fill the table with made-up ones.
-            if not _first_use(verified, seen_requests):
-                raise SlackSignatureError(SignatureFailure.REPLAYED)
-        except SlackSignatureError as exc:
-            count("SlackSignatureFailures")
-            logger.warning("refused a Slack request", extra={"reason": exc.reason.value})
-            raise
-        count("SlackCommands")
-        reply = commands.answer(SlashRequest.from_form(form, request_id=event.request_context.request_id))
-        return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(reply))
+        return answer(event, slack, secrets)
 
     return router
-
-
-def _first_use(request: VerifiedRequest, seen_requests: Leases) -> bool:
-    """Claims the signature for as long as it would verify, so a captured request cannot be sent twice (re-mute)."""
-    # A digest names the request in the table without storing the MAC itself.
-    digest = hashlib.sha256(request.signature.encode("utf-8", "surrogatepass")).hexdigest()
-    return seen_requests.claim(f"#slack-request#{digest}", until=request.replayable_until + 1) is not None
-
-
-def _raw_body(event: APIGatewayProxyEventV2) -> bytes:
-    """The exact bytes Slack sent: HTTP API base64-encodes form bodies (payload format 2.0)."""
-    text = event.body or ""
-    if event.is_base64_encoded:
-        if len(text) > MAX_BODY_BYTES * 4 // 3 + 4:
-            raise SlackSignatureError(SignatureFailure.MALFORMED_BODY)
-        try:
-            body = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            raise SlackSignatureError(SignatureFailure.MALFORMED_BODY) from None
-    else:
-        body = text.encode("utf-8", "surrogatepass")
-    if len(body) > MAX_BODY_BYTES:
-        raise SlackSignatureError(SignatureFailure.MALFORMED_BODY)
-    return body
-
-
-def _form(body: bytes) -> dict[str, str]:
-    try:
-        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS)
-    except ValueError:  # more fields than any slash command has
-        raise SlackSignatureError(SignatureFailure.MALFORMED_BODY) from None
-    return {name: values[0] for name, values in fields.items()}

@@ -1,29 +1,30 @@
-"""ApiFunction's object graph: lookups, alerting after a retrieval, and the Slack command's acknowledgement."""
+"""ApiFunction's object graph: lookups, alerting after a retrieval, and the Slack command's acknowledgement.
+
+The Slack side is built on the first Slack request, and alerting on the first retrieval (see
+:mod:`endpoint_relay.wiring.common`): a lookup cold start imports neither.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Unpack
+from functools import cache
+from typing import TYPE_CHECKING, Unpack
 
-from endpoint_relay.adapters.lambda_invoker import AsyncInvoker, InvokeError, LambdaInvoker
-from endpoint_relay.adapters.leases import DynamoLeases
-from endpoint_relay.adapters.slack_response import SlackResponder
-from endpoint_relay.app.slack_commands import SlackCommands
-from endpoint_relay.core.leases import Leases, LocalLeases
-from endpoint_relay.core.slack_followup import FollowUp
-from endpoint_relay.core.slack_signature import SlackSignatureVerifier
 from endpoint_relay.settings import Settings
-from endpoint_relay.wiring.common import Clock, Shared, SharedOptions, build_shared
+from endpoint_relay.wiring.common import Shared, SharedOptions, build_shared
+
+if TYPE_CHECKING:
+    from endpoint_relay.adapters.lambda_invoker import AsyncInvoker
+    from endpoint_relay.core.slack_signature import SlackSignatureVerifier
+    from endpoint_relay.wiring.slack_side import SlackSide
 
 
 @dataclass(frozen=True, slots=True)
 class ApiGraph:
     shared: Shared
-    slack_commands: SlackCommands
-    verifier: SlackSignatureVerifier
-    leases: Leases
-    """Who may act once: a workspace's ``check`` per cooldown, each signed Slack request."""
+    slack: Callable[[], SlackSide]
+    """The slash command's collaborators, built on the first Slack request."""
 
 
 def build_api(
@@ -34,47 +35,11 @@ def build_api(
     **options: Unpack[SharedOptions],
 ) -> ApiGraph:
     shared = build_shared(settings, **options)
-    # Only its allow-list is used here: the answer itself is posted by the Slack worker.
-    response_urls = SlackResponder(settings.slack_response_url_hosts, allow_http=settings.slack_response_url_allow_http)
-    leases = _leases(settings, shared.clock)
-    followups = LambdaFollowUpQueue(
-        invoker or LambdaInvoker(settings.slack_worker_function), is_allowed=response_urls.is_allowed
-    )
-    commands = SlackCommands(
-        lookups=shared.lookups,
-        recorder=shared.recorder,
-        mutes=shared.mutes,
-        dispatcher=shared.dispatcher,
-        followups=followups,
-        allowed_team_ids=settings.slack_allowed_team_ids,
-        mute_user_ids=settings.slack_mute_user_ids,
-        check_leases=leases,
-        check_cooldown=settings.slack_check_cooldown_seconds,
-        clock=shared.clock,
-    )
-    return ApiGraph(
-        shared=shared, slack_commands=commands, verifier=verifier or SlackSignatureVerifier(), leases=leases
-    )
 
+    @cache
+    def slack() -> SlackSide:
+        from endpoint_relay.wiring.slack_side import build_slack_side  # deferred: see the module docstring
 
-def _leases(settings: Settings, clock: Clock) -> Leases:
-    if settings.cache.table_name:
-        # Short-lived coordination items sit well in the cache table: keyed apart from endpoint ids, TTL-expired.
-        return DynamoLeases(settings.cache.table_name, clock=clock)
-    # Without a table each container guards only itself: a replay or a second check may reach another container.
-    return LocalLeases(clock=clock)
+        return build_slack_side(shared, invoker=invoker, verifier=verifier)
 
-
-class LambdaFollowUpQueue:
-    """Hands Slack follow-ups to the worker function, for response_urls the worker may post to."""
-
-    def __init__(self, invoker: AsyncInvoker, *, is_allowed: Callable[[str], bool]) -> None:
-        self._invoker = invoker
-        self.is_allowed = is_allowed
-
-    def enqueue(self, followup: FollowUp) -> bool:
-        try:
-            self._invoker.invoke_async(followup.event())
-        except InvokeError:
-            return False
-        return True
+    return ApiGraph(shared=shared, slack=slack)

@@ -26,11 +26,12 @@ def build_sweep(settings: Settings, **options: Unpack[SharedOptions]) -> SweepGr
 
 def sweep_runner(shared: Shared) -> SweepRunner:
     settings = shared.settings
+    alerting = shared.alerting()
     cursor: SweepCursor = DynamoSweepCursor(settings.alert_table_name) if settings.alert_table_name else MemoryCursor()
     return SweepRunner(
         lookups=shared.lookups,
-        recorder=shared.recorder,
-        dispatcher=shared.dispatcher,
+        recorder=alerting.recorder,
+        dispatcher=alerting.dispatcher,
         deadline=shared.deadline,
         list_endpoint_ids=together_lister(shared.together, shared.secrets),
         cursor=cursor,

@@ -25,14 +25,15 @@ def build_worker(
     **options: Unpack[SharedOptions],
 ) -> WorkerGraph:
     shared = build_shared(settings, **options)
+    alerting = shared.alerting()
     poster = responder or SlackResponder(
         settings.slack_response_url_hosts, allow_http=settings.slack_response_url_allow_http, deadline=shared.deadline
     )
     followups = SlackFollowUps(
         lookups=shared.lookups,
-        alerts=shared.lookup_alerts,
-        recorder=shared.recorder,
-        mutes=shared.mutes,
+        alerts=alerting.lookup_alerts,
+        recorder=alerting.recorder,
+        mutes=alerting.mutes,
         sweeps=sweep_runner(shared),
         poster=poster,
         deadline=shared.deadline,
