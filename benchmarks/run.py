@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks import cold_start, package, shared_cache, sweep, warm_hit, warm_uncached
+from benchmarks import cold_start, package, shared_cache, sweep, v1_view, warm_hit, warm_uncached
 from benchmarks.stack import REPO, Stack, endpoint_ids, event_endpoint_id
 
 RESULTS = REPO / "benchmarks" / "results.json"
-ALL = ("package", "cold_start", "warm_hit", "warm_uncached", "sweep", "shared_cache")
+ALL = ("package", "cold_start", "warm_hit", "warm_uncached", "v1_view", "sweep", "shared_cache")
 PACKAGE_ZIP_BUDGET_MB = 6.0
 """The Makefile's PACKAGE_ZIP_BUDGET_MB: what one function's deflate zip may weigh."""
 
@@ -147,6 +147,7 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
                 target=">= 3x faster than SDK",
             ),
         ]
+    targets += _v1_view_targets(results.get("v1_view"))
     targets += _package_targets(results.get("package"))
     targets += _sweep_targets(results.get("sweep"))
     shared = results.get("shared_cache")
@@ -164,6 +165,24 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
             )
         )
     return targets
+
+
+def _v1_view_targets(result: dict[str, Any] | None) -> list[Target]:
+    if not result:
+        return []
+    # The largest endpoint (10 embedded deployments) is the one held to the target.
+    largest = result["translate_and_serialise"][str(max(v1_view.SIZES))]
+    return [
+        _check(
+            "v1 view",
+            "translation added",
+            largest["p50"] / v1_view.TARGET_US,
+            at_most=1.0,
+            measured=f"p50 {largest['p50']:.1f} µs (10 deployments)",
+            reference=f"1 deployment p50 {result['translate_and_serialise']['1']['p50']:.1f} µs",
+            target=f"< {v1_view.TARGET_US:.0f} µs",
+        )
+    ]
 
 
 def _package_targets(result: dict[str, Any] | None) -> list[Target]:
@@ -334,6 +353,7 @@ def main() -> int:
         "cold_start": lambda stack: cold_start.measure(stack, cold_ids[:-2], args.cold_runs, package_root=package_root),
         "warm_hit": lambda stack: warm_hit.measure(stack, args.hit_iterations),
         "warm_uncached": lambda stack: warm_uncached.measure(stack, args.uncached_iterations),
+        "v1_view": lambda stack: v1_view.measure(),
         "sweep": lambda stack: sweep.measure(stack, sweep_ids),
         "shared_cache": lambda stack: shared_cache.measure(stack, shared_ids, args.shared_seconds),
     }

@@ -78,10 +78,18 @@ class _Source:
     read: Callable[[Any], object | None]
     """The raw value (``None`` when absent) as the field's value, or ``None`` when unreadable."""
     required: bool
+    paths: tuple[tuple[str, ...], ...] = ()
+    """``keys`` split at the dots once, not on every read."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "paths", tuple(tuple(key.split(".")) for key in self.keys))
 
     def take(self, document: dict[str, Any], what: str) -> object | None:
-        for key in self.keys:
-            value = self.read(_lookup(document, key))
+        for first, *rest in self.paths:
+            raw = document.get(first)  # inlined path walk: this runs for every field of every item of a list page
+            for key in rest:
+                raw = raw.get(key) if isinstance(raw, dict) else None
+            value = self.read(raw)
             if value is not None:
                 return value
         if self.required:
@@ -112,8 +120,7 @@ class _JsonObject:
     def from_dict(cls, document: Any) -> Self:
         what = cls.__name__
         document = _object(document, what)
-        values = {spec.name: spec.metadata[_SOURCE].take(document, what) for spec in fields(cls)}
-        return cls(**values)
+        return cls(**{name: source.take(document, what) for name, source in _sources(cls)})
 
 
 # --- readers: a raw JSON value (None when absent) in, the field's value or None when unreadable out ----------
@@ -164,11 +171,16 @@ def _object(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-def _lookup(document: dict[str, Any], dotted_key: str) -> Any:
-    value: Any = document
-    for key in dotted_key.split("."):
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
+_SOURCES: dict[type, tuple[tuple[str, _Source], ...]] = {}
+
+
+def _sources(model: type[_JsonObject]) -> tuple[tuple[str, _Source], ...]:
+    # Computed once per model: dataclasses.fields() builds a new tuple on every call, which a
+    # sweep reading 1,000 endpoints of 10 deployments each would pay ~100,000 times.
+    known = _SOURCES.get(model)
+    if known is None:
+        known = _SOURCES[model] = tuple((spec.name, spec.metadata[_SOURCE]) for spec in fields(model))
+    return known
 
 
 def _keys(key: str, fallback: str | None) -> tuple[str, ...]:
