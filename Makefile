@@ -51,7 +51,16 @@ template: $(VENV)/.stamp $(SAM_VENV)/.stamp ## cfn-lint and sam validate --lint 
 	$(LOCAL_AWS) $(SAM) validate --lint --template-file template.yaml
 	$(LOCAL_AWS) $(SAM) validate --template-file template.yaml  # the SAM transform itself, as deploy runs it
 
-test: lint typecheck template security ## set everything up, lint, type-check, scan and run the whole suite
+# The official SDKs' own venvs (2.x speaks v1, 3.x v2): tests/integration/test_sdk_compat.py runs each against the relay.
+SDK_VENVS := .venv-sdk2 .venv-sdk3
+.venv-sdk%/.stamp: tests/sdk/requirements-sdk%.txt
+	@test -x "$(PYTHON313)" || { echo "python3.13 not found: install it (pyenv install 3.13.0) or set PYTHON313=" >&2; exit 1; }
+	"$(PYTHON313)" -m venv .venv-sdk$*
+	.venv-sdk$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-sdk$*/bin/python -m pip install --quiet -r $<
+	touch $@
+
+test: lint typecheck template security $(SDK_VENVS:%=%/.stamp) ## set everything up, lint, type-check, scan and run the whole suite
 	RELIABILITY_FIGURES=1 $(PY) -m pytest -q
 	@$(PY) -m tests.reliability.report
 
@@ -105,4 +114,4 @@ reliability-report: $(VENV)/.stamp ## the figures of the latest test/soak run; p
 	$(PY) -m tests.reliability.report --page docs/reliability.md
 
 clean: ## remove venvs and build output
-	rm -rf $(VENV) $(SAM_VENV) $(BENCH_VENV) $(SECURITY_VENV) reports .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(SAM_VENV) $(BENCH_VENV) $(SECURITY_VENV) $(SDK_VENVS) reports .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

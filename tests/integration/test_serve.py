@@ -5,99 +5,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import queue
-import secrets
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from devstack.moto_process import free_port
 from devstack.serve import Route, build_event, http_answer, template_routes
 from devstack.slack_receiver import SlackReceiver
 from devstack.stack import HEALTHY_ID, Resources, declared_environment, load_template, resource_variables
+from tests.integration.serve_support import REQUEST_TIMEOUT, HttpResult, Served, http_request, start_serve, stop_serve
 from tests.leakcheck import COLLECTOR
-
-ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT = 90.0
-"""Upper bound for the stack to come up on a busy machine; it normally takes a few seconds."""
-REQUEST_TIMEOUT = 30.0
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
-
-
-@dataclass
-class Served:
-    process: subprocess.Popen[str]
-    url: str
-    token: str
-    signing_secret: str
-    child_pids: list[int]
-    output: list[str] = field(default_factory=list)
-
-
-def _start() -> Served:
-    token = "relay-test-" + secrets.token_urlsafe(16)
-    signing_secret = secrets.token_hex(16)
-    port = free_port()
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        # The suite's defaults point at a dead port; serve must choose its own upstream and AWS.
-        if not name.startswith(("TOGETHER_API_", "RELAY_", "SLACK_", "AWS_ENDPOINT_URL"))
-    }
-    env.update(
-        {
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-            "RELAY_PORT": str(port),
-            "RELAY_LOCAL_TOKEN": token,
-            "SLACK_SIGNING_SECRET": signing_secret,
-            "SWEEP_SECONDS": "0",  # the schedule is not under test here; keep the output quiet
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    served = Served(process, f"http://127.0.0.1:{port}", token, signing_secret, child_pids=[])
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def read_output() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            served.output.append(line)
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=read_output, daemon=True).start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while True:
-        remaining = deadline - time.monotonic()
-        line = lines.get(timeout=remaining) if remaining > 0 else None
-        if line is None:
-            process.kill()
-            pytest.fail("make serve did not start:\n" + "".join(served.output[-40:]))
-        if "child processes:" in line:
-            served.child_pids = [int(pid) for pid in line.split("child processes:", 1)[1].split()]
-        if "stop with Ctrl-C" in line:
-            return served
-
 
 _current: Served | None = None
 
@@ -107,7 +28,7 @@ def served() -> Iterator[Served]:
     """One `make serve` process shared by the tests; started again if a test stopped it."""
     global _current
     if _current is None or _current.process.poll() is not None:
-        _current = _start()
+        _current = start_serve()
     COLLECTOR.register_secret(_current.token, _current.signing_secret)
     yield _current
 
@@ -115,36 +36,8 @@ def served() -> Iterator[Served]:
 @pytest.fixture(scope="module", autouse=True)
 def _stop_serve_at_the_end() -> Iterator[None]:
     yield
-    if _current is not None and _current.process.poll() is None:
-        _current.process.send_signal(signal.SIGTERM)
-        try:
-            _current.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(_current.process.pid, signal.SIGKILL)
-
-
-@dataclass(frozen=True)
-class HttpResult:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> object:
-        return json.loads(self.body)
-
-
-def _request(
-    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | None = None
-) -> HttpResult:
-    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 - loopback
-    try:
-        with _DIRECT.open(request, timeout=REQUEST_TIMEOUT) as response:
-            result = HttpResult(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
-    except urllib.error.HTTPError as error:
-        result = HttpResult(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
-    COLLECTOR.add_text(result.body.decode("utf-8", "replace"))
-    COLLECTOR.add_text(json.dumps(result.headers))
-    return result
+    if _current is not None:
+        stop_serve(_current)
 
 
 def _signed_command(served: Served, text: str, response_url: str, *, secret: str | None = None) -> HttpResult:
@@ -170,7 +63,7 @@ def _signed_command(served: Served, text: str, response_url: str, *, secret: str
         "X-Slack-Request-Timestamp": timestamp,
         "X-Slack-Signature": f"v0={digest.hexdigest()}",
     }
-    return _request(f"{served.url}/slack/commands", method="POST", headers=headers, body=body)
+    return http_request(f"{served.url}/slack/commands", method="POST", headers=headers, body=body)
 
 
 def _reply_text(document: object) -> str:
@@ -182,9 +75,9 @@ def test_lookup_with_the_local_token_returns_the_endpoint(served: Served) -> Non
     # Given `make serve` running with RELAY_LOCAL_TOKEN set
     url = f"{served.url}/v1/endpoints/{HEALTHY_ID}"
     # When a caller does what `curl -H "Authorization: Bearer $RELAY_LOCAL_TOKEN" <url>` does
-    first = _request(url, headers={"Authorization": f"Bearer {served.token}"})
-    second = _request(url, headers={"Authorization": f"Bearer {served.token}"})
-    anonymous = _request(url)
+    first = http_request(url, headers={"Authorization": f"Bearer {served.token}"})
+    second = http_request(url, headers={"Authorization": f"Bearer {served.token}"})
+    anonymous = http_request(url)
     # Then it gets the endpoint in Together's shape, cached on the second call, and nothing without the token
     assert first.status == 200, first.body
     document = first.json()
@@ -202,9 +95,9 @@ def test_request_translation_matches_api_gateway(served: Served) -> None:
     # Given ids API Gateway would deliver percent-encoded, and routes the function does not serve
     token = {"Authorization": f"Bearer {served.token}"}
     # When they arrive over HTTP
-    encoded_slash = _request(f"{served.url}/v1/endpoints/endpoint-x%2F..%2Fadmin", headers=token)
-    health = _request(f"{served.url}/healthz?probe=1&probe=2")
-    unknown = _request(f"{served.url}/v2/nothing-here")
+    encoded_slash = http_request(f"{served.url}/v1/endpoints/endpoint-x%2F..%2Fadmin", headers=token)
+    health = http_request(f"{served.url}/healthz?probe=1&probe=2")
+    unknown = http_request(f"{served.url}/v2/nothing-here")
     # Then the relay sees the raw path and answers with its own ErrorData, as it does behind API Gateway
     assert encoded_slash.status == 400
     assert encoded_slash.json()["error"]["param"] == "endpointId"  # type: ignore[index]

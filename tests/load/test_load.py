@@ -241,10 +241,10 @@ SERVE_SECONDS = 10.0 if figures.SOAK else 2.0
 
 
 def test_make_serve_under_load_prints_no_secret() -> None:
-    from tests.integration.test_serve import _start  # the very `make serve` process test_serve.py drives
+    from tests.integration.serve_support import start_serve  # the very `make serve` process test_serve.py drives
 
     # Given `make serve` as a real process, and every secret its stack holds
-    served = _start()
+    served = start_serve()
     try:
         moto_url = next(line for line in served.output if "aws (moto server): " in line).split(": ", 1)[1].strip()
         secretsmanager = aws_client("secretsmanager", moto_url)

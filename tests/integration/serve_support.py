@@ -1,0 +1,127 @@
+"""`make serve` started as a user starts it, for the tests that talk to it over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from devstack.moto_process import free_port
+from tests.leakcheck import COLLECTOR
+
+ROOT = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT = 90.0
+"""Upper bound for the stack to come up on a busy machine; it normally takes a few seconds."""
+REQUEST_TIMEOUT = 30.0
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never through a proxy
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    url: str
+    token: str
+    signing_secret: str
+    child_pids: list[int]
+    output: list[str] = field(default_factory=list)
+
+
+def start_serve(extra_env: dict[str, str] | None = None) -> Served:
+    """`make serve` in a process of its own, on a free port; ``extra_env`` adds or replaces variables."""
+    token = "relay-test-" + secrets.token_urlsafe(16)
+    signing_secret = secrets.token_hex(16)
+    port = free_port()
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        # The suite's defaults point at a dead port; serve must choose its own upstream and AWS.
+        if not name.startswith(("TOGETHER_API_", "RELAY_", "SLACK_", "AWS_ENDPOINT_URL"))
+    }
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+            "RELAY_PORT": str(port),
+            "RELAY_LOCAL_TOKEN": token,
+            "SLACK_SIGNING_SECRET": signing_secret,
+            "SWEEP_SECONDS": "0",  # the schedule is not under test here; keep the output quiet
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra_env or {})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack.serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    served = Served(process, f"http://127.0.0.1:{port}", token, signing_secret, child_pids=[])
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read_output() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            served.output.append(line)
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read_output, daemon=True).start()
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        remaining = deadline - time.monotonic()
+        line = lines.get(timeout=remaining) if remaining > 0 else None
+        if line is None:
+            process.kill()
+            pytest.fail("make serve did not start:\n" + "".join(served.output[-40:]))
+        if "child processes:" in line:
+            served.child_pids = [int(pid) for pid in line.split("child processes:", 1)[1].split()]
+        if "stop with Ctrl-C" in line:
+            return served
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+
+def http_request(
+    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | None = None
+) -> HttpResult:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})  # noqa: S310 - loopback
+    try:
+        with _DIRECT.open(request, timeout=REQUEST_TIMEOUT) as response:
+            result = HttpResult(response.status, {k.lower(): v for k, v in response.headers.items()}, response.read())
+    except urllib.error.HTTPError as error:
+        result = HttpResult(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
+    COLLECTOR.add_text(result.body.decode("utf-8", "replace"))
+    COLLECTOR.add_text(json.dumps(result.headers))
+    return result
+
+
+def stop_serve(served: Served) -> None:
+    """SIGTERM, as Ctrl-C would; killed with its process group if it does not stop in time."""
+    if served.process.poll() is None:
+        served.process.send_signal(signal.SIGTERM)
+        try:
+            served.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(served.process.pid, signal.SIGKILL)
