@@ -73,16 +73,11 @@ _SOURCE = "json"
 
 @dataclass(frozen=True, slots=True)
 class _Source:
-    keys: tuple[str, ...]
-    """Dotted paths into the body, tried in order: the first one that reads fills the field."""
+    paths: tuple[tuple[str, ...], ...]
+    """Paths into the body (dotted keys split once), tried in order: the first one that reads fills the field."""
     read: Callable[[Any], object | None]
     """The raw value (``None`` when absent) as the field's value, or ``None`` when unreadable."""
     required: bool
-    paths: tuple[tuple[str, ...], ...] = ()
-    """``keys`` split at the dots once, not on every read."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "paths", tuple(tuple(key.split(".")) for key in self.keys))
 
     def take(self, document: dict[str, Any], what: str) -> object | None:
         for first, *rest in self.paths:
@@ -93,7 +88,8 @@ class _Source:
             if value is not None:
                 return value
         if self.required:
-            raise V2ParseError(f"{what} field {' or '.join(map(repr, self.keys))} is missing or unreadable")
+            keys = " or ".join(repr(".".join(path)) for path in self.paths)
+            raise V2ParseError(f"{what} field {keys} is missing or unreadable")
         return None
 
 
@@ -183,8 +179,9 @@ def _sources(model: type[_JsonObject]) -> tuple[tuple[str, _Source], ...]:
     return known
 
 
-def _keys(key: str, fallback: str | None) -> tuple[str, ...]:
-    return (key,) if fallback is None else (key, fallback)
+def _keys(key: str, fallback: str | None) -> tuple[tuple[str, ...], ...]:
+    dotted_keys = (key,) if fallback is None else (key, fallback)
+    return tuple(tuple(dotted.split(".")) for dotted in dotted_keys)
 
 
 # --- the models ---------------------------------------------------------------------------------------------
