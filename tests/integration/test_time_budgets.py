@@ -40,6 +40,10 @@ def test_two_sweeps_check_every_endpoint_and_deliver_every_owed_notice_once(
     targets = [f"endpoint-slow-{index:02d}" for index in range(30)]
     for target in targets:
         together.put(make_endpoint(target, state="ERROR"))
+    # A warm container, as scheduled sweeps find it: its AWS clients and the secret exist already, so creating them
+    # (hundreds of ms on a busy machine, one at a time under the clients' lock) does not eat the 1.5 s window below.
+    together.put(make_endpoint(EP))
+    assert alerting.sweep(EP, remaining_ms=27_500)["firing"] == []
     together.latency = 3.0
     # When two sweeps run, each with 27.5 s: 2 s kept for the end and 13 s for delivery leave 12.5 s for checks,
     # and a check starts only with 11 s left (one 1+4 s Together attempt, then 6 s for its AWS calls). So the first
