@@ -17,8 +17,21 @@ from typing import Any, Protocol
 
 # Re-exported: the store's failure type, next to the store's protocol.
 from endpoint_relay.core.errors import AlertStoreError as AlertStoreError
+from endpoint_relay.core.endpoint_ref import EndpointRef, parse_endpoint_ref
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.policy import Expectations, Finding, Severity, highest_severity
+from endpoint_relay.core.policy_v2 import candidates, live_weights
+from endpoint_relay.core.v1_view import primary_deployment
+from endpoint_relay.core.v2_models import Deployment
+from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
+from endpoint_relay.core.v2_notice import (
+    DeploymentSnapshot,
+    ReasonLine,
+    deployment_snapshots,
+    deployments_from_json,
+    reasons_from_json,
+    snapshots_to_json,
+)
 
 DEFAULT_REPEAT_INTERVAL = 4 * 3600.0
 MAX_PERMANENT_REFUSALS = 5
@@ -77,6 +90,31 @@ class EndpointSnapshot:
     max_replicas: int | None
     expected_min_replicas: int | None
     expected_max_replicas: int | None
+    project_id: str | None = None
+    """Set for a v2 endpoint (``id`` is then its ``ep_…``); notices stored before v2 read as v1."""
+    deployments: tuple[DeploymentSnapshot, ...] = ()
+    """v2: the deployments the notice is about, then the live ones."""
+    reason: tuple[ReasonLine, ...] = ()
+    """v2: the newest WARN/ERROR events when the notice was issued; empty when the feed had none or failed."""
+
+    @property
+    def key(self) -> str:
+        """The alert-state key: the v1 id, or ``proj_…/ep_…`` (never the same as a v1 id)."""
+        return EndpointRef(self.id, self.project_id).key
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> EndpointSnapshot:
+        """Read back from a stored notice; the v2 fields are optional (older notices lack them)."""
+        fields = dict(document)
+        deployments = deployments_from_json(fields.pop("deployments", None))
+        reason = reasons_from_json(fields.pop("reason", None))
+        return cls(**fields, deployments=deployments, reason=reason)
+
+    def to_dict(self) -> dict[str, Any]:
+        document = asdict(self)
+        document["deployments"] = snapshots_to_json(self.deployments)
+        document["reason"] = snapshots_to_json(self.reason)
+        return document
 
     @classmethod
     def of(cls, endpoint: Endpoint, expected: Expectations) -> EndpointSnapshot:
@@ -95,9 +133,48 @@ class EndpointSnapshot:
         )
 
     @classmethod
+    def of_v2(
+        cls,
+        endpoint: V2Endpoint,
+        project_id: str,
+        deployments: Sequence[Deployment] | None,
+        expected: Expectations,
+        findings: Sequence[Finding],
+    ) -> EndpointSnapshot:
+        """The endpoint as its primary deployment shows it (as the v1 view does), with the deployments concerned."""
+        every = candidates(endpoint, deployments)
+        primary = primary_deployment(endpoint, every)
+        bounds = primary.autoscaling if primary else None
+        name = endpoint.name or ""
+        return cls(
+            id=endpoint.id,
+            display_name=name.partition("/")[2] or name,
+            name=name,
+            model=(primary.model if primary else None) or "",
+            hardware=(primary.hardware if primary else None) or "",
+            state=primary.state if primary else "no deployments",
+            min_replicas=bounds.min_replicas if bounds else None,
+            max_replicas=bounds.max_replicas if bounds else None,
+            expected_min_replicas=expected.min_replicas,
+            expected_max_replicas=expected.max_replicas,
+            project_id=project_id,
+            deployments=deployment_snapshots(
+                every, live_weights(endpoint, every), (f.subject for f in findings if f.subject)
+            ),
+        )
+
+    @classmethod
     def bare(cls, endpoint_id: str) -> EndpointSnapshot:
-        """Only the id: a mute is set by id, without asking Together about the endpoint."""
-        return cls(endpoint_id, "", "", "", "", "", None, None, None, None)
+        """Only the id (or ``proj_…/ep_…``): a mute is set by id, without asking Together about the endpoint."""
+        ref = _ref(endpoint_id)
+        return cls(ref.endpoint_id, "", "", "", "", "", None, None, None, None, project_id=ref.project_id)
+
+
+def _ref(key: str) -> EndpointRef:
+    try:
+        return parse_endpoint_ref(key, default_project=None)
+    except ValueError:
+        return EndpointRef(key)  # ids reach here validated; keep an unexpected one whole rather than fail
 
 
 @dataclass(frozen=True)
@@ -133,7 +210,8 @@ class Notice:
 
     @property
     def endpoint_id(self) -> str:
-        return self.endpoint.id
+        """The alert-state key the notice is stored under (``proj_…/ep_…`` for v2)."""
+        return self.endpoint.key
 
     @property
     def severity(self) -> Severity | None:
@@ -148,7 +226,7 @@ class Notice:
             {
                 "id": self.id,
                 "kind": self.kind.value,
-                "endpoint": asdict(self.endpoint),
+                "endpoint": self.endpoint.to_dict(),
                 "findings": [_finding_dict(finding) for finding in self.findings],
                 "opened_at": self.opened_at,
                 "created_at": self.created_at,
@@ -164,7 +242,7 @@ class Notice:
         return cls(
             id=str(document["id"]),
             kind=NoticeKind(document["kind"]),
-            endpoint=EndpointSnapshot(**document["endpoint"]),
+            endpoint=EndpointSnapshot.from_dict(document["endpoint"]),
             findings=findings_from_json(json.dumps(document["findings"])),
             opened_at=float(document["opened_at"]),
             created_at=float(document["created_at"]),
@@ -174,13 +252,16 @@ class Notice:
 
 
 def _finding_dict(finding: Finding) -> dict[str, Any]:
-    return {
+    document = {
         "kind": finding.kind,
         "severity": finding.severity.value,
         "message": finding.message,
         "expected": finding.expected,
         "actual": finding.actual,
     }
+    if finding.subject is not None:  # v1 findings keep their stored form
+        document["subject"] = finding.subject
+    return document
 
 
 def findings_to_json(findings: Iterable[Finding]) -> str:
@@ -195,6 +276,7 @@ def findings_from_json(text: str) -> tuple[Finding, ...]:
             message=str(item["message"]),
             expected=item.get("expected"),
             actual=item.get("actual"),
+            subject=item.get("subject"),
         )
         for item in json.loads(text)
     )
@@ -258,7 +340,11 @@ class Decision:
 def fingerprint(findings: Sequence[Finding]) -> str | None:
     if not findings:
         return None
-    identity = sorted((f.kind, f.severity.value, f.expected or "", f.actual or "") for f in findings)
+    # A deployment's id joins the identity only when set, so v1 fingerprints stay what they were.
+    identity = sorted(
+        (f.kind, f.severity.value, f.expected or "", f.actual or "", *((f.subject,) if f.subject else ()))
+        for f in findings
+    )
     return hashlib.sha256(json.dumps(identity).encode("utf-8")).hexdigest()[:20]
 
 

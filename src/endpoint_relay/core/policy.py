@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from endpoint_relay.core.endpoint_id import is_valid_endpoint_id
+from endpoint_relay.core.endpoint_ref import EndpointRefError, parse_endpoint_ref, v2_key
 from endpoint_relay.core.models import KNOWN_STATES, Endpoint, EndpointState
 
 _FAILED_STATES = frozenset({EndpointState.ERROR.value, EndpointState.FAILED.value})
@@ -38,6 +38,12 @@ class FindingKind(StrEnum):
     STATE_FAILED = "state_failed"
     STATE_UNKNOWN = "state_unknown"
     STATE_STUCK = "state_stuck"
+    STATE_DEGRADED = "state_degraded"
+    UNDER_REPLICATED = "under_replicated"
+    NOT_RUNNING = "not_running"
+    """``expected_state: running``, and no live deployment serves."""
+    NOT_STOPPED = "not_stopped"
+    """``expected_state: stopped``, and replicas are up (and billing)."""
     AUTOSCALING_MISSING = "autoscaling_missing"
     REPLICAS_INVERTED = "replicas_inverted"
     MIN_REPLICAS_BELOW_EXPECTED = "min_replicas_below_expected"
@@ -52,6 +58,13 @@ class Finding:
     """Human text that shows expected against actual."""
     expected: str | None = None
     actual: str | None = None
+    subject: str | None = None
+    """The v2 deployment (``dep_…``) the finding is about; ``None`` for the endpoint as a whole."""
+
+
+class ExpectedState(StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"
 
 
 class PolicyError(ValueError):
@@ -67,10 +80,14 @@ class Expectations:
     max_replicas: int | None = None
     """The highest acceptable ``autoscaling.max_replicas`` (a cost guard)."""
     stuck_after_minutes: float = 30.0
-    """How long PENDING, STARTING or STOPPING may last before it is a warning."""
+    """How long PENDING, STARTING or STOPPING (v2: PROVISIONING) may last before it is a warning."""
+    under_replicated_after_minutes: float = 10.0
+    """v2: how long a serving deployment may have fewer ready replicas than its minimum (a rollout, a restart)."""
+    expected_state: ExpectedState | None = None
+    """v2: whether the endpoint should serve (``running``) or cost nothing (``stopped``); ``None`` checks neither."""
 
 
-_FIELDS = ("min_replicas", "max_replicas", "stuck_after_minutes")
+_FIELDS = ("min_replicas", "max_replicas", "stuck_after_minutes", "under_replicated_after_minutes", "expected_state")
 _TOP_LEVEL = ("defaults", "endpoints")
 _MAX_STUCK_MINUTES = 7 * 24 * 60
 
@@ -79,10 +96,19 @@ _MAX_STUCK_MINUTES = 7 * 24 * 60
 class PolicyDocument:
     defaults: Expectations = field(default_factory=Expectations)
     endpoints: Mapping[str, Expectations] = field(default_factory=dict)
-    """Per-endpoint expectations, already merged over the defaults."""
+    """Per-endpoint expectations, already merged over the defaults, by v1 id, ``ep_…`` or ``proj_…/ep_…``."""
 
     def for_endpoint(self, endpoint_id: str) -> Expectations:
         return self.endpoints.get(endpoint_id, self.defaults)
+
+    def for_v2(self, project_id: str, endpoint_id: str, *, default_project: str | None) -> Expectations:
+        """A ``proj_…/ep_…`` entry first; a bare ``ep_…`` entry speaks for the default project only."""
+        qualified = self.endpoints.get(v2_key(project_id, endpoint_id))
+        if qualified is not None:
+            return qualified
+        if default_project is None or project_id == default_project:
+            return self.endpoints.get(endpoint_id, self.defaults)
+        return self.defaults
 
     @classmethod
     def default(cls) -> PolicyDocument:
@@ -101,7 +127,8 @@ class PolicyDocument:
         """Validate a policy document, for example::
 
         {"defaults": {"min_replicas": 1, "max_replicas": 4, "stuck_after_minutes": 30},
-         "endpoints": {"endpoint-abc": {"min_replicas": 2, "max_replicas": null}}}
+         "endpoints": {"endpoint-abc": {"min_replicas": 2, "max_replicas": null},
+                       "proj_x/ep_y": {"expected_state": "stopped"}}}
         """
         if not isinstance(document, dict):
             raise PolicyError("policy must be a JSON object with the keys defaults and endpoints")
@@ -112,12 +139,11 @@ class PolicyDocument:
             raise PolicyError("policy.endpoints must be an object mapping endpoint ids to expectations")
         endpoints: dict[str, Expectations] = {}
         for endpoint_id, fields in overrides.items():
-            if not is_valid_endpoint_id(endpoint_id):
-                raise PolicyError(
-                    f"policy.endpoints has a key that is not an endpoint id ({endpoint_id[:_MAX_SHOWN_STATE]!r}); "
-                    "keys must be 'endpoint-' followed by lowercase letters, digits and dashes"
-                )
-            endpoints[endpoint_id] = _expectations(fields, defaults, f"policy.endpoints.{endpoint_id}")
+            try:
+                key = parse_endpoint_ref(endpoint_id, default_project=None).key
+            except EndpointRefError as exc:
+                raise PolicyError(f"policy.endpoints has a key that is not an endpoint id: {exc}") from None
+            endpoints[key] = _expectations(fields, defaults, f"policy.endpoints.{key}")
         return cls(defaults=defaults, endpoints=endpoints)
 
 
@@ -138,6 +164,11 @@ def _expectations(fields: Any, base: Expectations, where: str) -> Expectations:
         merged = replace(merged, max_replicas=_replica_bound(fields["max_replicas"], f"{where}.max_replicas"))
     if "stuck_after_minutes" in fields:
         merged = replace(merged, stuck_after_minutes=_minutes(fields["stuck_after_minutes"], where))
+    if "under_replicated_after_minutes" in fields:
+        grace = _minutes(fields["under_replicated_after_minutes"], where, "under_replicated_after_minutes")
+        merged = replace(merged, under_replicated_after_minutes=grace)
+    if "expected_state" in fields:
+        merged = replace(merged, expected_state=_expected_state(fields["expected_state"], where))
     if (
         merged.min_replicas is not None
         and merged.max_replicas is not None
@@ -157,10 +188,21 @@ def _replica_bound(value: Any, where: str) -> int | None:
     raise PolicyError(f"{where} must be a whole number from 0 to 10000, or null to skip the check")
 
 
-def _minutes(value: Any, where: str) -> float:
+def _minutes(value: Any, where: str, name: str = "stuck_after_minutes") -> float:
     if type(value) in (int, float) and math.isfinite(value) and 0 < value <= _MAX_STUCK_MINUTES:
         return float(value)
-    raise PolicyError(f"{where}.stuck_after_minutes must be a number of minutes above 0 and at most 10080")
+    raise PolicyError(f"{where}.{name} must be a number of minutes above 0 and at most 10080")
+
+
+def _expected_state(value: Any, where: str) -> ExpectedState | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value in _EXPECTED_STATES:
+        return ExpectedState(value)
+    raise PolicyError(f"{where}.expected_state must be 'running', 'stopped', or null to skip the check")
+
+
+_EXPECTED_STATES = frozenset(ExpectedState)
 
 
 # --- evaluation ---------------------------------------------------------------------------------------------------
@@ -189,7 +231,7 @@ def _state_findings(
     state = endpoint.state
     if state in _FAILED_STATES:
         return [
-            _finding(
+            new_finding(
                 FindingKind.STATE_FAILED,
                 Severity.CRITICAL,
                 "The endpoint reports a failure state",
@@ -200,7 +242,7 @@ def _state_findings(
     if state not in KNOWN_STATES:
         shown = state[:_MAX_SHOWN_STATE]
         return [
-            _finding(
+            new_finding(
                 FindingKind.STATE_UNKNOWN,
                 Severity.WARNING,
                 "The endpoint reports a state this relay does not know (has the API changed?)",
@@ -213,13 +255,13 @@ def _state_findings(
         minutes = (current - state_since) / 60.0
         if minutes > expected.stuck_after_minutes:
             return [
-                _finding(
+                new_finding(
                     FindingKind.STATE_STUCK,
                     Severity.WARNING,
-                    f"The endpoint has been {state} for {_duration(minutes)}",
-                    expected=f"at most {_duration(expected.stuck_after_minutes)} in {state}",
+                    f"The endpoint has been {state} for {duration_text(minutes)}",
+                    expected=f"at most {duration_text(expected.stuck_after_minutes)} in {state}",
                     # The timestamp, not the duration, keeps the finding stable between sweeps.
-                    actual=f"{state} since {_utc(state_since)}",
+                    actual=f"{state} since {utc_text(state_since)}",
                 )
             ]
     return []
@@ -229,7 +271,7 @@ def _replica_findings(endpoint: Endpoint, expected: Expectations) -> list[Findin
     scaling = endpoint.autoscaling
     if scaling is None:
         return [
-            _finding(
+            new_finding(
                 FindingKind.AUTOSCALING_MISSING,
                 Severity.WARNING,
                 "The endpoint's autoscaling settings are missing or unreadable",
@@ -241,7 +283,7 @@ def _replica_findings(endpoint: Endpoint, expected: Expectations) -> list[Findin
     low, high = scaling.min_replicas, scaling.max_replicas
     if low > high:
         findings.append(
-            _finding(
+            new_finding(
                 FindingKind.REPLICAS_INVERTED,
                 Severity.CRITICAL,
                 "min_replicas is greater than max_replicas",
@@ -251,7 +293,7 @@ def _replica_findings(endpoint: Endpoint, expected: Expectations) -> list[Findin
         )
     if expected.min_replicas is not None and low < expected.min_replicas:
         findings.append(
-            _finding(
+            new_finding(
                 FindingKind.MIN_REPLICAS_BELOW_EXPECTED,
                 Severity.CRITICAL,
                 "min_replicas is below the expected minimum" + (" (scaled to zero)" if low == 0 else ""),
@@ -261,7 +303,7 @@ def _replica_findings(endpoint: Endpoint, expected: Expectations) -> list[Findin
         )
     if expected.max_replicas is not None and high > expected.max_replicas:
         findings.append(
-            _finding(
+            new_finding(
                 FindingKind.MAX_REPLICAS_ABOVE_EXPECTED,
                 Severity.WARNING,
                 "max_replicas is above the expected maximum (cost)",
@@ -272,13 +314,16 @@ def _replica_findings(endpoint: Endpoint, expected: Expectations) -> list[Findin
     return findings
 
 
-def _finding(kind: FindingKind, severity: Severity, summary: str, *, expected: str, actual: str) -> Finding:
+def new_finding(
+    kind: FindingKind, severity: Severity, summary: str, *, expected: str, actual: str, subject: str | None = None
+) -> Finding:
     return Finding(
         kind=kind.value,
         severity=severity,
         message=f"{summary}: expected {expected}, actual {actual}",
         expected=expected,
         actual=actual,
+        subject=subject,
     )
 
 
@@ -289,11 +334,11 @@ def highest_severity(findings: tuple[Finding, ...]) -> Severity | None:
     return None
 
 
-def _duration(minutes: float) -> str:
+def duration_text(minutes: float) -> str:
     if minutes < 120:
         return f"{minutes:.0f} min"
     return f"{minutes / 60:.1f} h"
 
 
-def _utc(epoch: float) -> str:
+def utc_text(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
