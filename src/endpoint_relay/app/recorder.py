@@ -7,15 +7,16 @@ whether a notice is owed, so a burst of lookups of a broken endpoint yields one.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from endpoint_relay.app.reasons import EventReasons
+from endpoint_relay.app.subjects import Subject, V1Subject, V2Subject
 from endpoint_relay.core.alerting import (
     DEFAULT_REPEAT_INTERVAL,
     AlertStore,
     AlertStoreError,
     EndpointCheck,
-    EndpointSnapshot,
     LifecycleWrite,
     Notice,
     StoredAlert,
@@ -24,7 +25,9 @@ from endpoint_relay.core.alerting import (
     still_owed,
 )
 from endpoint_relay.core.models import Endpoint
-from endpoint_relay.core.policy import Expectations, Finding, PolicyDocument, evaluate
+from endpoint_relay.core.policy import Finding, PolicyDocument
+from endpoint_relay.core.v2_models import Deployment
+from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -56,53 +59,89 @@ class DecisionRecorder:
         sink_names: Iterable[str],
         clock: Callable[[], float],
         repeat_interval: float = DEFAULT_REPEAT_INTERVAL,
+        reasons: EventReasons | None = None,
+        default_project: str | None = None,
     ) -> None:
         self._policy = policy
         self._store = store
         self._sinks = frozenset(sink_names)
         self._clock = clock
         self._repeat_interval = repeat_interval
+        self._reasons = reasons
+        """Reads the events feed when a v2 deployment starts firing; None: v2 notices carry no reason."""
+        self._default_project = default_project
+        """The project a policy key of a bare ``ep_…`` means."""
 
     def evaluate(self, endpoint: Endpoint) -> tuple[Finding, ...]:
         """The endpoint's findings; reads the store for "stuck" timing, writes nothing, notifies nobody."""
+        return self._evaluate(self._v1(endpoint))
+
+    def evaluate_v2(
+        self, endpoint: V2Endpoint, project_id: str, *, deployments: Sequence[Deployment] | None = None
+    ) -> tuple[Finding, ...]:
+        """As :meth:`evaluate`, for a v2 endpoint (``deployments``: the full list, when fetched)."""
+        return self._evaluate(self._v2(endpoint, project_id, deployments))
+
+    def record(self, endpoint: Endpoint) -> Recorded:
+        """Evaluate, and write the lifecycle decision if it changed anything."""
+        return self._record_subject(self._v1(endpoint))
+
+    def record_v2(
+        self, endpoint: V2Endpoint, project_id: str, *, deployments: Sequence[Deployment] | None = None
+    ) -> Recorded:
+        """As :meth:`record`, for a v2 endpoint; its alert state is kept under ``proj_…/ep_…``."""
+        return self._record_subject(self._v2(endpoint, project_id, deployments))
+
+    def _v1(self, endpoint: Endpoint) -> V1Subject:
+        return V1Subject(endpoint, self._policy().for_endpoint(endpoint.id))
+
+    def _v2(self, endpoint: V2Endpoint, project_id: str, deployments: Sequence[Deployment] | None) -> V2Subject:
+        expected = self._policy().for_v2(project_id, endpoint.id, default_project=self._default_project)
+        return V2Subject(endpoint, project_id, deployments, expected, self._reasons)
+
+    def _evaluate(self, subject: Subject) -> tuple[Finding, ...]:
         now = self._clock()
         since = None
         if self._store is not None:
             try:
-                stored = self._store.load(endpoint.id)
+                stored = self._store.load(subject.key)
             except AlertStoreError:
-                logger.warning("alert state unavailable; evaluating without it", extra={"endpoint_id": endpoint.id})
+                logger.warning("alert state unavailable; evaluating without it", extra={"endpoint_id": subject.key})
                 stored = None
-            since = state_since(stored.state, endpoint.state, now) if stored else None
-        return evaluate(endpoint, self._expectations(endpoint.id), state_since=since, now=now)
+            since = state_since(stored.state, subject.tracked_state, now) if stored else None
+        return subject.findings(since, now)
 
-    def record(self, endpoint: Endpoint) -> Recorded:
-        """Evaluate, and write the lifecycle decision if it changed anything."""
-        expected = self._expectations(endpoint.id)
+    def _record_subject(self, subject: Subject) -> Recorded:
         if self._store is None:
-            findings = evaluate(endpoint, expected, now=self._clock())
-            return Recorded(EndpointCheck(endpoint.id, endpoint.state, findings))
+            findings = subject.findings(None, self._clock())
+            return Recorded(EndpointCheck(subject.key, subject.shown_state, findings))
         try:
-            return self._record(endpoint, expected, self._store)
+            return self._record(subject, self._store)
         except AlertStoreError as exc:
-            logger.warning("alert state unavailable", extra={"endpoint_id": endpoint.id, "error": exc.message})
-            findings = evaluate(endpoint, expected, now=self._clock())
-            return Recorded(EndpointCheck(endpoint.id, endpoint.state, findings, error=f"{exc.code}: {exc.message}"))
+            logger.warning("alert state unavailable", extra={"endpoint_id": subject.key, "error": exc.message})
+            findings = subject.findings(None, self._clock())
+            error = f"{exc.code}: {exc.message}"
+            return Recorded(EndpointCheck(subject.key, subject.shown_state, findings, error=error))
 
-    def _expectations(self, endpoint_id: str) -> Expectations:
-        return self._policy().for_endpoint(endpoint_id)
-
-    def _record(self, endpoint: Endpoint, expected: Expectations, store: AlertStore) -> Recorded:
-        snapshot = EndpointSnapshot.of(endpoint, expected)
+    def _record(self, subject: Subject, store: AlertStore) -> Recorded:
         for _ in range(MAX_WRITE_ATTEMPTS):
             now = self._clock()
-            stored = store.load(endpoint.id)
+            stored = store.load(subject.key)
             previous = stored.state if stored else None
-            findings = evaluate(endpoint, expected, state_since=state_since(previous, endpoint.state, now), now=now)
-            decision = decide(previous, snapshot, findings, now=now, repeat_interval=self._repeat_interval)
+            findings = subject.findings(state_since(previous, subject.tracked_state, now), now)
+            snapshot = subject.snapshot(findings)
+            decision = decide(
+                previous,
+                snapshot,
+                findings,
+                now=now,
+                repeat_interval=self._repeat_interval,
+                tracked_state=subject.tracked_state,
+            )
+            notice = subject.explained(decision.notice, stored) if decision.notice else None
             # An owed notice the decision made untrue (recovered, changed, muted) is dropped with it.
             retract = (
-                decision.notice is None
+                notice is None
                 and stored is not None
                 and stored.notice is not None
                 and bool(stored.due)
@@ -112,16 +151,16 @@ class DecisionRecorder:
                 decision.state,
                 expected_version=stored.version if stored else 0,
                 now=now,
-                notice=decision.notice,
+                notice=notice,
                 sinks=tuple(sorted(self._sinks)),
                 retract=retract,
             )
-            if (decision.write or retract) and not store.save(endpoint.id, write):
+            if (decision.write or retract) and not store.save(subject.key, write):
                 continue  # another invocation wrote first: look again, it may already have issued the notice
             muted = decision.state.is_muted(now)
-            kind = decision.notice.kind if decision.notice else None
-            check = EndpointCheck(endpoint.id, endpoint.state, findings, muted=muted, notice=kind)
-            owed = _owed(decision.notice, None if retract else stored, self._sinks)
+            kind = notice.kind if notice else None
+            check = EndpointCheck(subject.key, subject.shown_state, findings, muted=muted, notice=kind)
+            owed = _owed(notice, None if retract else stored, self._sinks)
             return Recorded(check, owed, decision.suppressed is not None)
         raise AlertStoreError("alert state kept changing under this check", param=None)
 

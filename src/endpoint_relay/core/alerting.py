@@ -362,14 +362,20 @@ def decide(
     *,
     now: float,
     repeat_interval: float = DEFAULT_REPEAT_INTERVAL,
+    tracked_state: str | None = None,
 ) -> Decision:
-    """The next lifecycle state, and the notice owed (if any)."""
+    """The next lifecycle state, and the notice owed (if any).
+
+    ``tracked_state`` is what the store remembers as the endpoint's state (v2: every
+    deployment's, composed); the snapshot's state by default.
+    """
     prior = previous or AlertState()
     current_fp = fingerprint(findings)
+    remembered = snapshot.state if tracked_state is None else tracked_state
     base = replace(
         prior,
-        endpoint_state=snapshot.state,
-        state_since=state_since(previous, snapshot.state, now),
+        endpoint_state=remembered,
+        state_since=state_since(previous, remembered, now),
         findings=findings,
     )
     kind: NoticeKind | None

@@ -1,0 +1,115 @@
+"""What the recorder judges: a v1 endpoint, or a v2 endpoint with its deployments, behind one interface.
+
+The recorder's optimistic-write loop is the same for both; only these differ:
+the alert-state key, the state whose changes start the "stuck" clocks, the
+policy, the snapshot a notice freezes, and (v2) the events feed's reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from endpoint_relay.app.reasons import EventReasons
+from endpoint_relay.core.alerting import EndpointSnapshot, Notice, NoticeKind, StoredAlert
+from endpoint_relay.core.endpoint_ref import v2_key
+from endpoint_relay.core.models import Endpoint
+from endpoint_relay.core.policy import Expectations, Finding, evaluate
+from endpoint_relay.core.policy_v2 import candidates, evaluate_v2, tracked_state
+from endpoint_relay.core.v1_view import primary_deployment
+from endpoint_relay.core.v2_models import Deployment
+from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
+from endpoint_relay.core.v2_notice import ReasonLine
+
+
+class Subject(Protocol):
+    @property
+    def key(self) -> str:
+        """The alert-state key (``proj_…/ep_…`` for v2, so it never meets a v1 id)."""
+        ...
+
+    @property
+    def tracked_state(self) -> str:
+        """What the store remembers as the state; any change restarts the "stuck" clocks."""
+        ...
+
+    @property
+    def shown_state(self) -> str:
+        """The state a check reports."""
+        ...
+
+    def findings(self, state_since: float | None, now: float) -> tuple[Finding, ...]: ...
+
+    def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot: ...
+
+    def explained(self, notice: Notice, stored: StoredAlert | None) -> Notice:
+        """The notice with whatever explains it added (v1: nothing to add)."""
+        ...
+
+
+class V1Subject:
+    def __init__(self, endpoint: Endpoint, expected: Expectations) -> None:
+        self._endpoint = endpoint
+        self._expected = expected
+        self.key = endpoint.id
+        self.tracked_state = self.shown_state = endpoint.state
+
+    def findings(self, state_since: float | None, now: float) -> tuple[Finding, ...]:
+        return evaluate(self._endpoint, self._expected, state_since=state_since, now=now)
+
+    def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot:
+        return EndpointSnapshot.of(self._endpoint, self._expected)
+
+    def explained(self, notice: Notice, stored: StoredAlert | None) -> Notice:
+        return notice
+
+
+class V2Subject:
+    def __init__(
+        self,
+        endpoint: V2Endpoint,
+        project_id: str,
+        deployments: Sequence[Deployment] | None,
+        expected: Expectations,
+        reasons: EventReasons | None,
+    ) -> None:
+        self._endpoint = endpoint
+        self._project_id = project_id
+        self._deployments = deployments
+        self._expected = expected
+        self._reasons = reasons
+        self._read: tuple[ReasonLine, ...] | None = None
+        """The feed is read at most once per record, whatever the write loop retries."""
+        self.key = v2_key(project_id, endpoint.id)
+        self.tracked_state = tracked_state(endpoint, deployments)
+        primary = primary_deployment(endpoint, candidates(endpoint, deployments))
+        self.shown_state = primary.state if primary else "no deployments"
+
+    def findings(self, state_since: float | None, now: float) -> tuple[Finding, ...]:
+        return evaluate_v2(self._endpoint, self._deployments, self._expected, state_since=state_since, now=now)
+
+    def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot:
+        return EndpointSnapshot.of_v2(self._endpoint, self._project_id, self._deployments, self._expected, findings)
+
+    def explained(self, notice: Notice, stored: StoredAlert | None) -> Notice:
+        """A deployment that starts firing is explained from the feed; later notices repeat the last reason."""
+        if notice.kind is NoticeKind.RESOLVED:
+            return notice
+        firing = {finding.subject or "" for finding in notice.findings}
+        before = {finding.subject or "" for finding in stored.state.findings} if stored else set()
+        reason: tuple[ReasonLine, ...] = ()
+        if notice.kind is NoticeKind.FIRING or not firing <= before:
+            reason = self._read_feed(firing - {""}, notice.created_at)
+        elif stored is not None and stored.notice is not None and stored.notice.endpoint_id == self.key:
+            reason = stored.notice.endpoint.reason
+        if not reason:
+            return notice
+        return replace(notice, endpoint=replace(notice.endpoint, reason=reason))
+
+    def _read_feed(self, deployment_ids: set[str], seen_at: float) -> tuple[ReasonLine, ...]:
+        if self._reasons is None:
+            return ()
+        if self._read is None:
+            self._read = self._reasons.explain(self._project_id, self._endpoint.id, deployment_ids, seen_at=seen_at)
+        return self._read
