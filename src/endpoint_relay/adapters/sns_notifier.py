@@ -66,7 +66,7 @@ class SnsSink:
 
 
 def _entry(entry_id: str, notice: Notice, console_url: Callable[[str], str]) -> Any:
-    message = build(notice, console_url(notice.endpoint_id))
+    message = build(notice, console_url(notice.endpoint.id))
     return {
         "Id": entry_id,
         "Subject": message.subject,

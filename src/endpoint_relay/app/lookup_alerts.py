@@ -7,9 +7,10 @@ next sweep delivers it.
 from __future__ import annotations
 
 from endpoint_relay.app.dispatcher import NoticeDispatcher
-from endpoint_relay.app.recorder import DecisionRecorder
+from endpoint_relay.app.recorder import DecisionRecorder, Recorded
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.policy import Finding
+from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
 
 
 class LookupAlerts:
@@ -18,7 +19,13 @@ class LookupAlerts:
         self._dispatcher = dispatcher
 
     def observe(self, endpoint: Endpoint) -> tuple[Finding, ...]:
-        recorded = self._recorder.record(endpoint)
+        return self._dispatch(self._recorder.record(endpoint))
+
+    def observe_v2(self, project_id: str, endpoint: V2Endpoint) -> tuple[Finding, ...]:
+        """After a v2 fetch: judged from the deployments the endpoint embeds."""
+        return self._dispatch(self._recorder.record_v2(endpoint, project_id))
+
+    def _dispatch(self, recorded: Recorded) -> tuple[Finding, ...]:
         tally = self._dispatcher.dispatch([recorded.owed] if recorded.owed else [])
         tally.suppressed += int(recorded.suppressed)
         tally.emit()

@@ -65,7 +65,12 @@ class EventReasons:
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seen_at - self._lookback))
         try:
             events = self._feed.list_v2_events(
-                project_id, endpoint_id, self._api_key(), min_level=EventLevel.WARN.value, since=since, limit=EVENTS_ASKED
+                project_id,
+                endpoint_id,
+                self._api_key(),
+                min_level=EventLevel.WARN.value,
+                since=since,
+                limit=EVENTS_ASKED,
             )
             return reason_lines(events, deployment_ids)
         except Exception as exc:  # the reason is optional: nothing about it may stop the notice

@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
+from endpoint_relay.core.endpoint_ref import EndpointRef, parse_endpoint_ref
+
 # Re-exported: the store's failure type, next to the store's protocol.
 from endpoint_relay.core.errors import AlertStoreError as AlertStoreError
-from endpoint_relay.core.endpoint_ref import EndpointRef, parse_endpoint_ref
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.policy import Expectations, Finding, Severity, highest_severity
 from endpoint_relay.core.policy_v2 import candidates, live_weights
@@ -364,11 +365,7 @@ def decide(
     repeat_interval: float = DEFAULT_REPEAT_INTERVAL,
     tracked_state: str | None = None,
 ) -> Decision:
-    """The next lifecycle state, and the notice owed (if any).
-
-    ``tracked_state`` is what the store remembers as the endpoint's state (v2: every
-    deployment's, composed); the snapshot's state by default.
-    """
+    """The next lifecycle state and the notice owed; ``tracked_state``: the snapshot's unless given (v2)."""
     prior = previous or AlertState()
     current_fp = fingerprint(findings)
     remembered = snapshot.state if tracked_state is None else tracked_state

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 
 from endpoint_relay.core.policy import (
     SEVERITY_ORDER,
-    ExpectedState,
     Expectations,
+    ExpectedState,
     Finding,
     FindingKind,
     Severity,
@@ -63,9 +63,7 @@ def watched(endpoint: Endpoint, deployments: Sequence[Deployment], now: float) -
     return tuple(
         deployment
         for deployment in deployments
-        if deployment.id in live
-        or deployment is newest
-        or now - _instant(deployment.created_at) <= RECENT_SECONDS
+        if deployment.id in live or deployment is newest or now - _instant(deployment.created_at) <= RECENT_SECONDS
     )
 
 
@@ -159,7 +157,8 @@ def _overdue_findings(
                 actual=f"PROVISIONING since {utc_text(state_since)}",
             )
         )
-    if _short(deployment) and elapsed > expected.under_replicated_after_minutes:
+    grace = expected.under_replicated_after_minutes
+    if _short(deployment) and elapsed > grace:
         findings.append(
             _finding(
                 deployment,
@@ -167,7 +166,7 @@ def _overdue_findings(
                 Severity.WARNING,
                 f"Deployment {_who(deployment)} has {deployment.ready_replicas} ready replica(s), "
                 f"below its minimum of {_min_replicas(deployment)}",
-                expected=f"readyReplicas >= minReplicas within {duration_text(expected.under_replicated_after_minutes)}",
+                expected=f"readyReplicas >= minReplicas within {duration_text(grace)}",
                 # The timestamp, not the count, keeps the finding stable while replicas come and go.
                 actual=f"below minReplicas since {utc_text(state_since)}",
             )

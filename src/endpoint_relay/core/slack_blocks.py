@@ -10,6 +10,7 @@ from typing import Any
 from endpoint_relay.core.alerting import Notice, NoticeKind
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn
 from endpoint_relay.core.policy import Finding, Severity
+from endpoint_relay.core.v2_mrkdwn import deployment_line, of_snapshot, reason_text, short_state
 
 MAX_BLOCKS = 50
 MAX_HEADER_CHARS = 150
@@ -47,9 +48,13 @@ def notice_blocks(notice: Notice, console_url: str) -> list[Block]:
         {"type": "header", "text": {"type": "plain_text", "text": header_text(notice), "emoji": True}},
         {"type": "section", "fields": [_field(label, value) for label, value in _fields(notice)][:MAX_FIELDS]},
     ]
+    if endpoint.deployments:
+        blocks.extend(_sections(["*Deployments*", *(deployment_line(of_snapshot(d)) for d in endpoint.deployments)]))
     heading = "*Cleared findings*" if notice.kind is NoticeKind.RESOLVED else "*Findings*"
     lines = [_finding_line(finding) for finding in notice.findings] or ["_none recorded_"]
     blocks.extend(_sections([heading, *lines]))
+    if endpoint.reason:
+        blocks.extend(_sections(["*Why (the endpoint's events)*", *(reason_text(r) for r in endpoint.reason)]))
     link = f"<{console_url}|Open {escape_mrkdwn(endpoint.id)} in the Together console>"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"{link} \u00b7 endpoint-relay"}]})
     return blocks
@@ -80,9 +85,11 @@ def _utc(epoch: float | None) -> str:
 def _fields(notice: Notice) -> list[tuple[str, str]]:
     endpoint = notice.endpoint
     since_label = "Was firing since" if notice.kind is NoticeKind.RESOLVED else "Since"
+    project = [("Project", code_span(endpoint.project_id, 120))] if endpoint.project_id else []
     return [
         ("Endpoint", f"{clip_mrkdwn(endpoint.display_name or '-', 300)}\n{code_span(endpoint.id, 120)}"),
-        ("State", clip_mrkdwn(endpoint.state, 100)),
+        *project,
+        ("State", clip_mrkdwn(short_state(endpoint.state), 100)),
         ("Model", _identifier(endpoint.model)),
         ("Hardware", _identifier(endpoint.hardware)),
         ("Replicas, actual", _actual_replicas(notice)),
@@ -168,7 +175,7 @@ def render_messages(notices: Sequence[Notice], console_url: Callable[[str], str]
         blocks.clear()
 
     for notice in notices:
-        own = notice_blocks(notice, console_url(notice.endpoint_id))
+        own = notice_blocks(notice, console_url(notice.endpoint.id))
         needed = len(own) + (1 if blocks else 0)
         if blocks and len(blocks) + needed > MAX_BLOCKS:
             flush()

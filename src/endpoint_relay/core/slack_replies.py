@@ -15,7 +15,12 @@ from typing import Any, Protocol
 
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn
+from endpoint_relay.core.policy_v2 import candidates, live_weights
 from endpoint_relay.core.slack_commands import USAGE, format_duration
+from endpoint_relay.core.v1_view import primary_deployment
+from endpoint_relay.core.v2_models import Deployment
+from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
+from endpoint_relay.core.v2_mrkdwn import DeploymentLine, deployment_line, short_state
 
 Reply = dict[str, Any]
 
@@ -245,6 +250,56 @@ def status_reply(
     blocks.append(_context(context))
     verdict = f"{len(findings)} finding(s)" if findings else "no findings"
     return _reply(f"{_code(endpoint.id)}: {_text(endpoint.state)}, {verdict}", blocks)
+
+
+def v2_status_reply(
+    endpoint: V2Endpoint,
+    deployments: Sequence[Deployment] | None,
+    findings: Sequence[FindingView],
+    *,
+    age_seconds: int,
+    muted_until: float | None = None,
+) -> Reply:
+    """A v2 endpoint: one line per deployment (state, ready/desired, min-max, weight, hardware), then findings."""
+    every = candidates(endpoint, deployments)
+    weights = live_weights(endpoint, every)
+    primary = primary_deployment(endpoint, every)
+    state = short_state(primary.state) if primary else "no deployments"
+    name = endpoint.name or endpoint.id
+    blocks: list[dict[str, Any]] = [
+        _header(f"{name}: {state}"),
+        _fields(
+            [("Endpoint", _code(endpoint.id)), ("Project", _code(endpoint.project_id or "")), ("Name", _text(name))]
+        ),
+    ]
+    lines = [deployment_line(_line(deployment, weights.get(deployment.id))) for deployment in every]
+    blocks.extend(_packed_sections(["*Deployments*", *lines] if lines else ["_No deployments._"], max_sections=10))
+    if findings:
+        lines = [_finding_line(finding) for finding in findings]
+        blocks.extend(_packed_sections(lines, max_sections=MAX_BLOCKS - len(blocks) - 1))
+    else:
+        blocks.append(_section(":white_check_mark: No findings: this endpoint meets the policy."))
+    context = f"Data from Together, {age_seconds}s old."
+    if muted_until is not None:
+        context += f" :zzz: Notifications muted until {_date(muted_until)}."
+    blocks.append(_context(context))
+    verdict = f"{len(findings)} finding(s)" if findings else "no findings"
+    return _reply(f"{_code(endpoint.id)}: {_text(state)}, {len(every)} deployment(s), {verdict}", blocks)
+
+
+def _line(deployment: Deployment, weight: float | None) -> DeploymentLine:
+    bounds = deployment.autoscaling
+    return DeploymentLine(
+        id=deployment.id,
+        name=deployment.name,
+        state=deployment.state,
+        ready=deployment.ready_replicas,
+        desired=deployment.desired_replicas,
+        low=bounds.min_replicas if bounds else None,
+        high=bounds.max_replicas if bounds else None,
+        hardware=deployment.hardware,
+        weight=weight,
+    )
 
 
 def mute_reply(endpoint_id: str, until_epoch: float, duration_seconds: int) -> Reply:

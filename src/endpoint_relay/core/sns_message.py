@@ -23,6 +23,7 @@ from typing import Any
 
 from endpoint_relay.core.alerting import Notice, NoticeKind
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, code_span, single_line
+from endpoint_relay.core.v2_mrkdwn import deployment_line, of_snapshot, reason_text, short_state
 
 MAX_SUBJECT_CHARS = 99
 """SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long"."""
@@ -140,12 +141,17 @@ def _description(notice: Notice) -> str:
     heading = "*Cleared findings*" if notice.kind is NoticeKind.RESOLVED else "*Findings*"
     lines = [
         f"*Endpoint:* {clip_mrkdwn(endpoint.display_name or '-', 300)} ({code_span(endpoint.id, 120)})",
+        *([f"*Project:* {code_span(endpoint.project_id, 120)}"] if endpoint.project_id else []),
         f"*Model:* {_identifier(endpoint.model)} \u00b7 *Hardware:* {_identifier(endpoint.hardware)}",
-        f"*State:* {clip_mrkdwn(endpoint.state, 100)}",
+        f"*State:* {clip_mrkdwn(short_state(endpoint.state), 100)}",
         f"*Replicas:* actual {actual}; expected {expected or 'no bounds set'}",
         f"*{'Was firing since' if notice.kind is NoticeKind.RESOLVED else 'Since'}:* {since}",
         heading,
         *(f"\u2022 *{f.severity.value}* {clip_mrkdwn(f.message, 600)}" for f in notice.findings),
+        *(["*Why (the endpoint's events)*"] if endpoint.reason else []),
+        *(f"\u2022 {reason_text(reason)}" for reason in endpoint.reason),
+        *(["*Deployments*"] if endpoint.deployments else []),
+        *(f"\u2022 {deployment_line(of_snapshot(d))}" for d in endpoint.deployments),
     ]
     # Whole lines only, so no entity or code span is cut in half.
     kept = [lines[0]]

@@ -73,7 +73,9 @@ def deployment_snapshots(
     return tuple(DeploymentSnapshot.of(d, weights.get(d.id)) for d in shown[:MAX_DEPLOYMENTS_SHOWN])
 
 
-def reason_lines(events: Iterable[Event], deployment_ids: Iterable[str], limit: int = MAX_REASONS) -> tuple[ReasonLine, ...]:
+def reason_lines(
+    events: Iterable[Event], deployment_ids: Iterable[str], limit: int = MAX_REASONS
+) -> tuple[ReasonLine, ...]:
     """The newest WARN/ERROR events about the firing deployments (or the endpoint itself), in the feed's order.
 
     The feed is asked for ``minLevel=LEVEL_WARN``; the level is checked again here, so a

@@ -15,10 +15,12 @@ from endpoint_relay.adapters.sns_notifier import SnsSink
 from endpoint_relay.app.dispatcher import NoticeDispatcher
 from endpoint_relay.app.lookup_alerts import LookupAlerts
 from endpoint_relay.app.mutes import Mutes
+from endpoint_relay.app.reasons import EventFeed, EventReasons
 from endpoint_relay.app.recorder import DecisionRecorder
 from endpoint_relay.core.alerting import AlertStore, Sink
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.policy import PolicyDocument
+from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
 from endpoint_relay.settings import AlertSink, Settings, SlackWebhookSettings
 from endpoint_relay.wiring.common import Clock
 
@@ -31,22 +33,46 @@ class Alerting:
     mutes: Mutes
     lookup_alerts: LookupAlerts
 
+    def observe_v2(self, project_id: str, endpoint: V2Endpoint) -> None:
+        """After a successful v2 fetch: record what the policy says, and deliver within the request's budget."""
+        self.lookup_alerts.observe_v2(project_id, endpoint)
+
 
 def build_alerting(
-    settings: Settings, *, secrets: SecretStore, clock: Clock, deadline: Deadline, sinks: Sequence[Sink] | None
+    settings: Settings,
+    *,
+    secrets: SecretStore,
+    clock: Clock,
+    deadline: Deadline,
+    sinks: Sequence[Sink] | None,
+    events: EventFeed | None = None,
+    default_project: str | None = None,
 ) -> Alerting:
+    """``events`` (the Together client) explains v2 notices; ``default_project`` is what a bare ``ep_…`` means."""
     store = DynamoAlertStore(settings.alert_table_name) if settings.alert_table_name else None
     if sinks is None:
         sinks = _sinks(settings, secrets, deadline)
     sink_names = [sink.name for sink in sinks]
+    dispatcher = _dispatcher(store, sinks, settings.slack_webhook, clock, deadline)
+    reasons = None
+    if events is not None:
+        reasons = EventReasons(
+            events,
+            lambda: secrets.get().together_api_key,
+            deadline,
+            call_seconds=settings.upstream.worst_case_seconds(),
+            # Delivering the notice afterwards must still fit; else the reason is left out, not the notice.
+            reserve_seconds=dispatcher.budget_seconds,
+        )
     recorder = DecisionRecorder(
         policy=_policy(settings),
         store=store,
         sink_names=sink_names,
         clock=clock,
         repeat_interval=settings.alert_repeat_seconds,
+        reasons=reasons,
+        default_project=default_project,
     )
-    dispatcher = _dispatcher(store, sinks, settings.slack_webhook, clock, deadline)
     return Alerting(
         store=store,
         recorder=recorder,
