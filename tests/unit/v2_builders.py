@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from endpoint_relay.core.v2_models import Deployment, DeploymentState, Endpoint
@@ -49,7 +50,7 @@ def deployment(
 
 
 def endpoint(
-    *deployments: dict[str, Any], split: dict[str, float] | None = None, endpoint_id: str = EP2, **fields: Any
+    *deployments: dict[str, Any], split: Mapping[str, float] | None = None, endpoint_id: str = EP2, **fields: Any
 ) -> Endpoint:
     weights = split if split is not None else {deployments[0]["id"]: 100.0} if deployments else {}
     document: dict[str, Any] = {

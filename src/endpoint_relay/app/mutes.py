@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 
 from endpoint_relay.app.recorder import Owed
 from endpoint_relay.core.alerting import AlertStore, MuteChange, Notice
-from endpoint_relay.core.endpoint_id import require_endpoint_id
+from endpoint_relay.core.endpoint_ref import require_alert_key
 from endpoint_relay.core.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ class Mutes:
         self._clock = clock
 
     def mute(self, endpoint_id: str, until_epoch: float, actor: str) -> Owed | None:
-        """Mute the endpoint; the announcement owed to every sink (the caller may dispatch it at once)."""
+        """Mute the endpoint (a v1 id or ``proj_…/ep_…``); the announcement owed to every sink."""
         owed = self._change(endpoint_id, float(until_epoch), actor)
         logger.info("endpoint muted", extra={"endpoint_id": endpoint_id, "muted_until": until_epoch, "actor": actor})
         return owed
@@ -31,14 +31,14 @@ class Mutes:
         return owed
 
     def muted_until(self, endpoint_id: str) -> float | None:
-        require_endpoint_id(endpoint_id)
+        require_alert_key(endpoint_id)
         stored = self._require_store().load(endpoint_id)
         if stored is None or not stored.state.is_muted(self._clock()):
             return None
         return stored.state.muted_until
 
     def _change(self, endpoint_id: str, until: float | None, actor: str) -> Owed | None:
-        require_endpoint_id(endpoint_id)
+        require_alert_key(endpoint_id)
         store = self._require_store()
         now = self._clock()
         # Written with the mute, so the announcement is owed even if nobody delivers it now: a sweep will.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from endpoint_relay.core.endpoint_id import is_valid_endpoint_id
+from endpoint_relay.core.endpoint_id import invalid_endpoint_id, is_valid_endpoint_id
 from endpoint_relay.core.v2_ids import is_valid_project_id, is_valid_v2_endpoint_id
 
 _SEPARATOR = "/"
@@ -59,3 +59,17 @@ def parse_endpoint_ref(text: str, default_project: str | None) -> EndpointRef:
         f"{text[:_MAX_SHOWN]!r} is not an endpoint: expected 'endpoint-' and lowercase letters, digits and "
         "dashes (v1), 'ep_…' (v2, in the default project) or 'proj_…/ep_…'"
     )
+
+
+def require_alert_key(key: str) -> str:
+    """A key the alert state may be kept under: a v1 id or ``proj_…/ep_…`` (a bare ``ep_…`` names no project).
+
+    Refused like a bad v1 id, without echoing the value.
+    """
+    try:
+        ref = parse_endpoint_ref(key, default_project=None)
+    except EndpointRefError:
+        raise invalid_endpoint_id() from None
+    if ref.is_v2 and ref.project_id is None:
+        raise invalid_endpoint_id()
+    return key
