@@ -14,6 +14,7 @@ from devstack.together_sim import make_endpoint
 from endpoint_relay.core.errors import EndpointNotFoundError, UpstreamAuthError
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.secrets import RelaySecrets
+from endpoint_relay.core.v2_models import Event
 
 T0 = 1_700_000_000.0
 
@@ -84,3 +85,42 @@ class FakeUpstream:
 
     def list_endpoint_ids(self, api_key: str) -> list[str]:
         return list(self.bodies)
+
+
+class FakeEventFeed:
+    """Together's v2 events feed in memory: what it answers, what it was asked, and a failure to raise instead."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.error: Exception | None = None
+        self.calls: list[dict[str, object]] = []
+        self._lock = threading.Lock()
+
+    def add(self, level: str, message: str, deployment_id: str | None = "dep_main") -> None:
+        document = {
+            "id": f"ev_{len(self.events)}",
+            "level": level,
+            "message": message,
+            "createdAt": "2023-11-14T22:10:00Z",
+        }
+        if deployment_id:
+            document["deploymentId"] = deployment_id
+        self.events.insert(0, Event.from_dict(document))  # newest first, as the feed answers
+
+    def list_v2_events(
+        self,
+        project_id: str,
+        endpoint_id: str,
+        api_key: str,
+        *,
+        min_level: str = "LEVEL_WARN",
+        since: str | None = None,
+        limit: int = 5,
+    ) -> tuple[Event, ...]:
+        with self._lock:
+            self.calls.append(
+                {"project": project_id, "endpoint": endpoint_id, "key": api_key, "level": min_level, "since": since}
+            )
+        if self.error is not None:
+            raise self.error
+        return tuple(self.events[:limit])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 import pytest
 
@@ -17,8 +16,8 @@ from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.errors import InvalidEndpointIdError, UpstreamUnavailableError
 from endpoint_relay.core.models import Endpoint as V1Endpoint
 from endpoint_relay.core.policy import FindingKind, PolicyDocument
-from endpoint_relay.core.v2_models import Endpoint, Event
-from tests.fakes import T0, FakeClock, FakeSecrets
+from endpoint_relay.core.v2_models import Endpoint
+from tests.fakes import T0, FakeClock, FakeEventFeed, FakeSecrets
 from tests.unit.alerting_fakes import MemoryAlertStore, RecordingSink
 from tests.unit.v2_builders import DEGRADED, EP2, FAILED, OTHER_PROJECT, PROJECT, READY, deployment, endpoint
 
@@ -27,51 +26,12 @@ MINUTE = 60.0
 HOUR = 3600.0
 
 
-class FakeFeed:
-    """The events feed in memory: what it answers, what it was asked, and a failure to raise instead."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.error: Exception | None = None
-        self.calls: list[dict[str, object]] = []
-        self._lock = threading.Lock()
-
-    def add(self, level: str, message: str, deployment_id: str | None = "dep_main") -> None:
-        document = {
-            "id": f"ev_{len(self.events)}",
-            "level": level,
-            "message": message,
-            "createdAt": "2023-11-14T22:10:00Z",
-        }
-        if deployment_id:
-            document["deploymentId"] = deployment_id
-        self.events.insert(0, Event.from_dict(document))  # newest first, as the feed answers
-
-    def list_v2_events(
-        self,
-        project_id: str,
-        endpoint_id: str,
-        api_key: str,
-        *,
-        min_level: str = "LEVEL_WARN",
-        since: str | None = None,
-        limit: int = 5,
-    ) -> tuple[Event, ...]:
-        with self._lock:
-            self.calls.append(
-                {"project": project_id, "endpoint": endpoint_id, "key": api_key, "level": min_level, "since": since}
-            )
-        if self.error is not None:
-            raise self.error
-        return tuple(self.events[:limit])
-
-
 class World:
     def __init__(self, policy: PolicyDocument | None = None) -> None:
         self.clock = FakeClock()
         self.store = MemoryAlertStore()
         self.slack = RecordingSink("slack")
-        self.feed = FakeFeed()
+        self.feed = FakeEventFeed()
         self.secrets = FakeSecrets("feed-key")
         self.deadline = Deadline(clock=self.clock)
         self.reasons = EventReasons(
