@@ -57,6 +57,11 @@ def use_deadline(deadline: Deadline) -> None:
     _deadline = deadline
 
 
+def deadline_allows(seconds: float) -> bool:
+    """Whether ``seconds`` (a pause before another call, say) still fit the deadline every call is checked against."""
+    return _deadline.allows(seconds)
+
+
 def worst_case_seconds() -> float:
     """The longest one boto3 call can take: every attempt timing out on connect and on read."""
     return _settings.max_attempts * (_settings.connect_timeout + _settings.read_timeout)

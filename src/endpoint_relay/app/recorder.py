@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from endpoint_relay.app.reasons import EventReasons
 from endpoint_relay.app.subjects import Subject, V1Subject, V2Subject
+from endpoint_relay.core.alert_preload import NO_STORED_ALERT, PreloadedAlert
 from endpoint_relay.core.alerting import (
     DEFAULT_REPEAT_INTERVAL,
     AlertStore,
@@ -82,15 +83,24 @@ class DecisionRecorder:
         """As :meth:`evaluate`, for a v2 endpoint (``deployments``: the full list, when fetched)."""
         return self._evaluate(self._v2(endpoint, project_id, deployments))
 
-    def record(self, endpoint: Endpoint) -> Recorded:
-        """Evaluate, and write the lifecycle decision if it changed anything."""
-        return self._record_subject(self._v1(endpoint))
+    def record(self, endpoint: Endpoint, *, stored: PreloadedAlert | None = None) -> Recorded:
+        """Evaluate, and write the lifecycle decision if it changed anything.
+
+        ``stored`` is the endpoint's state if the caller read it already (a sweep's batch read), saving one
+        read; if it is out of date, the conditional write fails and the state is read afresh.
+        """
+        return self._record_subject(self._v1(endpoint), stored)
 
     def record_v2(
-        self, endpoint: V2Endpoint, project_id: str, *, deployments: Sequence[Deployment] | None = None
+        self,
+        endpoint: V2Endpoint,
+        project_id: str,
+        *,
+        deployments: Sequence[Deployment] | None = None,
+        stored: PreloadedAlert | None = None,
     ) -> Recorded:
         """As :meth:`record`, for a v2 endpoint; its alert state is kept under ``proj_…/ep_…``."""
-        return self._record_subject(self._v2(endpoint, project_id, deployments))
+        return self._record_subject(self._v2(endpoint, project_id, deployments), stored)
 
     def _v1(self, endpoint: Endpoint) -> V1Subject:
         return V1Subject(endpoint, self._policy().for_endpoint(endpoint.id))
@@ -111,22 +121,26 @@ class DecisionRecorder:
             since = state_since(stored.state, subject.tracked_state, now) if stored else None
         return subject.findings(since, now)
 
-    def _record_subject(self, subject: Subject) -> Recorded:
+    def _record_subject(self, subject: Subject, stored: PreloadedAlert | None) -> Recorded:
         if self._store is None:
             findings = subject.findings(None, self._clock())
             return Recorded(EndpointCheck(subject.key, subject.shown_state, findings))
         try:
-            return self._record(subject, self._store)
+            return self._record(subject, self._store, stored)
         except AlertStoreError as exc:
             logger.warning("alert state unavailable", extra={"endpoint_id": subject.key, "error": exc.message})
             findings = subject.findings(None, self._clock())
             error = f"{exc.code}: {exc.message}"
             return Recorded(EndpointCheck(subject.key, subject.shown_state, findings, error=error))
 
-    def _record(self, subject: Subject, store: AlertStore) -> Recorded:
+    def _record(self, subject: Subject, store: AlertStore, preloaded: PreloadedAlert | None) -> Recorded:
         for _ in range(MAX_WRITE_ATTEMPTS):
             now = self._clock()
-            stored = store.load(subject.key)
+            if preloaded is None:
+                stored = store.load(subject.key)
+            else:
+                stored = None if preloaded is NO_STORED_ALERT else preloaded
+                preloaded = None  # only for the first attempt: after a lost write, look again
             previous = stored.state if stored else None
             findings = subject.findings(state_since(previous, subject.tracked_state, now), now)
             snapshot = subject.snapshot(findings)

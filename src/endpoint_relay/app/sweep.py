@@ -2,14 +2,16 @@
 
 The delivery budget is reserved before any check starts, so a long sweep still
 delivers; the order rotates from where the last sweep stopped, so consecutive
-sweeps check every target even when one sweep cannot.
+sweeps check every target even when one sweep cannot. The targets' alert state
+is read first, in batches, so a check costs one Together call and, only when
+the endpoint's alert state changes, one conditional write.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -17,6 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from endpoint_relay.app.dispatcher import NoticeDispatcher
 from endpoint_relay.app.recorder import DecisionRecorder, Recorded
+from endpoint_relay.core.alert_preload import AlertBatchReader, PreloadedAlert
 from endpoint_relay.core.alerting import EndpointCheck, SweepCursor, SweepReport
 from endpoint_relay.core.cache import CacheStatus
 from endpoint_relay.core.deadline import Deadline
@@ -26,6 +29,9 @@ from endpoint_relay.core.lookup import LookupService
 from endpoint_relay.observability import count, metrics
 
 logger = logging.getLogger(__name__)
+
+PRELOAD_BATCH = 100
+"""Targets whose alert state one preload call reads (BatchGetItem's limit); the calls run side by side."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,8 @@ class SweepRunner:
     list_endpoint_ids: Callable[[], Sequence[str]]
     cursor: SweepCursor
     config: SweepConfig
+    preload: AlertBatchReader | None = None
+    """Reads many targets' alert state at once; without it, each check reads its own."""
 
     def run(self, targets: Sequence[str] | None = None) -> SweepReport:
         """Check endpoints and deliver what is owed; per-endpoint failures are reported, not raised."""
@@ -54,7 +62,8 @@ class SweepRunner:
         workers = max(1, min(self.config.max_workers, len(endpoint_ids)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
             with self.deadline.reserving(self.dispatcher.budget_seconds):
-                results = list(pool.map(self._check_in_time, endpoint_ids))
+                stored = self._preload(endpoint_ids, pool)
+                results = list(pool.map(lambda target: self._check_in_time(target, stored.get(target)), endpoint_ids))
             outcomes = [result for result in results if result is not None]
             tally = self.dispatcher.dispatch([o.owed for o in outcomes if o.owed is not None], pool)
         tally.suppressed += sum(outcome.suppressed for outcome in outcomes)
@@ -90,15 +99,35 @@ class SweepRunner:
         # Keep the order, drop repeats: a duplicated id must not be checked twice at once.
         return list(dict.fromkeys(endpoint_id.strip() for endpoint_id in chosen if endpoint_id.strip()))
 
-    def _check_in_time(self, endpoint_id: str) -> Recorded | None:
+    def _preload(self, endpoint_ids: list[str], pool: ThreadPoolExecutor) -> dict[str, PreloadedAlert]:
+        if self.preload is None:
+            return {}
+        valid = [endpoint_id for endpoint_id in endpoint_ids if is_valid_endpoint_id(endpoint_id)]
+        batches = [valid[start : start + PRELOAD_BATCH] for start in range(0, len(valid), PRELOAD_BATCH)]
+        stored: dict[str, PreloadedAlert] = {}
+        for loaded in pool.map(self._preload_batch, batches):
+            stored.update(loaded)
+        return stored
+
+    def _preload_batch(self, endpoint_ids: list[str]) -> Mapping[str, PreloadedAlert]:
+        # Read only what checks may still start for; what is not read, its check reads itself.
+        if self.preload is None or not self.deadline.allows(self.config.check_seconds):
+            return {}
+        try:
+            return self.preload(endpoint_ids)
+        except RelayError as exc:
+            logger.warning("alert state batch read failed; each check reads its own", extra={"error_code": exc.code})
+            return {}
+
+    def _check_in_time(self, endpoint_id: str, stored: PreloadedAlert | None = None) -> Recorded | None:
         if not self.deadline.allows(self.config.check_seconds):
             return None  # reported as skipped; the next sweep starts with it
         try:
-            return self.check(endpoint_id)
+            return self.check(endpoint_id, stored=stored)
         except DeadlineExceededError:
             return None
 
-    def check(self, endpoint_id: str) -> Recorded:
+    def check(self, endpoint_id: str, *, stored: PreloadedAlert | None = None) -> Recorded:
         if not is_valid_endpoint_id(endpoint_id):
             return _failed(endpoint_id, None, "invalid endpoint id")
         try:
@@ -116,7 +145,7 @@ class SweepRunner:
         if result.status is CacheStatus.STALE:
             return _failed(endpoint_id, result.endpoint.state, "Together failed; a stale copy is not evaluated")
         try:
-            return self.recorder.record(result.endpoint)
+            return self.recorder.record(result.endpoint, stored=stored)
         except DeadlineExceededError:
             raise
         except RelayError as exc:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Unpack
 
 from endpoint_relay.adapters import aws_clients
+from endpoint_relay.adapters.alert_store import DynamoAlertStore
 from endpoint_relay.adapters.sweep_cursor import DynamoSweepCursor
 from endpoint_relay.app.sweep import SweepConfig, SweepRunner
 from endpoint_relay.core.alerting import MemoryCursor, SweepCursor
@@ -35,6 +36,7 @@ def sweep_runner(shared: Shared) -> SweepRunner:
         deadline=shared.deadline,
         list_endpoint_ids=together_lister(shared.together, shared.secrets),
         cursor=cursor,
+        preload=alerting.store.load_many if isinstance(alerting.store, DynamoAlertStore) else None,
         config=SweepConfig(
             watched=settings.watched_endpoints,
             max_workers=settings.sweep_max_workers,
