@@ -2,7 +2,9 @@
 
 The relay reaches it through botocore's service-specific endpoint variables
 (``AWS_ENDPOINT_URL_DYNAMODB``, ``AWS_ENDPOINT_URL_SNS``, ``AWS_ENDPOINT_URL_SECRETS_MANAGER``),
-so the code under test runs unchanged. Errors are spoken in each service's own protocol:
+so the code under test runs unchanged. ``leave_unprocessed`` answers DynamoDB's batch calls in part, as
+DynamoDB does under throttling: moto is sent only the first requests, and the rest come back as
+``UnprocessedKeys`` / ``UnprocessedItems``. Errors are spoken in each service's own protocol:
 a JSON body with ``x-amzn-ErrorType`` for the JSON protocols (DynamoDB, Secrets Manager),
 and the query protocol's XML ``ErrorResponse`` for SNS. ``heal()`` ends the fault: from
 then on every request reaches moto, so a test can show what the next sweep does.
@@ -23,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from devstack.loopback import LoopbackServer, QuietHandler
 
+_BATCH_FIELDS = {"BatchGetItem": "UnprocessedKeys", "BatchWriteItem": "UnprocessedItems"}
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"})
 
 
@@ -49,6 +52,9 @@ class AwsFaultProxy:
         self._lock = threading.Lock()
         self.failed: Counter[str] = Counter()
         """Operations answered with the fault."""
+        self._unprocessed: tuple[int, int] = (0, 0)
+        self.partial: Counter[str] = Counter()
+        """Batch calls answered in part."""
         self.forwarded: Counter[str] = Counter()
         self._server = LoopbackServer(type("AwsFaultHandler", (_Handler,), {"proxy": self}), name="aws-faults")
 
@@ -63,6 +69,21 @@ class AwsFaultProxy:
     def heal(self) -> None:
         with self._lock:
             self._fault = None
+            self._unprocessed = (0, 0)
+
+    def leave_unprocessed(self, calls: int, *, keep: int) -> None:
+        """The next ``calls`` batch calls (BatchGetItem, BatchWriteItem) process only ``keep`` requests per table."""
+        with self._lock:
+            self._unprocessed = (calls, keep)
+
+    def _partial_for(self, operation: str) -> int | None:
+        with self._lock:
+            calls, keep = self._unprocessed
+            if calls <= 0 or operation not in _BATCH_FIELDS:
+                return None
+            self._unprocessed = (calls - 1, keep)
+            self.partial[operation] += 1
+            return keep
 
     def __enter__(self) -> AwsFaultProxy:
         self._server.start()
@@ -103,7 +124,10 @@ class _Handler(QuietHandler):
         fault = self.proxy._fault_for(operation)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
-        if fault is None:
+        keep = self.proxy._partial_for(operation) if fault is None else None
+        if keep is not None:
+            self._answer_in_part(operation, body, keep)
+        elif fault is None:
             status, headers, answer = self.proxy._forward("POST", self.path, list(self.headers.items()), body)
             self._answer(status, [(k, v) for k, v in headers if k.lower() not in _HOP_BY_HOP], answer)
         elif fault.reset_connection:
@@ -118,6 +142,30 @@ class _Handler(QuietHandler):
             )
         else:
             self._answer(fault.status, [("Content-Type", "text/xml")], _query_error(fault).encode())
+
+    def _answer_in_part(self, operation: str, body: bytes, keep: int) -> None:
+        request = json.loads(body)
+        held: dict[str, Any] = {}
+        for table, wanted in request["RequestItems"].items():
+            if operation == "BatchGetItem":
+                wanted["Keys"], rest = wanted["Keys"][:keep], wanted["Keys"][keep:]
+                if rest:
+                    held[table] = {**wanted, "Keys": rest}
+            else:
+                request["RequestItems"][table], rest = wanted[:keep], wanted[keep:]
+                if rest:
+                    held[table] = rest
+        request["RequestItems"] = {table: wanted for table, wanted in request["RequestItems"].items() if wanted}
+        headers = list(self.headers.items())
+        if request["RequestItems"]:
+            status, _, forwarded = self.proxy._forward("POST", self.path, headers, json.dumps(request).encode())
+            answer = json.loads(forwarded)
+        else:
+            status, answer = 200, {"Responses": {}} if operation == "BatchGetItem" else {}
+        if status == 200:
+            answer[_BATCH_FIELDS[operation]] = held
+        # The body changed, so moto's x-amz-crc32 header (which botocore checks) is left out.
+        self._answer(status, [("Content-Type", "application/x-amz-json-1.0")], json.dumps(answer).encode())
 
     def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.send_response(status)

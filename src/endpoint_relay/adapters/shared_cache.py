@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from endpoint_relay.adapters import dynamo
 from endpoint_relay.adapters.aws_clients import LazyClient
 from endpoint_relay.core.cache import CacheEntry
+from endpoint_relay.core.errors import RelayError
 from endpoint_relay.core.lookup import SharedCacheError
 from endpoint_relay.core.models import Endpoint, EndpointParseError
 
@@ -86,6 +88,47 @@ class DynamoSharedCache:
             ),
             SharedCacheError,
         )
+
+
+class BatchedSharedWrites:
+    """The shared tier for a sweep: reads and leases as :class:`DynamoSharedCache`, puts gathered into batches.
+
+    A sweep refreshes every target, so one conditional PutItem per answer would cost each check a round trip.
+    Here the answers go out :data:`dynamo.MAX_WRITE_BATCH` at a time, from the worker that completes a batch,
+    and :meth:`flush` sends the rest. The cost: a batch write takes no condition, so a lookup's answer fetched
+    while a batch fills (a fraction of a second) can be replaced by the sweep's slightly older one, until the
+    next refresh.
+    """
+
+    def __init__(self, cache: DynamoSharedCache) -> None:
+        self._cache = cache
+        self._pending: list[tuple[str, CacheEntry, float]] = []
+        self._lock = threading.Lock()
+
+    def get(self, endpoint_id: str) -> CacheEntry | None:
+        return self._cache.get(endpoint_id)
+
+    def claim_refresh(self, endpoint_id: str, seen_fetched_at: float, now: float, until: float) -> bool:
+        return self._cache.claim_refresh(endpoint_id, seen_fetched_at, now, until)
+
+    def put(self, endpoint_id: str, entry: CacheEntry, retain_until: float) -> None:
+        with self._lock:
+            self._pending.append((endpoint_id, entry, retain_until))
+            if len(self._pending) < dynamo.MAX_WRITE_BATCH:
+                return
+            batch, self._pending = self._pending, []
+        self._cache.put_many(batch)
+
+    def flush(self) -> None:
+        """Write what is gathered; a failure is logged, never raised (the local tier still has every answer)."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            self._cache.put_many(batch)
+        except (SharedCacheError, RelayError) as exc:
+            logger.warning("shared cache batch write failed", extra={"error": type(exc).__name__})
 
 
 def _item(endpoint_id: str, entry: CacheEntry, retain_until: float) -> dict[str, Any]:

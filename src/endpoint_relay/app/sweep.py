@@ -54,6 +54,8 @@ class SweepRunner:
     config: SweepConfig
     preload: AlertBatchReader | None = None
     """Reads many targets' alert state at once; without it, each check reads its own."""
+    flush_cache: Callable[[], None] = lambda: None
+    """Writes what the checks' lookups left to write to the shared cache tier; never raises."""
 
     def run(self, targets: Sequence[str] | None = None) -> SweepReport:
         """Check endpoints and deliver what is owed; per-endpoint failures are reported, not raised."""
@@ -64,6 +66,7 @@ class SweepRunner:
             with self.deadline.reserving(self.dispatcher.budget_seconds):
                 stored = self._preload(endpoint_ids, pool)
                 results = list(pool.map(lambda target: self._check_in_time(target, stored.get(target)), endpoint_ids))
+                self.flush_cache()
             outcomes = [result for result in results if result is not None]
             tally = self.dispatcher.dispatch([o.owed for o in outcomes if o.owed is not None], pool)
         tally.suppressed += sum(outcome.suppressed for outcome in outcomes)

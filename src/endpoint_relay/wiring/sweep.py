@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Unpack
 
 from endpoint_relay.adapters import aws_clients
 from endpoint_relay.adapters.alert_store import DynamoAlertStore
+from endpoint_relay.adapters.shared_cache import BatchedSharedWrites, DynamoSharedCache
 from endpoint_relay.adapters.sweep_cursor import DynamoSweepCursor
 from endpoint_relay.app.sweep import SweepConfig, SweepRunner
 from endpoint_relay.core.alerting import MemoryCursor, SweepCursor
+from endpoint_relay.core.cache import LocalCache
+from endpoint_relay.core.lookup import LookupService
 from endpoint_relay.settings import Settings
 from endpoint_relay.wiring.common import Shared, SharedOptions, build_shared, together_lister
 
@@ -29,8 +33,10 @@ def sweep_runner(shared: Shared) -> SweepRunner:
     settings = shared.settings
     alerting = shared.alerting()
     cursor: SweepCursor = DynamoSweepCursor(settings.alert_table_name) if settings.alert_table_name else MemoryCursor()
+    lookups, flush_cache = _sweep_lookups(shared)
     return SweepRunner(
-        lookups=shared.lookups,
+        lookups=lookups,
+        flush_cache=flush_cache,
         recorder=alerting.recorder,
         dispatcher=alerting.dispatcher,
         deadline=shared.deadline,
@@ -47,3 +53,20 @@ def sweep_runner(shared: Shared) -> SweepRunner:
             ),
         ),
     )
+
+
+def _sweep_lookups(shared: Shared) -> tuple[LookupService, Callable[[], None]]:
+    """The lookups of wiring.common, with the shared tier's writes gathered into batches (a sweep writes many)."""
+    settings = shared.settings
+    if not settings.cache.table_name:
+        return shared.lookups, lambda: None
+    writes = BatchedSharedWrites(DynamoSharedCache(settings.cache.table_name))
+    lookups = LookupService(
+        upstream=shared.together,
+        secrets=shared.secrets,
+        policy=settings.cache.policy,
+        local=LocalCache(),
+        shared=writes,
+        refresh_lease_seconds=settings.upstream.worst_case_seconds(),
+    )
+    return lookups, writes.flush
