@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from endpoint_relay.core.alert_preload import NO_STORED_ALERT, PreloadedAlert
 from endpoint_relay.core.alerting import (
     MAX_PERMANENT_REFUSALS,
     AlertState,
@@ -52,6 +53,11 @@ class MemoryAlertStore:
         self._lock = threading.Lock()
         self.fail_with: AlertStoreError | None = None
         self.saves = 0
+        self.loads = 0
+        """Single-endpoint reads."""
+        self.batch_loads: list[int] = []
+        """The size of each batch read."""
+        self.fail_batches_with: AlertStoreError | None = None
 
     def _check(self) -> None:
         if self.fail_with is not None:
@@ -60,10 +66,22 @@ class MemoryAlertStore:
     def load(self, endpoint_id: str) -> StoredAlert | None:
         self._check()
         with self._lock:
-            item = self._items.get(endpoint_id)
-            if item is None:
-                return None
-            return StoredAlert(item.state, item.version, item.notice, frozenset(item.due))
+            self.loads += 1
+            return self._stored(endpoint_id)
+
+    def load_many(self, endpoint_ids: Sequence[str]) -> dict[str, PreloadedAlert]:
+        self._check()
+        if self.fail_batches_with is not None:
+            raise self.fail_batches_with
+        with self._lock:
+            self.batch_loads.append(len(endpoint_ids))
+            return {endpoint_id: self._stored(endpoint_id) or NO_STORED_ALERT for endpoint_id in endpoint_ids}
+
+    def _stored(self, endpoint_id: str) -> StoredAlert | None:
+        item = self._items.get(endpoint_id)
+        if item is None:
+            return None
+        return StoredAlert(item.state, item.version, item.notice, frozenset(item.due))
 
     def save(self, endpoint_id: str, write: LifecycleWrite) -> bool:
         state, expected_version, notice = write.state, write.expected_version, write.notice

@@ -14,6 +14,7 @@ from endpoint_relay.app.lookup_alerts import LookupAlerts
 from endpoint_relay.app.mutes import Mutes
 from endpoint_relay.app.recorder import DecisionRecorder
 from endpoint_relay.app.sweep import SweepConfig, SweepRunner
+from endpoint_relay.core.alert_preload import PreloadedAlert
 from endpoint_relay.core.alerting import (
     MAX_PERMANENT_REFUSALS,
     AlertState,
@@ -88,6 +89,8 @@ class Alerting:
             list_endpoint_ids=lambda: world.upstream.list_endpoint_ids("fake-key"),
             cursor=MemoryCursor(),
             config=SweepConfig(watched=watched, max_workers=workers, check_seconds=5),
+            # As SweepFunction is wired: the targets' alert state is read in batches first.
+            preload=world.store.load_many if store else None,
         )
         composed = cls(
             recorder,
@@ -386,6 +389,68 @@ def test_with_too_little_time_left_delivery_waits_for_the_next_sweep(world: Worl
     # The next sweep with time to spare checks and delivers, once
     service.sweep([EP], remaining_ms=28_000)
     assert world.slack.kinds() == world.sns.kinds() == ["firing"]
+
+
+# --- alert state read in batches before the checks -------------------------------------------------------------------
+
+
+def test_a_sweep_reads_its_targets_state_in_batches_of_100_and_each_check_reads_none(world: World) -> None:
+    targets = [f"endpoint-{index}" for index in range(250)]
+    for target in targets:
+        world.upstream.put(target)
+    service = world.service()
+    first = service.sweep(targets)
+    assert sorted(world.store.batch_loads) == [50, 100, 100] and world.store.loads == 0
+    assert len(first.checks) == 250 and world.store.saves == 250  # each endpoint's first state
+    # The next sweep finds nothing changed: it reads in batches again and writes nothing
+    world.clock.advance(300)
+    service.sweep(targets)
+    assert world.store.loads == 0 and world.store.saves == 250
+
+
+def test_invalid_ids_are_not_read_in_the_batch(world: World) -> None:
+    world.upstream.put(EP)
+    service = world.service()
+    report = service.sweep([EP, "not-an-endpoint"])
+    assert world.store.batch_loads == [1]
+    assert [check.error for check in report.checks] == [None, "invalid endpoint id"]
+
+
+def test_when_the_batch_read_fails_each_check_reads_its_own_state(world: World) -> None:
+    world.upstream.put(EP, state="ERROR")
+    world.upstream.put(OTHER)
+    world.store.fail_batches_with = AlertStoreError("ThrottlingException", param=None)
+    report = world.service().sweep([EP, OTHER])
+    assert world.store.loads == 2 and report.failures == ()
+    assert world.slack.kinds() == world.sns.kinds() == ["firing"]
+
+
+def test_a_state_changed_after_the_batch_read_loses_the_write_and_is_read_again(world: World) -> None:
+    # Given a failing endpoint, and a lookup that announces it between the sweep's batch read and its check
+    world.upstream.put(EP, state="ERROR")
+    service = world.service()
+    endpoint = Endpoint.from_json(world.upstream.get_endpoint(EP, "k")[0])
+    read_ahead = world.store.load_many
+
+    def batch_then_lookup(endpoint_ids: Sequence[str]) -> dict[str, PreloadedAlert]:
+        loaded = read_ahead(endpoint_ids)
+        service.observe(endpoint)
+        return loaded
+
+    service.sweeps.preload = batch_then_lookup
+    # When the sweep checks it with the state it read before the lookup wrote
+    report = service.sweep([EP])
+    # Then its conditional write lost, it read the state afresh, and nobody heard twice
+    assert world.store.loads == 2  # the lookup's own read, and the sweep's after its lost write
+    assert report.notifications_sent == 0 and report.checks[0].error is None
+    assert world.slack.kinds() == world.sns.kinds() == ["firing"]
+
+
+def test_no_batch_is_read_for_checks_that_cannot_start(world: World) -> None:
+    world.upstream.put(EP, state="ERROR")
+    service = world.service()
+    report = service.sweep([EP], remaining_ms=10_000)  # less than the delivery reserve plus one check
+    assert report.skipped == (EP,) and world.store.batch_loads == []
 
 
 # --- a stale FIRING notice is sent after a mute ends, and is never resolved ------------------------------------------
