@@ -181,6 +181,11 @@ class Settings:
     together_console_url: str = env(
         "TOGETHER_CONSOLE_URL", parse.console_url, default="https://api.together.ai/endpoints/{endpoint_id}"
     )
+    # --- Together v2 projects ---
+    default_project_id: str | None = env("TOGETHER_PROJECT_ID", parse.project_id, default=None)
+    """The project of an ``ep_...`` id given without one (the v1 view); None when unset."""
+    extra_project_ids: frozenset[str] = env("TOGETHER_PROJECT_IDS", parse.project_ids, default=frozenset())
+    """Further projects the v2 routes serve, besides the default one."""
     # --- Slack commands ---
     slack_allowed_team_ids: frozenset[str] = env(
         "SLACK_ALLOWED_TEAM_IDS", parse.slack_ids("T", "E"), default=frozenset()
@@ -197,6 +202,12 @@ class Settings:
     """The Slack worker function (name, ARN or alias ARN) that ApiFunction hands slow commands to."""
     slack_check_cooldown_seconds: int = env("SLACK_CHECK_COOLDOWN_SECONDS", parse.int_between(60, 86_400), default=300)
     """How long one workspace's ``check`` holds off the next; at least the worker's timeout, so none overlap."""
+
+    @property
+    def allowed_project_ids(self) -> frozenset[str]:
+        """Every project the v2 routes serve; a request for any other is 404 without an upstream call."""
+        default = frozenset({self.default_project_id}) if self.default_project_id else frozenset()
+        return default | self.extra_project_ids
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

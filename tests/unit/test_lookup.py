@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -30,7 +32,7 @@ def _body(endpoint_id: str = ENDPOINT_ID, state: str = "STARTED") -> str:
 
 @dataclass
 class FakeSharedCache:
-    entries: dict[str, CacheEntry] = field(default_factory=dict)
+    entries: dict[str, CacheEntry[Any]] = field(default_factory=dict)
     retain: dict[str, float] = field(default_factory=dict)
     failing: bool = False
     reads: int = 0
@@ -38,13 +40,17 @@ class FakeSharedCache:
     leases: dict[str, tuple[float, float]] = field(default_factory=dict)
     """endpoint id -> (fetched_at the lease is for, lease end)"""
 
-    def get(self, endpoint_id: str) -> CacheEntry | None:
+    def get[T](self, endpoint_id: str, parse: Callable[[str], T]) -> CacheEntry[T] | None:
         self.reads += 1
         if self.failing:
             raise SharedCacheError("ProvisionedThroughputExceededException")
-        return self.entries.get(endpoint_id)
+        entry = self.entries.get(endpoint_id)
+        if entry is None or entry.body is None:
+            return entry
+        # Like the DynamoDB tier, hand back what the caller's parser reads from the stored body.
+        return CacheEntry(fetched_at=entry.fetched_at, body=entry.body, value=parse(entry.body))
 
-    def put(self, endpoint_id: str, entry: CacheEntry, retain_until: float) -> None:
+    def put(self, endpoint_id: str, entry: CacheEntry[Any], retain_until: float) -> None:
         self.writes += 1
         if self.failing:
             raise SharedCacheError("ProvisionedThroughputExceededException")
@@ -127,7 +133,7 @@ def local_only() -> World:
 
 def _positive(fetched_at: float, body: str | None = None) -> CacheEntry:
     text = body or _body()
-    return CacheEntry(fetched_at=fetched_at, body=text, endpoint=Endpoint.from_json(text))
+    return CacheEntry(fetched_at=fetched_at, body=text, value=Endpoint.from_json(text))
 
 
 # -- local tier ----------------------------------------------------------------------------------------------------
