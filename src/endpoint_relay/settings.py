@@ -101,6 +101,16 @@ class UpstreamSettings:
     backoff_factor: float = 0.2
     """Not a variable; tests set 0 so retries do not sleep."""
 
+    @property
+    def v2_base_url(self) -> str:
+        """Where v2 lives: the same host, under ``/v2`` (``https://api.together.ai/v1`` -> ``.../v2``).
+
+        One setting for both keeps a test or a proxy from pointing v1 and v2 at different hosts. A base
+        URL that does not end in ``/v1`` is a proxy's prefix, which v2 is put under as it is.
+        """
+        base = self.base_url.rstrip("/")
+        return (base.removesuffix("/v1") if base.endswith("/v1") else base) + "/v2"
+
     def worst_case_seconds(self) -> float:
         attempts = self.max_retries + 1
         return attempts * (self.connect_timeout + self.read_timeout) + self.max_retries * self.max_retry_after
