@@ -238,6 +238,7 @@ class DevStack:
                 self._started.append(self.together.stop)
                 for document in seeded_endpoints():
                     self.together.put(document)
+                self.together.v2.add_project(DEFAULT_PROJECT_ID)  # the v2 project make serve defaults to
             self.lambda_invoke.start()
             self._started.append(self.lambda_invoke.stop)
             self.resources = self._provision()
