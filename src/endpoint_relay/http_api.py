@@ -23,7 +23,7 @@ def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
             auth_mode=shared.settings.auth_mode,
             upstream=shared.together,
             default_project_id=shared.settings.default_project_id,
-            observe_v2=None,  # v2 alerting is not wired yet: lookups of v2 endpoints notify nobody
+            observe_v2=None,  # nothing evaluates v2 endpoints after a lookup yet
         )
     )
     app.include_router(

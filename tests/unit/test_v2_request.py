@@ -221,3 +221,15 @@ def test_both_error_shapes_read_as_one_message(body: str, message: str | None, p
 def test_a_bad_request_without_a_message_gets_a_generic_one_and_long_messages_are_cut() -> None:
     assert bad_request("{}").message == "Together refused the request's parameters"
     assert len(bad_request('{"message": "' + "x" * 500 + '"}').message) == 200
+
+
+def test_a_long_query_is_cached_under_a_digest_that_fits_the_shared_table() -> None:
+    # Given a filter that, percent-encoded, would outgrow DynamoDB's 2,048-byte key limit
+    long_filter = "filter=" + "%22" * 1000
+    request = parse_v2_request(BASE, long_filter, ALLOWED)
+    other = parse_v2_request(BASE, long_filter[:-3] + "%27", ALLOWED)
+    # Then its key is short and still tells the two apart
+    assert len(request.cache_key) < 100
+    assert request.cache_key.startswith("v2#sha256:")
+    assert request.cache_key != other.cache_key
+    assert len(request.target) > 2048

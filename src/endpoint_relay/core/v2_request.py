@@ -11,6 +11,7 @@ spellings of one question share one cache entry.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from endpoint_relay.core.v2_ids import (
 )
 
 MAX_QUERY_FIELDS = 32
+MAX_PLAIN_KEY_LENGTH = 1_000
 MAX_LIST_ITEMS = 32
 ENDPOINTS_MAX_LIMIT = 1_000
 """No maximum is documented for endpoint pages; this bounds what one cached answer can hold."""
@@ -66,7 +68,11 @@ class V2Request:
     @property
     def cache_key(self) -> str:
         # v1 keys are bare ``endpoint-...`` ids: the prefix keeps the two apart in the shared table.
-        return "v2" + self.target
+        target = self.target
+        if len(target) <= MAX_PLAIN_KEY_LENGTH:
+            return "v2" + target
+        # A long filter would pass DynamoDB's 2,048-byte key limit once percent-encoded: key by its digest.
+        return "v2#sha256:" + hashlib.sha256(target.encode()).hexdigest()
 
 
 def endpoint_request(project_id: str, endpoint_id: str) -> V2Request:
@@ -118,9 +124,7 @@ def _project_request(project_id: str, rest: list[str], raw_query: str) -> V2Requ
             endpoint_id = require_v2_id(ENDPOINT, endpoint_id)
             deployment_id = require_v2_id(DEPLOYMENT, deployment_id)
             path = f"{base}/{endpoint_id}/deployments/{deployment_id}"
-            return V2Request(
-                V2Resource.DEPLOYMENT, path, _query(raw_query, {}), project_id, endpoint_id, deployment_id
-            )
+            return V2Request(V2Resource.DEPLOYMENT, path, _query(raw_query, {}), project_id, endpoint_id, deployment_id)
     raise RouteNotFoundError("no such route")
 
 
