@@ -98,6 +98,17 @@ def test_every_read_is_passed_through_unchanged_and_cached(v2: Relay, together: 
     assert first["body"] == second["body"] == _direct(together, v2, target)
 
 
+def test_the_sample_v2_event_from_the_events_folder_is_served(v2: Relay) -> None:
+    from devstack.events import load_event
+
+    # Given the event `sam local invoke -e events/http_list_v2_endpoints.json` uses, with this run's token
+    event = load_event("http_list_v2_endpoints.json")
+    event["headers"]["authorization"] = f"Bearer {v2.token}"
+    response = v2.invoke(event)
+    assert response["statusCode"] == 200, response["body"]
+    assert len(json.loads(response["body"])["data"]) == 5
+
+
 def test_the_list_pages_through_the_relay_to_the_last_page(v2: Relay, together: TogetherSimulator) -> None:
     ids: list[str] = []
     after = ""
