@@ -11,6 +11,7 @@ Environment (all optional):
   SLACK_SIGNING_SECRET   signs slash commands (random; printed at start)
   TOGETHER_API_BASE_URL  with TOGETHER_API_KEY: use this upstream instead of the simulator
   TOGETHER_API_KEY
+  TOGETHER_PROJECT_ID    the default v2 project (the simulator's, proj_sim, when serving the simulator)
   SLACK_WEBHOOK_URL      where alerts go (the local Slack receiver)
   SWEEP_SECONDS          seconds between scheduled sweeps (60; 0 turns the schedule off)
   LOG_LEVEL              the relay's log level (INFO)
@@ -39,6 +40,7 @@ from devstack.events import http_event
 from devstack.moto_process import HOST
 from devstack.stack import SEEDED_IDS, DevStack, StackOptions, load_template, scheduled_event
 from endpoint_relay.core.errors import MethodNotAllowedError, RouteNotFoundError
+from endpoint_relay.core.v2_ids import is_valid_project_id
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's request payload limit
 # API Gateway hands these to the function as text; every other body (forms, binary, none declared) as base64.
@@ -73,9 +75,13 @@ class ServeConfig:
             base_url = api_key = None
         else:
             note = "upstream: the Together simulator"
+        project_id = environ.get("TOGETHER_PROJECT_ID", "").strip() or None
+        if project_id is not None and not is_valid_project_id(project_id):
+            raise ServeConfigError("TOGETHER_PROJECT_ID must be a project id such as proj_3Fv7QpN2sK8wYd5Rb1Tm")
         overrides: dict[str, Any] = {
             "together_base_url": base_url,
             "together_api_key": api_key,
+            "project_id": project_id,
             "slack_webhook_url": environ.get("SLACK_WEBHOOK_URL", "").strip() or None,
             "log_level": environ.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
         }
@@ -400,6 +406,7 @@ def _banner(stack: DevStack, server: RelayHttpServer, config: ServeConfig) -> No
         f"RELAY_LOCAL_TOKEN={token}",
         f"SLACK_SIGNING_SECRET={stack.options.slack_signing_secret}",
         config.upstream_note,
+        f"v2 project (TOGETHER_PROJECT_ID): {stack.options.default_project_id or 'none'}",
         f"slack webhook: {webhook}",
         f"aws (moto server): {stack.moto.url}",
         f"schedule: every {config.sweep_seconds}s" if config.sweep_seconds else "schedule: off (SWEEP_SECONDS=0)",

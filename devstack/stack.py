@@ -44,6 +44,7 @@ from devstack.moto_process import (
 )
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator, make_endpoint
+from devstack.together_v2_docs import DEFAULT_PROJECT_ID
 
 SIM_API_KEY_PREFIX = "tgp-local-"
 
@@ -164,6 +165,8 @@ class StackOptions:
     together_base_url: str | None = None
     """With ``together_api_key``: use this upstream instead of the simulator."""
     together_api_key: str | None = field(default=None, repr=False)
+    project_id: str | None = None
+    """TOGETHER_PROJECT_ID; None means the simulator's project with the simulator, and none otherwise."""
     log_level: str = "INFO"
     sweep_ids: tuple[str, ...] = SEEDED_IDS
     policy: dict[str, Any] = field(default_factory=lambda: demo_policy(stuck_after_minutes=0.01))
@@ -173,6 +176,12 @@ class StackOptions:
     @property
     def uses_simulator(self) -> bool:
         return not (self.together_base_url and self.together_api_key)
+
+    @property
+    def default_project_id(self) -> str | None:
+        if self.project_id is not None:
+            return self.project_id
+        return DEFAULT_PROJECT_ID if self.uses_simulator else None
 
 
 @dataclass(frozen=True)
@@ -229,6 +238,7 @@ class DevStack:
                 self._started.append(self.together.stop)
                 for document in seeded_endpoints():
                     self.together.put(document)
+                self.together.v2.add_project(DEFAULT_PROJECT_ID)  # the v2 project make serve defaults to
             self.lambda_invoke.start()
             self._started.append(self.lambda_invoke.stop)
             self.resources = self._provision()
@@ -330,6 +340,7 @@ class DevStack:
             **resource_variables(resources),
             # Parameters given a local value.
             "TOGETHER_API_BASE_URL": self.together_base_url,
+            "TOGETHER_PROJECT_ID": self.options.default_project_id or "",
             "POWERTOOLS_LOG_LEVEL": self.options.log_level,
             "POLICY_PARAMETER_NAME": resources.policy_parameter,
             # Slack's hooks host stays allowed; the loopback receiver is added (over http) so

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from endpoint_relay.core.endpoint_id import is_valid_endpoint_id
 from endpoint_relay.core.loopback import is_secure_url
+from endpoint_relay.core.v2_ids import is_valid_project_id
 
 if TYPE_CHECKING:
     from endpoint_relay.core.policy import PolicyDocument
@@ -191,3 +192,19 @@ def ssm_parameter_name(raw: str) -> str:
     if len(raw) > 2048 or not _SSM_PARAMETER_NAME.fullmatch(raw):
         raise ValueError("expected an SSM parameter name such as /endpoint-relay/policy")
     return raw
+
+
+_PROJECT_ID_EXPECTED = "a Together project id such as proj_3Fv7QpN2sK8wYd5Rb1Tm"
+
+
+def project_id(raw: str) -> str:
+    if not is_valid_project_id(raw):
+        raise ValueError(f"expected {_PROJECT_ID_EXPECTED}")
+    return raw
+
+
+def project_ids(raw: str) -> frozenset[str]:
+    ids = items(raw)
+    if not all(is_valid_project_id(value) for value in ids):
+        raise ValueError(f"expected comma-separated project ids, each {_PROJECT_ID_EXPECTED}")
+    return frozenset(ids)

@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from endpoint_relay.routes import errors, health
 from endpoint_relay.routes.endpoints import endpoints_router
 from endpoint_relay.routes.slack import slack_router
+from endpoint_relay.routes.v2 import v2_router
 from endpoint_relay.wiring.api import ApiGraph
 
 
@@ -20,6 +21,19 @@ def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
             alerts=(lambda: shared.alerting().lookup_alerts) if shared.settings.alert_table_name else None,
             secrets=shared.secrets,
             auth_mode=shared.settings.auth_mode,
+            upstream=shared.together,
+            default_project_id=shared.settings.default_project_id,
+            observe_v2=None,  # nothing evaluates v2 endpoints after a lookup yet
+        )
+    )
+    app.include_router(
+        v2_router(
+            lookups=shared.lookups,
+            upstream=shared.together,
+            secrets=shared.secrets,
+            auth_mode=shared.settings.auth_mode,
+            allowed_projects=shared.settings.allowed_project_ids,
+            observe_v2=None,
         )
     )
     app.include_router(health.router)

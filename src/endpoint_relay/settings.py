@@ -101,6 +101,16 @@ class UpstreamSettings:
     backoff_factor: float = 0.2
     """Not a variable; tests set 0 so retries do not sleep."""
 
+    @property
+    def v2_base_url(self) -> str:
+        """Where v2 lives: the same host, under ``/v2`` (``https://api.together.ai/v1`` -> ``.../v2``).
+
+        One setting for both keeps a test or a proxy from pointing v1 and v2 at different hosts. A base
+        URL that does not end in ``/v1`` is a proxy's prefix, which v2 is put under as it is.
+        """
+        base = self.base_url.rstrip("/")
+        return (base.removesuffix("/v1") if base.endswith("/v1") else base) + "/v2"
+
     def worst_case_seconds(self) -> float:
         attempts = self.max_retries + 1
         return attempts * (self.connect_timeout + self.read_timeout) + self.max_retries * self.max_retry_after
@@ -181,6 +191,11 @@ class Settings:
     together_console_url: str = env(
         "TOGETHER_CONSOLE_URL", parse.console_url, default="https://api.together.ai/endpoints/{endpoint_id}"
     )
+    # --- Together v2 projects ---
+    default_project_id: str | None = env("TOGETHER_PROJECT_ID", parse.project_id, default=None)
+    """The project of an ``ep_...`` id given without one (the v1 view); None when unset."""
+    extra_project_ids: frozenset[str] = env("TOGETHER_PROJECT_IDS", parse.project_ids, default=frozenset())
+    """Further projects the v2 routes serve, besides the default one."""
     # --- Slack commands ---
     slack_allowed_team_ids: frozenset[str] = env(
         "SLACK_ALLOWED_TEAM_IDS", parse.slack_ids("T", "E"), default=frozenset()
@@ -197,6 +212,12 @@ class Settings:
     """The Slack worker function (name, ARN or alias ARN) that ApiFunction hands slow commands to."""
     slack_check_cooldown_seconds: int = env("SLACK_CHECK_COOLDOWN_SECONDS", parse.int_between(60, 86_400), default=300)
     """How long one workspace's ``check`` holds off the next; at least the worker's timeout, so none overlap."""
+
+    @property
+    def allowed_project_ids(self) -> frozenset[str]:
+        """Every project the v2 routes serve; a request for any other is 404 without an upstream call."""
+        default = frozenset({self.default_project_id}) if self.default_project_id else frozenset()
+        return default | self.extra_project_ids
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -52,6 +52,14 @@ HOSTILE_RAW_PATHS = [
     "/v1/endpoints/$(id)",
     "/v1/endpoints/{endpointId}",
     "/v1/endpoints/",
+    # v2 ids take the v1 view's path, and the same gate
+    "/v1/endpoints/ep_",
+    "/v1/endpoints/ep_a%2F..%2Fadmin",
+    "/v1/endpoints/ep_abc\r\nX-Injected: 1",
+    "/v1/endpoints/ep_ab\u0441",
+    "/v1/endpoints/ep_abc.json",
+    "/v1/endpoints/ep_abc-",
+    "/v1/endpoints/ep_" + "a" * 80,
 ]
 
 
@@ -90,3 +98,58 @@ def test_write_methods_are_refused(relay: Relay, together: TogetherSimulator) ->
     response = relay.invoke(http_event("DELETE", f"/v1/endpoints/{GOOD}", headers={"Authorization": "Bearer x"}))
     assert response["statusCode"] == 405
     assert together.call_count() == 0
+
+
+PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
+V2_BASE = f"/v2/projects/{PROJECT}/endpoints"
+EP = "ep_8Hq2mZk4TnR7vXw1Lc9Pd"
+
+# (raw path, status, the ErrorData param): every one is refused before the secret or Together is touched.
+HOSTILE_V2 = [
+    (f"{V2_BASE}/ep_..", 400, "endpointId"),
+    (f"{V2_BASE}/ep_a%2F..%2F..%2Fv1", 400, "endpointId"),
+    (f"{V2_BASE}/ep_a%00", 400, "endpointId"),
+    (f"{V2_BASE}/ep_a\r\nX-Injected: 1", 404, None),  # no route matches a segment with CR/LF
+    (f"{V2_BASE}/ep_\u0430bc", 400, "endpointId"),
+    (f"{V2_BASE}/endpoint-abc", 400, "endpointId"),
+    (f"{V2_BASE}/ep_" + "a" * 80, 400, "endpointId"),
+    (f"{V2_BASE}/{EP}/deployments/dep_%2e%2e", 400, "deploymentId"),
+    (f"{V2_BASE}/{EP}/deployments/dep_a;rm", 400, "deploymentId"),
+    (f"{V2_BASE}/{EP}/events/..", 404, None),
+    (f"{V2_BASE}/{EP}/../../../v1/endpoints", 404, None),
+    ("/v2/projects/proj_../endpoints", 400, "projectId"),
+    ("/v2/projects/proj_a%2Fb/endpoints", 400, "projectId"),
+    ("/v2/projects/proj_\uff41/endpoints", 400, "projectId"),
+    ("/v2/projects/PROJ_abc/endpoints", 400, "projectId"),
+    ("/v2/projects/proj_someoneelse/endpoints", 404, "projectId"),
+    (f"/v2/projects/proj_someoneelse/endpoints/{EP}", 404, "projectId"),
+    ("/v2/projects/proj_someoneelse/endpoints/ep_%2e%2e", 404, "projectId"),
+    ("/v2/public/inference-instance-types/..", 400, "id"),
+    ("/v2/public/inference-instance-types/a%2Fb", 400, "id"),
+    ("/v2/organizations/org_1/endpoints", 404, None),
+]
+
+
+@pytest.mark.parametrize(("raw_path", "status", "param"), HOSTILE_V2)
+def test_hostile_v2_ids_and_other_projects_are_refused_with_no_secret_fetch_and_no_upstream_call(
+    relay_env: dict[str, str],
+    together: TogetherSimulator,
+    request: pytest.FixtureRequest,
+    raw_path: str,
+    status: int,
+    param: str | None,
+) -> None:
+    # Given a relay serving one project, and another project's endpoint that Together would answer for
+    from devstack.together_v2_docs import make_v2_endpoint
+
+    relay_env["TOGETHER_PROJECT_ID"] = PROJECT
+    relay: Relay = request.getfixturevalue("relay")
+    together.v2.put_endpoint(make_v2_endpoint(EP, project_id="proj_someoneelse"))
+    # When a caller with a valid token sends the hostile path
+    response = relay.invoke(http_event("GET", raw_path, headers={"Authorization": f"Bearer {relay.token}"}))
+    # Then it is refused as ErrorData, and neither the secret nor Together was touched
+    assert response["statusCode"] == status, raw_path
+    error = json.loads(response["body"])["error"]
+    assert error["param"] == param
+    assert together.call_count() == 0
+    assert relay.secret_fetches == 0

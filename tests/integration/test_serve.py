@@ -91,13 +91,27 @@ def test_lookup_with_the_local_token_returns_the_endpoint(served: Served) -> Non
     assert set(error) == {"message", "type", "param", "code"}
 
 
+def test_v2_serves_the_simulators_project_by_default_and_no_other(served: Served) -> None:
+    # Given `make serve` on the simulator, without TOGETHER_PROJECT_ID
+    token = {"Authorization": f"Bearer {served.token}"}
+    assert any("v2 project (TOGETHER_PROJECT_ID): proj_sim" in line for line in served.output)
+    # When v2 lists are read for the simulator's project and for another
+    own = http_request(f"{served.url}/v2/projects/proj_sim/endpoints", headers=token)
+    other = http_request(f"{served.url}/v2/projects/proj_3Fv7QpN2sK8wYd5Rb1Tm/endpoints", headers=token)
+    # Then the first is Together's page and the other is refused as unknown
+    assert own.status == 200, own.body
+    assert own.json()["object"] == "list"  # type: ignore[index]
+    assert other.status == 404
+    assert other.json()["error"]["code"] == "project_not_found"  # type: ignore[index]
+
+
 def test_request_translation_matches_api_gateway(served: Served) -> None:
     # Given ids API Gateway would deliver percent-encoded, and routes the function does not serve
     token = {"Authorization": f"Bearer {served.token}"}
     # When they arrive over HTTP
     encoded_slash = http_request(f"{served.url}/v1/endpoints/endpoint-x%2F..%2Fadmin", headers=token)
     health = http_request(f"{served.url}/healthz?probe=1&probe=2")
-    unknown = http_request(f"{served.url}/v2/nothing-here")
+    unknown = http_request(f"{served.url}/v9/nothing-here")
     # Then the relay sees the raw path and answers with its own ErrorData, as it does behind API Gateway
     assert encoded_slash.status == 400
     assert encoded_slash.json()["error"]["param"] == "endpointId"  # type: ignore[index]
@@ -125,7 +139,7 @@ def _raw_exchange(served: Served, request: bytes) -> tuple[str, dict[str, str], 
     ("request_bytes", "status"),
     [
         (b"TRACE /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404),
-        (b"FOO /v2/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404),
+        (b"FOO /v9/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404),
         (b"DELETE /v1/endpoints/endpoint-abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405),
         (b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n", 404),
         (b"GET /\r\n", 400),  # HTTP/0.9

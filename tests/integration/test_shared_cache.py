@@ -40,7 +40,7 @@ def cache(dynamodb: Any, table: str) -> DynamoSharedCache:
 
 def _positive(fetched_at: float = T0, state: str = "STARTED") -> CacheEntry:
     body = json.dumps(make_endpoint(ENDPOINT_ID, state=state))
-    return CacheEntry(fetched_at=fetched_at, body=body, endpoint=Endpoint.from_json(body))
+    return CacheEntry(fetched_at=fetched_at, body=body, value=Endpoint.from_json(body))
 
 
 def _raw_item(dynamodb: Any, table: str, endpoint_id: str = ENDPOINT_ID) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def _raw_item(dynamodb: Any, table: str, endpoint_id: str = ENDPOINT_ID) -> dict
 def test_an_entry_round_trips_exactly(cache: DynamoSharedCache) -> None:
     entry = _positive()
     cache.put(ENDPOINT_ID, entry, retain_until=T0 + 900)
-    assert cache.get(ENDPOINT_ID) == entry
+    assert cache.get(ENDPOINT_ID, Endpoint.from_json) == entry
 
 
 def test_the_item_has_the_template_shape_and_a_ttl_after_retain_until(
@@ -67,13 +67,13 @@ def test_the_item_has_the_template_shape_and_a_ttl_after_retain_until(
 
 
 def test_an_unknown_id_is_none(cache: DynamoSharedCache) -> None:
-    assert cache.get("endpoint-never-stored") is None
+    assert cache.get("endpoint-never-stored", Endpoint.from_json) is None
 
 
 def test_a_negative_entry_round_trips_without_a_body(cache: DynamoSharedCache, dynamodb: Any, table: str) -> None:
     cache.put(ENDPOINT_ID, CacheEntry(fetched_at=T0), retain_until=T0 + 10)
 
-    entry = cache.get(ENDPOINT_ID)
+    entry = cache.get(ENDPOINT_ID, Endpoint.from_json)
 
     assert entry == CacheEntry(fetched_at=T0)
     assert entry is not None and entry.is_negative
@@ -88,7 +88,7 @@ def test_an_older_write_never_replaces_a_newer_one(cache: DynamoSharedCache) -> 
     cache.put(ENDPOINT_ID, CacheEntry(fetched_at=T0 + 5), retain_until=T0 + 15)
     cache.put(ENDPOINT_ID, _positive(T0 + 10, state="PENDING"), retain_until=T0 + 910)
     # Then the newer answer stays, and no error was raised
-    entry = cache.get(ENDPOINT_ID)
+    entry = cache.get(ENDPOINT_ID, Endpoint.from_json)
     assert entry is not None and entry.endpoint is not None
     assert (entry.fetched_at, entry.endpoint.state) == (T0 + 10, "STOPPED")
 
@@ -97,7 +97,7 @@ def test_a_newer_write_replaces_an_older_one(cache: DynamoSharedCache, dynamodb:
     cache.put(ENDPOINT_ID, _positive(T0), retain_until=T0 + 900)
     cache.put(ENDPOINT_ID, CacheEntry(fetched_at=T0 + 1), retain_until=T0 + 11)
 
-    assert cache.get(ENDPOINT_ID) == CacheEntry(fetched_at=T0 + 1)
+    assert cache.get(ENDPOINT_ID, Endpoint.from_json) == CacheEntry(fetched_at=T0 + 1)
     assert "body" not in _raw_item(dynamodb, table)  # the old body went with the old entry
 
 
@@ -118,7 +118,7 @@ def test_an_unreadable_item_is_ignored(cache: DynamoSharedCache, dynamodb: Any, 
     # Given an item this version cannot read (written by hand, or by another version)
     dynamodb.put_item(TableName=table, Item={"pk": {"S": ENDPOINT_ID}, "expires_at": {"N": "1800000000"}, **item})
     # When it is read, it is treated as absent rather than breaking the lookup
-    assert cache.get(ENDPOINT_ID) is None
+    assert cache.get(ENDPOINT_ID, Endpoint.from_json) is None
 
 
 def test_an_unreadable_item_is_overwritten_by_a_newer_answer(
@@ -128,13 +128,13 @@ def test_an_unreadable_item_is_overwritten_by_a_newer_answer(
         TableName=table, Item={"pk": {"S": ENDPOINT_ID}, "fetched_at": {"N": "1"}, "body": {"S": "garbage"}}
     )
     cache.put(ENDPOINT_ID, _positive(), retain_until=T0 + 900)
-    assert cache.get(ENDPOINT_ID) == _positive()
+    assert cache.get(ENDPOINT_ID, Endpoint.from_json) == _positive()
 
 
 def test_a_missing_table_is_a_shared_cache_error(dynamodb: Any) -> None:
     cache = DynamoSharedCache("relay-cache-missing", client=dynamodb)
     with pytest.raises(SharedCacheError, match="ResourceNotFoundException"):
-        cache.get(ENDPOINT_ID)
+        cache.get(ENDPOINT_ID, Endpoint.from_json)
     with pytest.raises(SharedCacheError, match="ResourceNotFoundException"):
         cache.put(ENDPOINT_ID, _positive(), retain_until=T0 + 900)
 
@@ -153,7 +153,7 @@ def test_an_unreachable_dynamodb_is_a_shared_cache_error() -> None:
     )
     unreachable = DynamoSharedCache("relay-cache", client=client)
     with pytest.raises(SharedCacheError, match="EndpointConnectionError"):
-        unreachable.get(ENDPOINT_ID)
+        unreachable.get(ENDPOINT_ID, Endpoint.from_json)
     with pytest.raises(SharedCacheError, match="EndpointConnectionError"):
         unreachable.put(ENDPOINT_ID, _positive(), retain_until=T0 + 900)
 

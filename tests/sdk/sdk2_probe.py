@@ -15,7 +15,11 @@ from together import Together  # type: ignore[import-not-found,unused-ignore]
 def main() -> None:
     relay_url, token, *endpoint_ids = sys.argv[1:]
     client = Together(base_url=relay_url, api_key=token, max_retries=0)
-    print(json.dumps({endpoint_id: client.endpoints.retrieve(endpoint_id).to_dict() for endpoint_id in endpoint_ids}))
+    print(
+        json.dumps(
+            {endpoint_id: client.endpoints.retrieve(endpoint_id).to_dict(mode="json") for endpoint_id in endpoint_ids}
+        )
+    )
 
 
 if __name__ == "__main__":

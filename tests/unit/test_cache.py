@@ -25,7 +25,7 @@ T0 = 1_700_000_000.0
 
 
 def _positive(fetched_at: float = T0, body: str = "{}") -> CacheEntry:
-    return CacheEntry(fetched_at=fetched_at, body=body, endpoint=ENDPOINT)
+    return CacheEntry(fetched_at=fetched_at, body=body, value=ENDPOINT)
 
 
 def _negative(fetched_at: float = T0) -> CacheEntry:

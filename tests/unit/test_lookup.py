@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from endpoint_relay.core import errors
 from endpoint_relay.core.cache import CacheEntry, CachePolicy, CacheStatus, LocalCache
-from endpoint_relay.core.lookup import LookupService, SharedCacheError
+from endpoint_relay.core.lookup import LookupService, Resource, SharedCacheError
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.secrets import RelaySecrets
+from endpoint_relay.core.v2_models import Deployment
+from endpoint_relay.core.v2_request import parse_v2_request
+from endpoint_relay.core.v2_resources import not_found, parse_body
 from tests.fakes import T0, FakeClock, FakeSecrets, FakeUpstream
 
 ENDPOINT_ID = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"
@@ -30,7 +35,7 @@ def _body(endpoint_id: str = ENDPOINT_ID, state: str = "STARTED") -> str:
 
 @dataclass
 class FakeSharedCache:
-    entries: dict[str, CacheEntry] = field(default_factory=dict)
+    entries: dict[str, CacheEntry[Any]] = field(default_factory=dict)
     retain: dict[str, float] = field(default_factory=dict)
     failing: bool = False
     reads: int = 0
@@ -38,13 +43,20 @@ class FakeSharedCache:
     leases: dict[str, tuple[float, float]] = field(default_factory=dict)
     """endpoint id -> (fetched_at the lease is for, lease end)"""
 
-    def get(self, endpoint_id: str) -> CacheEntry | None:
+    def get[T](self, endpoint_id: str, parse: Callable[[str], T]) -> CacheEntry[T] | None:
         self.reads += 1
         if self.failing:
             raise SharedCacheError("ProvisionedThroughputExceededException")
-        return self.entries.get(endpoint_id)
+        entry = self.entries.get(endpoint_id)
+        if entry is None or entry.body is None:
+            return entry
+        # Like the DynamoDB tier, hand back what the caller's parser reads from the stored body, or nothing.
+        try:
+            return CacheEntry(fetched_at=entry.fetched_at, body=entry.body, value=parse(entry.body))
+        except ValueError:
+            return None
 
-    def put(self, endpoint_id: str, entry: CacheEntry, retain_until: float) -> None:
+    def put(self, endpoint_id: str, entry: CacheEntry[Any], retain_until: float) -> None:
         self.writes += 1
         if self.failing:
             raise SharedCacheError("ProvisionedThroughputExceededException")
@@ -76,10 +88,10 @@ class NoUpstream:
 
 
 class NoSharedCache:
-    def get(self, endpoint_id: str) -> CacheEntry | None:
+    def get[T](self, endpoint_id: str, parse: Callable[[str], T]) -> CacheEntry[T] | None:
         raise AssertionError("the shared tier must not be read")
 
-    def put(self, endpoint_id: str, entry: CacheEntry, retain_until: float) -> None:
+    def put(self, endpoint_id: str, entry: CacheEntry[Any], retain_until: float) -> None:
         raise AssertionError("the shared tier must not be written")
 
     def claim_refresh(self, endpoint_id: str, seen_fetched_at: float, now: float, until: float) -> bool:
@@ -127,7 +139,7 @@ def local_only() -> World:
 
 def _positive(fetched_at: float, body: str | None = None) -> CacheEntry:
     text = body or _body()
-    return CacheEntry(fetched_at=fetched_at, body=text, endpoint=Endpoint.from_json(text))
+    return CacheEntry(fetched_at=fetched_at, body=text, value=Endpoint.from_json(text))
 
 
 # -- local tier ----------------------------------------------------------------------------------------------------
@@ -565,3 +577,110 @@ def test_a_failing_lease_means_refreshing_ourselves() -> None:
     world.shared.entries[ENDPOINT_ID] = _positive(T0 - POLICY.fresh_ttl - 1)
     world.shared.failing = True
     assert world.service.lookup(ENDPOINT_ID).status is CacheStatus.MISS
+
+
+# -- any resource, by key ----------------------------------------------------------------------------------------
+
+
+class V2Upstream:
+    """A v2 resource's upstream in memory: the body it answers, or the error it raises, counting calls."""
+
+    def __init__(self, body: str | None) -> None:
+        self.body = body
+        self.error: Exception | None = None
+        self.keys: list[str] = []
+
+    def fetch(self, api_key: str) -> tuple[str, object]:
+        self.keys.append(api_key)
+        if self.error is not None:
+            raise self.error
+        if self.body is None:
+            raise errors.DeploymentNotFoundError("deployment not found", param="id")
+        return self.body, parse_body(DEPLOYMENT, self.body)
+
+
+DEPLOYMENT = parse_v2_request("/v2/projects/proj_p1/endpoints/ep_e1/deployments/dep_d1", "", frozenset({"proj_p1"}))
+DEPLOYMENT_BODY = json.dumps({"id": "dep_d1", "status": {"state": "DEPLOYMENT_STATE_READY"}, "extra": [1]})
+
+
+def _resource(upstream: V2Upstream) -> Resource[object]:
+    return Resource(
+        key=DEPLOYMENT.cache_key,
+        fetch=upstream.fetch,
+        parse=lambda body: parse_body(DEPLOYMENT, body),
+        not_found=lambda: not_found(DEPLOYMENT),
+    )
+
+
+def test_any_resource_is_cached_by_its_key_in_both_tiers(world: World) -> None:
+    upstream = V2Upstream(DEPLOYMENT_BODY)
+    first = world.service.fetch(_resource(upstream))
+    second = world.service.fetch(_resource(upstream))
+    assert (first.status, second.status) == (CacheStatus.MISS, CacheStatus.HIT)
+    assert first.body == second.body == DEPLOYMENT_BODY
+    assert isinstance(first.value, Deployment) and first.value.id == "dep_d1"
+    assert upstream.keys == [OLD_KEY]
+    # The shared tier holds it under its own key, beside v1 ids, and another container reads it back parsed
+    assert world.shared.entries[DEPLOYMENT.cache_key].body == DEPLOYMENT_BODY
+    other = LookupService(
+        upstream=world.upstream, secrets=world.secrets, policy=POLICY, shared=world.shared, clock=world.clock
+    )
+    from_shared = other.fetch(_resource(upstream))
+    assert (from_shared.status, from_shared.value) == (CacheStatus.HIT, first.value)
+    assert upstream.keys == [OLD_KEY]
+
+
+def test_a_resources_404_is_remembered_and_answered_with_its_own_error(world: World) -> None:
+    upstream = V2Upstream(None)
+    for _ in range(2):
+        with pytest.raises(errors.DeploymentNotFoundError):
+            world.service.fetch(_resource(upstream))
+    assert len(upstream.keys) == 1
+    world.clock.advance(POLICY.negative_ttl)
+    upstream.body = DEPLOYMENT_BODY
+    assert world.service.fetch(_resource(upstream)).status is CacheStatus.MISS
+
+
+def test_a_resource_is_served_stale_when_upstream_fails_and_refreshed_on_request(world: World) -> None:
+    upstream = V2Upstream(DEPLOYMENT_BODY)
+    world.service.fetch(_resource(upstream))
+    assert world.service.fetch(_resource(upstream), force_refresh=True).status is CacheStatus.REFRESH
+    world.clock.advance(POLICY.fresh_ttl + 1)
+    upstream.error = errors.UpstreamUnavailableError("Together answered 503")
+    stale = world.service.fetch(_resource(upstream))
+    assert (stale.status, stale.max_age, stale.body) == (CacheStatus.STALE, 0, DEPLOYMENT_BODY)
+
+
+def test_a_rotated_key_is_re_read_once_for_any_resource(world: World) -> None:
+    # Given a container that cached the key before it was rotated
+    secrets = FakeSecrets(OLD_KEY)
+    secrets.get()
+    secrets.stored_key = NEW_KEY
+    upstream = V2Upstream(DEPLOYMENT_BODY)
+
+    def fetch(api_key: str) -> tuple[str, object]:
+        if api_key != NEW_KEY:
+            upstream.keys.append(api_key)
+            raise errors.UpstreamAuthError("Together rejected the relay's API key")
+        return upstream.fetch(api_key)
+
+    service = LookupService(upstream=world.upstream, secrets=secrets, policy=POLICY, clock=world.clock)
+    resource = Resource(
+        key=DEPLOYMENT.cache_key,
+        fetch=fetch,
+        parse=lambda body: parse_body(DEPLOYMENT, body),
+        not_found=lambda: not_found(DEPLOYMENT),
+    )
+    # When the resource is fetched, the secret is re-read once and the call retried once
+    assert service.fetch(resource).status is CacheStatus.MISS
+    assert upstream.keys == [OLD_KEY, NEW_KEY]
+    assert secrets.calls == [False, False, True]
+
+
+def test_an_unreadable_shared_body_is_ignored_and_fetched_again(world: World) -> None:
+    # Given a shared item the resource's parser refuses (about another deployment)
+    world.shared.entries[DEPLOYMENT.cache_key] = CacheEntry(fetched_at=T0, body='{"id": "dep_other"}')
+    upstream = V2Upstream(DEPLOYMENT_BODY)
+    # Then it is treated as absent
+    assert world.service.fetch(_resource(upstream)).status is CacheStatus.MISS
+    assert upstream.keys == [OLD_KEY]

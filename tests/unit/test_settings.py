@@ -312,9 +312,65 @@ class TestTracing(VariableTable):
         assert _settings().xray_sdk_enabled is False
 
 
+# -- Together v2 projects ------------------------------------------------------------------------------------------
+
+PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
+OTHER = "proj_7Tp1Xc9Lq4Nz2Wd6Rk8Ym"
+
+
+class TestProjects(VariableTable):
+    VARIABLES: ClassVar[list[Variable]] = [
+        ("TOGETHER_PROJECT_ID", "default_project_id"),
+        ("TOGETHER_PROJECT_IDS", "extra_project_ids"),
+    ]
+    VALID: ClassVar[list[Valid]] = [
+        ("TOGETHER_PROJECT_ID", PROJECT, "default_project_id", None),
+        ("TOGETHER_PROJECT_ID", f" {PROJECT} ", "default_project_id", PROJECT),
+        ("TOGETHER_PROJECT_IDS", OTHER, "extra_project_ids", frozenset({OTHER})),
+        ("TOGETHER_PROJECT_IDS", f"{OTHER}, {PROJECT},{OTHER}", "extra_project_ids", frozenset({OTHER, PROJECT})),
+    ]
+    INVALID: ClassVar[list[Invalid]] = [
+        ("TOGETHER_PROJECT_ID", raw, "a Together project id such as proj_")
+        for raw in [
+            "proj_",
+            "project-1",
+            "ep_abc",
+            f"{PROJECT},{OTHER}",
+            "proj_a/../b",
+            "proj_\u0430",
+            "proj_" + "a" * 60,
+        ]
+    ] + [
+        ("TOGETHER_PROJECT_IDS", raw, "comma-separated project ids")
+        for raw in [f"{PROJECT},ep_x", "proj_a b", f"{PROJECT};{OTHER}"]
+    ]
+
+    def test_no_project_is_served_by_default(self) -> None:
+        settings = _settings()
+        assert (settings.default_project_id, settings.allowed_project_ids) == (None, frozenset())
+
+    def test_the_allow_list_is_the_default_project_and_the_others(self) -> None:
+        assert _settings(TOGETHER_PROJECT_ID=PROJECT).allowed_project_ids == frozenset({PROJECT})
+        both = _settings(TOGETHER_PROJECT_ID=PROJECT, TOGETHER_PROJECT_IDS=OTHER)
+        assert both.allowed_project_ids == frozenset({PROJECT, OTHER})
+        assert _settings(TOGETHER_PROJECT_IDS=OTHER).allowed_project_ids == frozenset({OTHER})
+
+    @pytest.mark.parametrize(
+        ("base_url", "v2"),
+        [
+            ("https://api.together.ai/v1", "https://api.together.ai/v2"),
+            ("https://api.together.ai/v1/", "https://api.together.ai/v2"),
+            ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v2"),
+            ("https://proxy.example/together", "https://proxy.example/together/v2"),
+        ],
+    )
+    def test_v2_goes_to_the_v1_base_urls_host_under_v2(self, base_url: str, v2: str) -> None:
+        assert UpstreamSettings(base_url=base_url).v2_base_url == v2
+
+
 # -- the settings object as a whole --------------------------------------------------------------------------------
 
-TABLES: list[type[VariableTable]] = [TestSecret, TestUpstream, TestCache, TestAuth, TestTracing]
+TABLES: list[type[VariableTable]] = [TestSecret, TestUpstream, TestCache, TestAuth, TestTracing, TestProjects]
 
 
 class TestSettings:

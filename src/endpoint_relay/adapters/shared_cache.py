@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from endpoint_relay.adapters import dynamo
@@ -12,7 +12,6 @@ from endpoint_relay.adapters.aws_clients import LazyClient
 from endpoint_relay.core.cache import CacheEntry
 from endpoint_relay.core.errors import RelayError
 from endpoint_relay.core.lookup import SharedCacheError
-from endpoint_relay.core.models import Endpoint, EndpointParseError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -21,20 +20,23 @@ logger = logging.getLogger(__name__)
 
 
 class DynamoSharedCache:
-    """Items: ``pk`` (endpoint id), ``fetched_at``, ``body`` (absent for a remembered 404), ``expires_at`` (TTL)."""
+    """Items: ``pk`` (the resource's cache key), ``fetched_at``, ``body`` (absent for a remembered 404), ``expires_at``.
+
+    A key is a v1 endpoint id or a v2 request (``v2/projects/...``); each caller reads the body with its own parser.
+    """
 
     def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
         self._table = table_name
         self._dynamodb: LazyClient[DynamoDBClient] = LazyClient("dynamodb", client)
 
-    def get(self, endpoint_id: str) -> CacheEntry | None:
-        key = dynamo.attributes({"pk": endpoint_id})
-        response = dynamo.call(lambda: self._dynamodb().get_item(TableName=self._table, Key=key), SharedCacheError)
+    def get[T](self, key: str, parse: Callable[[str], T]) -> CacheEntry[T] | None:
+        pk = dynamo.attributes({"pk": key})
+        response = dynamo.call(lambda: self._dynamodb().get_item(TableName=self._table, Key=pk), SharedCacheError)
         item = response.get("Item")
-        return _entry(item) if item else None
+        return _entry(item, parse) if item else None
 
-    def put(self, endpoint_id: str, entry: CacheEntry, retain_until: float) -> None:
-        item = _item(endpoint_id, entry, retain_until)
+    def put(self, key: str, entry: CacheEntry[Any], retain_until: float) -> None:
+        item = _item(key, entry, retain_until)
         # Keep the newest answer when containers race to write the same id.
         dynamo.write_if(
             lambda: self._dynamodb().put_item(
@@ -46,18 +48,18 @@ class DynamoSharedCache:
             SharedCacheError,
         )
 
-    def put_many(self, entries: Sequence[tuple[str, CacheEntry, float]]) -> list[str]:
-        """Write ``(endpoint_id, entry, retain_until)`` entries in BatchWriteItem calls of 25; the ids left unwritten.
+    def put_many(self, entries: Sequence[tuple[str, CacheEntry[Any], float]]) -> list[str]:
+        """Write ``(key, entry, retain_until)`` entries in BatchWriteItem calls of 25; the keys left unwritten.
 
         For answers just fetched in bulk (the pages of a list): BatchWriteItem takes no condition, so unlike
         :meth:`put` a write here replaces whatever the item held, even a newer answer from a racing lookup.
         Of one id given twice, the newest entry is written (a batch refuses repeated keys).
         """
-        newest: dict[str, tuple[CacheEntry, float]] = {}
-        for endpoint_id, entry, retain_until in entries:
-            kept = newest.get(endpoint_id)
+        newest: dict[str, tuple[CacheEntry[Any], float]] = {}
+        for key, entry, retain_until in entries:
+            kept = newest.get(key)
             if kept is None or entry.fetched_at >= kept[0].fetched_at:
-                newest[endpoint_id] = (entry, retain_until)
+                newest[key] = (entry, retain_until)
         requests = [{"PutRequest": {"Item": _item(key, *value)}} for key, value in newest.items()]
 
         def send(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -74,12 +76,12 @@ class DynamoSharedCache:
             logger.warning("shared cache batch write left entries unwritten", extra={"unwritten": len(left)})
         return left
 
-    def claim_refresh(self, endpoint_id: str, seen_fetched_at: float, now: float, until: float) -> bool:
+    def claim_refresh(self, key: str, seen_fetched_at: float, now: float, until: float) -> bool:
         """A lease on refreshing one expired entry; the next put (a whole new item) ends it."""
         return dynamo.write_if(
             lambda: self._dynamodb().update_item(
                 TableName=self._table,
-                Key=dynamo.attributes({"pk": endpoint_id}),
+                Key=dynamo.attributes({"pk": key}),
                 UpdateExpression="SET refresh_until = :until",
                 ConditionExpression=(
                     "fetched_at = :seen AND (attribute_not_exists(refresh_until) OR refresh_until < :now)"
@@ -102,18 +104,18 @@ class BatchedSharedWrites:
 
     def __init__(self, cache: DynamoSharedCache) -> None:
         self._cache = cache
-        self._pending: list[tuple[str, CacheEntry, float]] = []
+        self._pending: list[tuple[str, CacheEntry[Any], float]] = []
         self._lock = threading.Lock()
 
-    def get(self, endpoint_id: str) -> CacheEntry | None:
-        return self._cache.get(endpoint_id)
+    def get[T](self, key: str, parse: Callable[[str], T]) -> CacheEntry[T] | None:
+        return self._cache.get(key, parse)
 
-    def claim_refresh(self, endpoint_id: str, seen_fetched_at: float, now: float, until: float) -> bool:
-        return self._cache.claim_refresh(endpoint_id, seen_fetched_at, now, until)
+    def claim_refresh(self, key: str, seen_fetched_at: float, now: float, until: float) -> bool:
+        return self._cache.claim_refresh(key, seen_fetched_at, now, until)
 
-    def put(self, endpoint_id: str, entry: CacheEntry, retain_until: float) -> None:
+    def put(self, key: str, entry: CacheEntry[Any], retain_until: float) -> None:
         with self._lock:
-            self._pending.append((endpoint_id, entry, retain_until))
+            self._pending.append((key, entry, retain_until))
             if len(self._pending) < dynamo.MAX_WRITE_BATCH:
                 return
             batch, self._pending = self._pending, []
@@ -131,14 +133,14 @@ class BatchedSharedWrites:
             logger.warning("shared cache batch write failed", extra={"error": type(exc).__name__})
 
 
-def _item(endpoint_id: str, entry: CacheEntry, retain_until: float) -> dict[str, Any]:
-    item: dict[str, Any] = {"pk": endpoint_id, "fetched_at": entry.fetched_at, "expires_at": int(retain_until) + 1}
+def _item(key: str, entry: CacheEntry[Any], retain_until: float) -> dict[str, Any]:
+    item: dict[str, Any] = {"pk": key, "fetched_at": entry.fetched_at, "expires_at": int(retain_until) + 1}
     if entry.body is not None:
         item["body"] = entry.body
     return dynamo.attributes(item)
 
 
-def _entry(raw: dict[str, Any]) -> CacheEntry | None:
+def _entry[T](raw: dict[str, Any], parse: Callable[[str], T]) -> CacheEntry[T] | None:
     item = dynamo.plain(raw)
     fetched_at = dynamo.number(item.get("fetched_at"))
     body = item.get("body")
@@ -149,7 +151,7 @@ def _entry(raw: dict[str, Any]) -> CacheEntry | None:
     if body is None:
         return CacheEntry(fetched_at=fetched_at)
     try:
-        return CacheEntry(fetched_at=fetched_at, body=body, endpoint=Endpoint.from_json(body))
-    except (ValueError, EndpointParseError):
+        return CacheEntry(fetched_at=fetched_at, body=body, value=parse(body))
+    except ValueError:  # the parsers' errors (EndpointParseError, V2ParseError) are ValueErrors
         logger.warning("ignoring an unreadable shared cache item")
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import urllib3
@@ -18,11 +19,14 @@ from endpoint_relay.adapters.http import (
     TransportError,
     TransportKind,
 )
+from endpoint_relay.adapters.together_v2 import TogetherV2Reads
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.endpoint_id import invalid_endpoint_id
 from endpoint_relay.core.errors import (
     EndpointNotFoundError,
+    InvalidQueryError,
     InvalidUpstreamResponseError,
+    NotFoundError,
     UpstreamAuthError,
     UpstreamBusyError,
     UpstreamError,
@@ -31,6 +35,9 @@ from endpoint_relay.core.errors import (
     UpstreamUnavailableError,
 )
 from endpoint_relay.core.models import Endpoint, EndpointParseError
+from endpoint_relay.core.v2_errors import bad_request
+from endpoint_relay.core.v2_request import V2Request
+from endpoint_relay.core.v2_resources import not_found
 from endpoint_relay.settings import UpstreamSettings
 
 UpstreamObserver = Callable[[float, str | None], None]
@@ -39,7 +46,18 @@ UpstreamObserver = Callable[[float, str | None], None]
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-class TogetherClient:
+@dataclass(frozen=True, slots=True)
+class Refusals:
+    """How one API's refusals read: which 404 it is, and whether a 400 body says something worth passing on."""
+
+    not_found: Callable[[], NotFoundError]
+    explains_bad_request: bool = False
+
+
+_V1_REFUSALS = Refusals(not_found=lambda: EndpointNotFoundError("endpoint not found", param="endpointId"))
+
+
+class TogetherClient(TogetherV2Reads):
     def __init__(
         self,
         config: UpstreamSettings,
@@ -51,6 +69,7 @@ class TogetherClient:
     ) -> None:
         self._config = config
         self._base_url = config.base_url.rstrip("/")
+        self._v2_base_url = config.v2_base_url
         self._observer = observer
         self._retry = BudgetedRetry(
             total=config.max_retries,
@@ -95,28 +114,32 @@ class TogetherClient:
                 raise InvalidUpstreamResponseError("upstream answered for a different endpoint id")
             return body, endpoint
 
-        return self._get(f"/endpoints/{segment}", api_key, parse)
+        return self._get(f"{self._base_url}/endpoints/{segment}", api_key, parse)
 
     def list_endpoint_ids(self, api_key: str) -> list[str]:
         """Ids of the organisation's dedicated endpoints (list items lack autoscaling)."""
-        return self._get("/endpoints?type=dedicated", api_key, _endpoint_ids)
+        return self._get(f"{self._base_url}/endpoints?type=dedicated", api_key, _endpoint_ids)
 
-    def _get[T](self, path: str, api_key: str, parse: Callable[[str], T]) -> T:
+    def _get_v2[T](self, request: V2Request, api_key: str, parse: Callable[[str], T]) -> T:
+        refusals = Refusals(not_found=lambda: not_found(request), explains_bad_request=True)
+        return self._get(self._v2_base_url + request.target, api_key, parse, refusals)
+
+    def _get[T](self, url: str, api_key: str, parse: Callable[[str], T], refusals: Refusals = _V1_REFUSALS) -> T:
         # Parsing is inside the observed span, so unreadable answers count as upstream errors by kind.
         started = time.perf_counter()
         error_kind: str | None = None
         try:
-            return parse(self._request(path, api_key))
-        except (UpstreamError, EndpointNotFoundError) as exc:
+            return parse(self._request(url, api_key, refusals))
+        except (UpstreamError, NotFoundError, InvalidQueryError) as exc:
             error_kind = exc.kind if isinstance(exc, UpstreamError) else None
             raise
         finally:
             if self._observer is not None:
                 self._observer((time.perf_counter() - started) * 1000.0, error_kind)
 
-    def _request(self, path: str, api_key: str) -> str:
+    def _request(self, url: str, api_key: str, refusals: Refusals) -> str:
         try:
-            response = self._http.request("GET", self._base_url + path, headers={"Authorization": f"Bearer {api_key}"})
+            response = self._http.request("GET", url, headers={"Authorization": f"Bearer {api_key}"})
         except RetryAfterTooLongError as exc:
             raise UpstreamBusyError(
                 "Together asked the relay to retry later", retry_after=_whole_seconds(exc.seconds)
@@ -124,7 +147,7 @@ class TogetherClient:
         except TransportError as exc:
             raise _transport_error(exc.kind) from None
         try:
-            return self._read_answer(response)
+            return self._read_answer(response, refusals)
         finally:
             if not response.closed:
                 # A body left partly unread (refused, too big, timed out) would be read as the next
@@ -132,13 +155,15 @@ class TogetherClient:
                 response.close()
             response.release_conn()
 
-    def _read_answer(self, response: urllib3.BaseHTTPResponse) -> str:
+    def _read_answer(self, response: urllib3.BaseHTTPResponse, refusals: Refusals) -> str:
         status = response.status
         if status == 200:
             return self._read_capped(response)
+        if status == 400 and refusals.explains_bad_request:
+            raise bad_request(self._read_capped(response))
         response.drain_conn()
         if status == 404:
-            raise EndpointNotFoundError("endpoint not found", param="endpointId")
+            raise refusals.not_found()
         if status in (401, 403):
             raise UpstreamAuthError("Together rejected the relay's API key")
         retry_after = self._retry.get_retry_after(response)

@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from endpoint_relay.core.models import Endpoint
 
@@ -23,16 +24,21 @@ class CacheStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class CacheEntry:
-    """An upstream answer: a DedicatedEndpoint body, or a remembered 404 (``endpoint`` is None)."""
+class CacheEntry[T = Endpoint]:
+    """An upstream answer: the body as sent and its parsed ``value``, or a remembered 404 (no body)."""
 
     fetched_at: float
     body: str | None = None
-    endpoint: Endpoint | None = None
+    value: T | None = None
 
     @property
     def is_negative(self) -> bool:
-        return self.endpoint is None
+        return self.body is None
+
+    @property
+    def endpoint(self) -> T | None:
+        """The v1 name of ``value``: a v1 lookup's entry holds its DedicatedEndpoint."""
+        return self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +48,24 @@ class CachePolicy:
     """How long after it was fetched an entry may still be served when upstream fails."""
     negative_ttl: float
 
-    def ttl(self, entry: CacheEntry) -> float:
+    def ttl(self, entry: CacheEntry[Any]) -> float:
         return self.negative_ttl if entry.is_negative else self.fresh_ttl
 
-    def age(self, entry: CacheEntry, now: float) -> float:
+    def age(self, entry: CacheEntry[Any], now: float) -> float:
         return max(0.0, now - entry.fetched_at)
 
-    def is_fresh(self, entry: CacheEntry, now: float) -> bool:
+    def is_fresh(self, entry: CacheEntry[Any], now: float) -> bool:
         return self.age(entry, now) < self.ttl(entry)
 
-    def is_servable_stale(self, entry: CacheEntry, now: float) -> bool:
+    def is_servable_stale(self, entry: CacheEntry[Any], now: float) -> bool:
         return not entry.is_negative and self.age(entry, now) < max(self.stale_window, self.fresh_ttl)
 
-    def retain_until(self, entry: CacheEntry) -> float:
+    def retain_until(self, entry: CacheEntry[Any]) -> float:
         """Epoch seconds after which the entry is useless, even as stale (the shared tier's TTL)."""
         keep = self.negative_ttl if entry.is_negative else max(self.stale_window, self.fresh_ttl)
         return entry.fetched_at + keep
 
-    def remaining_fresh(self, entry: CacheEntry, now: float) -> int:
+    def remaining_fresh(self, entry: CacheEntry[Any], now: float) -> int:
         return max(0, math.floor(self.ttl(entry) - self.age(entry, now)))
 
 
@@ -67,18 +73,18 @@ class LocalCache:
     """Bounded LRU store, safe to share between the sweep's worker threads."""
 
     def __init__(self, max_entries: int = 2048) -> None:
-        self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
+        self._entries: OrderedDict[str, CacheEntry[Any]] = OrderedDict()
         self._max_entries = max_entries
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> CacheEntry | None:
+    def get(self, key: str) -> CacheEntry[Any] | None:
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
             return entry
 
-    def put(self, key: str, entry: CacheEntry) -> None:
+    def put(self, key: str, entry: CacheEntry[Any]) -> None:
         with self._lock:
             current = self._entries.get(key)
             # Never let a slower, older fetch overwrite a newer one.

@@ -67,8 +67,32 @@ class UnauthorizedError(RelayError, answer=UNAUTHENTICATED, code="invalid_api_ke
     """No valid relay token (or SigV4 identity) came with the request."""
 
 
-class EndpointNotFoundError(RelayError, answer=NOT_FOUND, code="endpoint_not_found"):
+class InvalidIdError(RelayError, answer=BAD_REQUEST, code="invalid_id"):
+    """A v2 id (project, deployment, instance type) Together could not have issued; refused before any call."""
+
+
+class InvalidQueryError(RelayError, answer=BAD_REQUEST, code="invalid_query"):
+    """A query parameter the relay does not pass on as it is, or one Together refused with 400."""
+
+
+class NotFoundError(RelayError, answer=NOT_FOUND, code="not_found"):
+    """Together does not know the resource (remembered for the negative-cache TTL)."""
+
+
+class EndpointNotFoundError(NotFoundError, code="endpoint_not_found"):
     """Together does not know the endpoint (remembered for the negative-cache TTL)."""
+
+
+class ProjectNotFoundError(NotFoundError, code="project_not_found"):
+    """The project is not one this relay serves, or Together does not know it."""
+
+
+class DeploymentNotFoundError(NotFoundError, code="deployment_not_found"):
+    """Together does not know the deployment under that endpoint."""
+
+
+class InstanceTypeNotFoundError(NotFoundError, code="instance_type_not_found"):
+    """Together's instance-type catalog has no such id."""
 
 
 class UpstreamError(RelayError, answer=BAD_GATEWAY):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from endpoint_relay.core.errors import InvalidEndpointIdError
+from endpoint_relay.core.errors import InvalidEndpointIdError, InvalidIdError, ProjectNotFoundError
 
 MAX_V2_ID_LENGTH = 64
 
@@ -33,6 +33,8 @@ PROJECT = V2IdKind(prefix="proj_", param="projectId")
 
 # Explicit ASCII classes: \w and \d would admit Unicode letters and digits.
 _TAIL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?")
+# Instance types have no prefix (``1xnvidia-h100-80gb``); the same alphabet and bound keep them one plain segment.
+_INSTANCE_TYPE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9])?")
 
 
 def is_valid_v2_id(kind: V2IdKind, value: str) -> bool:
@@ -61,4 +63,33 @@ def require_v2_endpoint_id(value: str) -> str:
         raise InvalidEndpointIdError(
             "endpointId must be 'ep_' followed by ASCII letters, digits, '_' and '-'", param=ENDPOINT.param
         )
+    return value
+
+
+def is_valid_instance_type_id(value: str) -> bool:
+    return _INSTANCE_TYPE.fullmatch(value) is not None
+
+
+def require_v2_id(kind: V2IdKind, value: str) -> str:
+    """Any v2 id, refused like :func:`require_v2_endpoint_id` (an ``ep_`` id gets exactly that error)."""
+    if kind is ENDPOINT:
+        return require_v2_endpoint_id(value)
+    if not is_valid_v2_id(kind, value):
+        raise InvalidIdError(
+            f"{kind.param} must be '{kind.prefix}' followed by ASCII letters, digits, '_' and '-'", param=kind.param
+        )
+    return value
+
+
+def require_instance_type_id(value: str) -> str:
+    if not is_valid_instance_type_id(value):
+        raise InvalidIdError("id must be an instance type id such as 1xnvidia-h100-80gb", param="id")
+    return value
+
+
+def require_allowed_project(value: str, allowed: frozenset[str]) -> str:
+    """A well-formed project this relay serves; any other is 404, as if it did not exist, before any call."""
+    require_v2_id(PROJECT, value)
+    if value not in allowed:
+        raise ProjectNotFoundError("this relay does not serve that project", param=PROJECT.param)
     return value

@@ -11,6 +11,7 @@ from endpoint_relay.core.errors import MethodNotAllowedError, RelayError, RouteN
 from endpoint_relay.observability import logger
 
 _ENDPOINTS_PREFIX = "/v1/endpoints/"
+_V2_PREFIX = "/v2/"
 
 
 GENERIC_MESSAGES = {
@@ -59,4 +60,6 @@ def install(app: APIGatewayHttpResolver) -> None:
             if event.request_context.http.method != "GET":
                 return error_response(MethodNotAllowedError("only GET is supported here"))
             return error_response(invalid_endpoint_id())
+        if event.raw_path.startswith(_V2_PREFIX) and event.request_context.http.method != "GET":
+            return error_response(MethodNotAllowedError("only GET is supported here"))
         return error_response(RouteNotFoundError("no such route"))

@@ -1,0 +1,115 @@
+"""Together's v2 read API, on the v1 client's pool, retries, deadline and error handling.
+
+v2 lives on the same host as v1, under ``/v2`` (:attr:`UpstreamSettings.v2_base_url`).
+Every request is a :class:`V2Request`, so its ids and query were checked in
+one place (:mod:`endpoint_relay.core.v2_request`) whoever builds it. A 404 is
+the resource's own NotFoundError; a 400 is InvalidQueryError carrying
+Together's message from either error shape (:mod:`endpoint_relay.core.v2_errors`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+from urllib.parse import urlencode
+
+from endpoint_relay.core.errors import InvalidUpstreamResponseError
+from endpoint_relay.core.v2_ids import DEPLOYMENT, ENDPOINT, PROJECT, V2IdKind, require_instance_type_id, require_v2_id
+from endpoint_relay.core.v2_models import Deployment, Endpoint, Event, InstanceType, Page, V2ParseError
+from endpoint_relay.core.v2_request import V2Request, parse_v2_request
+from endpoint_relay.core.v2_resources import parse_body
+
+
+class TogetherV2Reads:
+    """Mixed into :class:`~endpoint_relay.adapters.together.TogetherClient`, which provides the transport."""
+
+    def _get_v2[T](self, request: V2Request, api_key: str, parse: Callable[[str], T]) -> T:
+        raise NotImplementedError  # TogetherClient sends it on its pool, with its retries and deadline
+
+    def get_v2(self, request: V2Request, api_key: str) -> tuple[str, Any]:
+        """The raw body and its model (see :func:`parse_body`) for any checked v2 request."""
+
+        def parse(body: str) -> tuple[str, Any]:
+            try:
+                return body, parse_body(request, body)
+            except V2ParseError as exc:
+                raise InvalidUpstreamResponseError(
+                    f"upstream sent a v2 {request.resource.value} the relay cannot read"
+                ) from exc
+
+        return self._get_v2(request, api_key, parse)
+
+    def get_v2_endpoint(self, project_id: str, endpoint_id: str, api_key: str) -> tuple[str, Endpoint]:
+        body, endpoint = self.get_v2(_checked(project_id, f"endpoints/{endpoint_id}", (ENDPOINT, endpoint_id)), api_key)
+        return body, cast(Endpoint, endpoint)
+
+    def list_v2_endpoints_page(
+        self, project_id: str, api_key: str, *, after: str | None = None, limit: int | None = None
+    ) -> tuple[str, Page[Endpoint]]:
+        request = _checked(project_id, "endpoints", after=after, limit=limit)
+        body, page = self.get_v2(request, api_key)
+        return body, cast(Page[Endpoint], page)
+
+    def list_v2_events(
+        self,
+        project_id: str,
+        endpoint_id: str,
+        api_key: str,
+        *,
+        min_level: str = "LEVEL_WARN",
+        since: str | None = None,
+        limit: int = 5,
+    ) -> tuple[Event, ...]:
+        """The newest events first; ``since`` is an RFC 3339 instant (inclusive)."""
+        request = _checked(
+            project_id,
+            f"endpoints/{endpoint_id}/events",
+            (ENDPOINT, endpoint_id),
+            minLevel=min_level,
+            since=since,
+            limit=limit,
+        )
+        _, page = self.get_v2(request, api_key)
+        return cast(Page[Event], page).data
+
+    def list_v2_deployments_page(
+        self, project_id: str, endpoint_id: str, api_key: str, *, after: str | None = None, limit: int | None = None
+    ) -> tuple[str, Page[Deployment]]:
+        request = _checked(
+            project_id, f"endpoints/{endpoint_id}/deployments", (ENDPOINT, endpoint_id), after=after, limit=limit
+        )
+        body, page = self.get_v2(request, api_key)
+        return body, cast(Page[Deployment], page)
+
+    def get_v2_deployment(
+        self, project_id: str, endpoint_id: str, deployment_id: str, api_key: str
+    ) -> tuple[str, Deployment]:
+        body, deployment = self.get_v2(
+            _checked(
+                project_id,
+                f"endpoints/{endpoint_id}/deployments/{deployment_id}",
+                (ENDPOINT, endpoint_id),
+                (DEPLOYMENT, deployment_id),
+            ),
+            api_key,
+        )
+        return body, cast(Deployment, deployment)
+
+    def list_v2_instance_types(self, api_key: str) -> tuple[str, Page[InstanceType]]:
+        body, page = self.get_v2(parse_v2_request("/v2/public/inference-instance-types", "", frozenset()), api_key)
+        return body, cast(Page[InstanceType], page)
+
+    def get_v2_instance_type(self, type_id: str, api_key: str) -> tuple[str, InstanceType]:
+        require_instance_type_id(type_id)
+        request = parse_v2_request(f"/v2/public/inference-instance-types/{type_id}", "", frozenset())
+        body, instance_type = self.get_v2(request, api_key)
+        return body, cast(InstanceType, instance_type)
+
+
+def _checked(project_id: str, rest: str, *ids: tuple[V2IdKind, str], **query: str | int | None) -> V2Request:
+    """A request built by the relay itself, held to the same checks as a caller's (ids, limits, instants)."""
+    require_v2_id(PROJECT, project_id)
+    for kind, value in ids:
+        require_v2_id(kind, value)  # before the ids become a path: each must be one segment
+    raw_query = urlencode({name: str(value) for name, value in query.items() if value is not None})
+    return parse_v2_request(f"/v2/projects/{project_id}/{rest}", raw_query, frozenset({project_id}))

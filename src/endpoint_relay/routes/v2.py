@@ -1,0 +1,74 @@
+"""GET /v2/...: Together's v2 read API for the configured projects, read-only and cached like v1 lookups.
+
+Every path is answered by one handler: :func:`parse_v2_request` checks the
+path's ids, the project against the allow-list and the query, all before
+the secret is read or Together is called. The SDK 3.x works unchanged with
+``base_url`` pointed at the relay.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from endpoint_relay.core.lookup import LookupService, SecretSource
+from endpoint_relay.core.v2_request import V2Resource, parse_v2_request
+from endpoint_relay.core.v2_resources import V2Source, v2_resource
+from endpoint_relay.routes.endpoints import V2Observer
+from endpoint_relay.routes.lookup_http import (
+    RETRIEVED,
+    cached_response,
+    count_lookup,
+    guarded,
+    http_event,
+    require_credentials,
+    verify_token,
+    wants_refresh,
+)
+from endpoint_relay.settings import AuthMode
+
+# Powertools matches one segment per <name>; parse_v2_request re-reads the raw path whichever matched.
+PATHS = (
+    "/v2/projects/<projectId>/endpoints",
+    "/v2/projects/<projectId>/endpoints/<id>",
+    "/v2/projects/<projectId>/endpoints/<id>/events",
+    "/v2/projects/<projectId>/endpoints/<endpointId>/deployments",
+    "/v2/projects/<projectId>/endpoints/<endpointId>/deployments/<id>",
+    "/v2/public/inference-instance-types",
+    "/v2/public/inference-instance-types/<id>",
+)
+
+
+def v2_router(
+    *,
+    lookups: LookupService,
+    upstream: V2Source,
+    secrets: SecretSource,
+    auth_mode: AuthMode,
+    allowed_projects: frozenset[str],
+    observe_v2: V2Observer | None = None,
+) -> Router:
+    """``observe_v2`` hears of each endpoint really retrieved (not served from the cache); None when nobody listens."""
+    router = Router()
+
+    def answer(**_path_parameters: str) -> Response[str]:
+        event = http_event(router)
+        # Anonymous callers are refused first, so they cannot probe which projects the relay serves.
+        require_credentials(event, auth_mode)
+        request = parse_v2_request(event.raw_path, event.raw_query_string or "", allowed_projects)
+        verify_token(event, auth_mode, secrets)
+        result = lookups.fetch(v2_resource(upstream, request), force_refresh=wants_refresh(event))
+        count_lookup(result.status)
+        project_id = request.project_id
+        if (
+            observe_v2 is not None
+            and project_id is not None
+            and request.resource is V2Resource.ENDPOINT
+            and result.status in RETRIEVED
+        ):
+            guarded("v2 alert evaluation", lambda: observe_v2(project_id, result.value))
+        return cached_response(result.body, result.status, result.age, result.max_age)
+
+    for path in PATHS:
+        router.get(path)(answer)
+    return router
