@@ -66,9 +66,9 @@ def _save_ok(store: DynamoAlertStore, endpoint_id: str) -> AlertState:
     return decision.state
 
 
-def _entry(endpoint_id: str, fetched_at: float = NOW, state: str = "STARTED") -> CacheEntry:
+def _entry(endpoint_id: str, fetched_at: float = NOW, state: str = "STARTED") -> CacheEntry[Endpoint]:
     body = json.dumps(make_endpoint(endpoint_id, state=state))
-    return CacheEntry(fetched_at=fetched_at, body=body, endpoint=Endpoint.from_json(body))
+    return CacheEntry(fetched_at=fetched_at, body=body, value=Endpoint.from_json(body))
 
 
 # -- load_many ------------------------------------------------------------------------------------------------------
@@ -155,13 +155,13 @@ def test_put_many_writes_every_entry_in_calls_of_25(cache: DynamoSharedCache, fa
     # Then three BatchWriteItem calls wrote them all, exactly as put() would
     assert faults.forwarded["BatchWriteItem"] == 3 and faults.forwarded["PutItem"] == 0
     for endpoint_id, entry, _ in entries:
-        assert cache.get(endpoint_id) == entry
+        assert cache.get(endpoint_id, Endpoint.from_json) == entry
 
 
 def test_put_many_keeps_the_newest_entry_of_an_id_given_twice(cache: DynamoSharedCache) -> None:
     older, newer = _entry("endpoint-twice", NOW, "STARTING"), _entry("endpoint-twice", NOW + 5, "STARTED")
     assert cache.put_many([("endpoint-twice", newer, NOW + 900), ("endpoint-twice", older, NOW + 900)]) == []
-    assert cache.get("endpoint-twice") == newer
+    assert cache.get("endpoint-twice", Endpoint.from_json) == newer
 
 
 def test_put_many_sends_the_items_left_unprocessed_again(cache: DynamoSharedCache, faults: AwsFaultProxy) -> None:
@@ -172,7 +172,7 @@ def test_put_many_sends_the_items_left_unprocessed_again(cache: DynamoSharedCach
     left = cache.put_many([(endpoint_id, _entry(endpoint_id), NOW + 900) for endpoint_id in ids])
     # Then the unprocessed ones were sent again, and every entry is there
     assert left == [] and faults.partial["BatchWriteItem"] == 2
-    assert all(cache.get(endpoint_id) is not None for endpoint_id in ids)
+    assert all(cache.get(endpoint_id, Endpoint.from_json) is not None for endpoint_id in ids)
 
 
 def test_put_many_answers_the_ids_it_could_not_write(cache: DynamoSharedCache, faults: AwsFaultProxy) -> None:
@@ -180,7 +180,7 @@ def test_put_many_answers_the_ids_it_could_not_write(cache: DynamoSharedCache, f
     faults.leave_unprocessed(1000, keep=2)
     left = cache.put_many([(endpoint_id, _entry(endpoint_id), NOW + 900) for endpoint_id in ids])
     assert left == ids[2 * dynamo.BATCH_ATTEMPTS :]
-    assert [cache.get(endpoint_id) is not None for endpoint_id in ids] == [
+    assert [cache.get(endpoint_id, Endpoint.from_json) is not None for endpoint_id in ids] == [
         index < 2 * dynamo.BATCH_ATTEMPTS for index in range(len(ids))
     ]
 
@@ -202,11 +202,11 @@ def test_batched_writes_go_out_25_at_a_time_and_flush_sends_the_rest(
     for endpoint_id in ids:
         writes.put(endpoint_id, _entry(endpoint_id), NOW + 900)
     assert faults.forwarded["BatchWriteItem"] == 1
-    assert cache.get(ids[24]) is not None and cache.get(ids[25]) is None
+    assert cache.get(ids[24], Endpoint.from_json) is not None and cache.get(ids[25], Endpoint.from_json) is None
     writes.flush()
     writes.flush()  # nothing left: no call
     assert faults.forwarded["BatchWriteItem"] == 2 and faults.forwarded["PutItem"] == 0
-    assert all(writes.get(endpoint_id) is not None for endpoint_id in ids)
+    assert all(writes.get(endpoint_id, Endpoint.from_json) is not None for endpoint_id in ids)
 
 
 def test_a_failed_flush_is_logged_not_raised(cache: DynamoSharedCache, faults: AwsFaultProxy) -> None:
@@ -215,4 +215,4 @@ def test_a_failed_flush_is_logged_not_raised(cache: DynamoSharedCache, faults: A
     faults.fail(AwsFault(code="AccessDeniedException", operations=frozenset({"BatchWriteItem"})))
     writes.flush()
     faults.heal()
-    assert cache.get("endpoint-lost") is None
+    assert cache.get("endpoint-lost", Endpoint.from_json) is None
