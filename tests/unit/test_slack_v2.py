@@ -83,7 +83,12 @@ class World:
             default_project=PROJECT,
         )
         dispatcher = NoticeDispatcher(
-            store=self.store, sinks=[self.slack], clock=self.clock, deadline=deadline, lease_seconds=60, budget_seconds=0
+            store=self.store,
+            sinks=[self.slack],
+            clock=self.clock,
+            deadline=deadline,
+            lease_seconds=60,
+            budget_seconds=0,
         )
         self.mutes = Mutes(store=self.store, sink_names=["slack"], clock=self.clock)
         lookups = LookupService(
