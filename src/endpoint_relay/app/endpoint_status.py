@@ -69,18 +69,23 @@ class EndpointStatus:
             if ref.project_id is not None:
                 request = endpoint_request(ref.project_id, ref.endpoint_id)
                 result = self.lookups.fetch(v2_resource(self.v2_source, request), force_refresh=check)
-                return self._v2_reply(ref.project_id, key, result, record=result.status in _RETRIEVED)
-            found = self.lookups.lookup(key, force_refresh=check)
-            retrieved = found.status in _RETRIEVED
-            findings = self.alerts.observe(found.endpoint) if retrieved else self.recorder.evaluate(found.endpoint)
+            else:
+                found = self.lookups.lookup(key, force_refresh=check)
         except NotFoundError:
             return slack_replies.not_found_reply(key)
         except UpstreamError as exc:
             return slack_replies.failure_reply(f"Together gave no usable answer for {key}: {exc.message}")
         except RelayError as exc:
-            logger.error("a Slack status failed", extra={"error_code": exc.code, "error": type(exc).__name__})
+            return slack_replies.failure_reply(f"The relay could not look up {key}: {exc.message}")
+        try:
+            if ref.project_id is not None:
+                return self._v2_reply(ref.project_id, key, result, record=result.status in _RETRIEVED)
+            retrieved = found.status in _RETRIEVED
+            findings = self.alerts.observe(found.endpoint) if retrieved else self.recorder.evaluate(found.endpoint)
+        except RelayError as exc:
+            logger.error("evaluating the policy failed", extra={"error_code": exc.code, "error": type(exc).__name__})
             return slack_replies.failure_reply(
-                f"The relay could not look up or judge {key}; if it persists, the alerting setup needs a look."
+                f"The relay found {key} but could not evaluate its policy; the alerting setup needs a look."
             )
         return slack_replies.status_reply(
             found.endpoint, findings, age_seconds=found.age, muted_until=muted_until(self.mutes, key)
