@@ -16,20 +16,35 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks.stack import EVENT_FILE, REPO, TOGETHER_API_KEY, Stack, child_environment
+from benchmarks.stack import (
+    EVENT_FILE,
+    REPO,
+    SDK3_PYTHON,
+    TOGETHER_API_KEY,
+    V2_PROJECT_ID,
+    Stack,
+    child_environment,
+)
 from benchmarks.stats import summary
 
 PROBE = REPO / "benchmarks" / "cold_start_probe.py"
-VARIANTS = ("floor", "relay", "relay_sweep", "relay_worker", "peer", "dependencies", "relay_package")
+SDK3_PEER = REPO / "benchmarks" / "sdk3_peer.py"
+VARIANTS = ("floor", "relay", "relay_sweep", "relay_worker", "peer", "dependencies", "relay_package", "sdk3_peer")
 """``dependencies`` is informational: the relay's required libraries doing its I/O, without its code.
 ``relay_package`` is the relay run from its built package, unpacked read-only as Lambda runs it
-(benchmarks/package.py), next to ``relay`` from source; measured only when a build exists."""
+(benchmarks/package.py), next to ``relay`` from source; measured only when a build exists.
+``sdk3_peer`` is the Together SDK 3.x in its own venv: import, client construction and the first
+``client.endpoints.retrieve`` of a v2 endpoint (benchmarks/sdk3_peer.py); measured when .venv-sdk3 exists."""
 
 # The package variant sees only its directory and the standard library: no site-packages (-S), no src/.
 VARIANT_FLAGS = {"relay_package": ["-S"]}
+# Variants run by another interpreter and script than this venv's python and cold_start_probe.py.
+VARIANT_COMMANDS = {"sdk3_peer": [str(SDK3_PYTHON), str(SDK3_PEER), "cold"]}
 
 
-def environments(stack: Stack, package_root: Path | None = None) -> dict[str, dict[str, str]]:
+def environments(
+    stack: Stack, package_root: Path | None = None, v2_endpoint_id: str | None = None
+) -> dict[str, dict[str, str]]:
     envs = {
         "floor": child_environment(TOGETHER_API_BASE_URL=stack.together_base_url, TOGETHER_API_KEY=TOGETHER_API_KEY),
         "relay": stack.relay_env(BENCH_EVENT_FILE=str(EVENT_FILE)),
@@ -54,14 +69,23 @@ def environments(stack: Stack, package_root: Path | None = None) -> dict[str, di
             LAMBDA_TASK_ROOT=str(package_root),
             PYTHONDONTWRITEBYTECODE="1",
         )
+    if v2_endpoint_id is not None and SDK3_PYTHON.exists():
+        envs["sdk3_peer"] = child_environment(
+            TOGETHER_BASE_URL=stack.together_base_url.removesuffix("/v1"),
+            TOGETHER_API_KEY=TOGETHER_API_KEY,
+            TOGETHER_PROJECT_ID=V2_PROJECT_ID,
+            BENCH_V2_ENDPOINT_ID=v2_endpoint_id,
+        )
+        envs["sdk3_peer"].pop("PYTHONPATH")  # its own venv's python, with nothing of the relay's on its path
     return envs
 
 
 def probe(variant: str, endpoint_id: str, env: dict[str, str], *, importtime: bool = False) -> dict[str, Any]:
     env = dict(env, BENCH_SPAWN_NS=str(time.monotonic_ns()))
     flags = [*VARIANT_FLAGS.get(variant, []), *(["-X", "importtime"] if importtime else [])]
+    python, *script = VARIANT_COMMANDS.get(variant, [sys.executable, str(PROBE), variant, endpoint_id])
     completed = subprocess.run(
-        [sys.executable, *flags, str(PROBE), variant, endpoint_id],
+        [python, *flags, *script],
         cwd=REPO,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -88,8 +112,9 @@ def measure(
     *,
     variants: tuple[str, ...] = VARIANTS,
     package_root: Path | None = None,
+    v2_endpoint_id: str | None = None,
 ) -> dict[str, Any]:
-    envs = environments(stack, package_root)
+    envs = environments(stack, package_root, v2_endpoint_id)
     variants = tuple(variant for variant in variants if variant in envs)
     fresh = iter(ids)
     for variant in variants:  # discarded: bytecode compilation and a cold page cache are not what we measure

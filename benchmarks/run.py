@@ -20,11 +20,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks import cold_start, package, shared_cache, sweep, v1_view, warm_hit, warm_uncached
-from benchmarks.stack import REPO, Stack, endpoint_ids, event_endpoint_id
+from benchmarks import cold_start, package, shared_cache, sweep, v1_view, v2_uncached, warm_hit, warm_uncached
+from benchmarks.stack import REPO, V2_PROJECT_ID, Stack, endpoint_ids, event_endpoint_id, v2_endpoint_ids
 
 RESULTS = REPO / "benchmarks" / "results.json"
-ALL = ("package", "cold_start", "warm_hit", "warm_uncached", "v1_view", "sweep", "shared_cache")
+ALL = ("package", "cold_start", "warm_hit", "warm_uncached", "v2_uncached", "v1_view", "sweep", "shared_cache")
+SDK3_COLD_TARGET = 1.0
+"""ApiFunction's whole cold start (boto3, Powertools, secret, shared table) against a bare SDK 3.x script's."""
 AS_DEPLOYED_TARGET = 1.5
 """What the sweep as deployed (alert table and shared tier) may cost against the ideal, in steady state."""
 PACKAGE_ZIP_BUDGET_MB = 6.0
@@ -100,6 +102,7 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
                 reference=f"peer {peer:.0f} ms",
                 target="<= 0.4x peer",
             ),
+            *_sdk3_cold_targets(cold),
             _check(
                 "cold start",
                 "peak RSS",
@@ -149,6 +152,7 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
                 target=">= 3x faster than SDK",
             ),
         ]
+    targets += _v2_uncached_targets(results.get("v2_uncached"))
     targets += _v1_view_targets(results.get("v1_view"))
     targets += _package_targets(results.get("package"))
     targets += _sweep_targets(results.get("sweep"))
@@ -164,6 +168,60 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
                 measured=f"{calls} calls",
                 reference=f"ideal {ideal}",
                 target="<= 1.5x ideal",
+            )
+        )
+    return targets
+
+
+def _sdk3_cold_targets(cold: dict[str, Any]) -> list[Target]:
+    target = f"<= {SDK3_COLD_TARGET:g}x SDK 3.x peer"
+    if "sdk3_peer" not in cold:
+        reason = ".venv-sdk3 missing"
+        return [Target("cold start", "vs SDK 3.x peer", reason, "-", None, target, None, reason)]
+    relay = cold["relay"]["spawn_to_first_answer_ms"]["p50"]
+    peer = cold["sdk3_peer"]["spawn_to_first_answer_ms"]["p50"]
+    return [
+        _check(
+            "cold start",
+            "vs SDK 3.x peer",
+            relay / peer,
+            at_most=SDK3_COLD_TARGET,
+            measured=f"{relay:.0f} ms",
+            reference=f"SDK 3.x peer {peer:.0f} ms",
+            target=target,
+        )
+    ]
+
+
+def _v2_uncached_targets(result: dict[str, Any] | None) -> list[Target]:
+    if not result:
+        return []
+    relay_p50, raw = result["relay"]["p50"], result["raw_urllib3"]["p50"]
+    targets = [
+        _check(
+            "v2 uncached",
+            "vs raw urllib3",
+            relay_p50 / raw,
+            at_most=1.3,
+            measured=f"p50 {relay_p50:.0f} µs",
+            reference=f"urllib3 p50 {raw:.0f} µs",
+            target="<= 1.3x urllib3",
+        )
+    ]
+    sdk = result.get("together_sdk3")
+    if sdk is None:
+        reason = result.get("together_sdk3_reason", "not measured")
+        targets.append(Target("v2 uncached", "vs SDK 3.x retrieve", reason, "-", None, ">= 3x faster", None, reason))
+    else:
+        targets.append(
+            _check(
+                "v2 uncached",
+                "vs SDK 3.x retrieve",
+                sdk["p50"] / relay_p50,
+                at_least=3.0,
+                measured=f"p50 {relay_p50:.0f} µs",
+                reference=f"SDK 3.x p50 {sdk['p50']:.0f} µs",
+                target=">= 3x faster than SDK 3.x",
             )
         )
     return targets
@@ -288,6 +346,14 @@ def also_measured(results: dict[str, Any]) -> list[str]:
             f"{uncached['relay']['p99']:.0f}, urllib3 {uncached['raw_urllib3']['p99']:.0f}, "
             f"SDK {uncached['together_sdk']['p99']:.0f} µs)"
         )
+    v2 = results.get("v2_uncached")
+    if v2:
+        sdk = v2.get("together_sdk3")
+        lines.append(
+            f"v2 uncached: relay adds {v2['relay']['p50'] - v2['raw_urllib3']['p50']:.0f} µs to a raw urllib3 GET "
+            f"of the same v2 path (p99: relay {v2['relay']['p99']:.0f}, urllib3 {v2['raw_urllib3']['p99']:.0f}"
+            + (f", SDK 3.x {sdk['p99']:.0f} µs)" if sdk else " µs)")
+        )
     sweep_result = results.get("sweep") or {}
     if sweep_result.get("measured"):
         wider = sweep_result.get("with_16_workers")
@@ -369,6 +435,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from devstack.together_sim import make_endpoint
+    from devstack.together_v2_docs import make_v2_endpoint
 
     started = time.monotonic()
     exits = contextlib.ExitStack()
@@ -376,6 +443,8 @@ def main() -> int:
     sweep_ids = endpoint_ids("sweep", args.sweep_endpoints)
     shared_ids = endpoint_ids("shared", 10)
     seed = [make_endpoint(endpoint_id) for endpoint_id in (event_endpoint_id(), *cold_ids, *sweep_ids, *shared_ids)]
+    lookup_v2_id, cold_v2_id = v2_endpoint_ids("lookup", 2)
+    seed += [make_v2_endpoint(endpoint_id, project_id=V2_PROJECT_ID) for endpoint_id in (lookup_v2_id, cold_v2_id)]
     document: dict[str, Any] = {
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "machine": _machine(),
@@ -386,9 +455,12 @@ def main() -> int:
     package_root = exits.enter_context(package.unpacked()) if "cold_start" in args.only else None
     steps: dict[str, Callable[[Stack], Any]] = {
         "package": lambda stack: package.measure(),
-        "cold_start": lambda stack: cold_start.measure(stack, cold_ids[:-2], args.cold_runs, package_root=package_root),
+        "cold_start": lambda stack: cold_start.measure(
+            stack, cold_ids[:-2], args.cold_runs, package_root=package_root, v2_endpoint_id=cold_v2_id
+        ),
         "warm_hit": lambda stack: warm_hit.measure(stack, args.hit_iterations),
         "warm_uncached": lambda stack: warm_uncached.measure(stack, args.uncached_iterations),
+        "v2_uncached": lambda stack: v2_uncached.measure(stack, lookup_v2_id, args.uncached_iterations),
         "v1_view": lambda stack: v1_view.measure(),
         "sweep": lambda stack: sweep.measure(stack, sweep_ids),
         "shared_cache": lambda stack: shared_cache.measure(stack, shared_ids, args.shared_seconds),

@@ -27,6 +27,9 @@ REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "benchmarks" / ".work"
 SRC = REPO / "src"
 EVENT_FILE = REPO / "events" / "http_get_endpoint.json"
+SDK3_PYTHON = REPO / ".venv-sdk3" / "bin" / "python"
+"""The Together SDK 3.x (v2) lives in a venv of its own (tests/sdk/requirements-sdk3.txt); its peer runs there."""
+V2_PROJECT_ID = "proj_bench"
 TOGETHER_API_KEY = "tgp-bench-key"  # a fake key the local simulator accepts
 # The sample event carries this token, so the benchmarks use events/http_get_endpoint.json unchanged.
 RELAY_TOKEN = "relay-demo-token"  # noqa: S105 - the demo token of the sample event
@@ -36,6 +39,11 @@ _NAMESPACE = uuid.UUID("6f1d2a7e-0b5c-4d6e-9f00-be0c00000000")
 def endpoint_ids(kind: str, count: int) -> list[str]:
     """Stable, realistic ids (``endpoint-<uuid>``) for one benchmark's endpoints."""
     return [f"endpoint-{uuid.uuid5(_NAMESPACE, f'{kind}-{index}')}" for index in range(count)]
+
+
+def v2_endpoint_ids(kind: str, count: int) -> list[str]:
+    """Stable v2 ids (``ep_<hex>``) for one benchmark's endpoints, in ``V2_PROJECT_ID``."""
+    return [f"ep_{uuid.uuid5(_NAMESPACE, f'v2-{kind}-{index}').hex[:20]}" for index in range(count)]
 
 
 def event_endpoint_id() -> str:
@@ -235,7 +243,10 @@ def _serve_together(seed: str) -> None:
     # answer's second write would wait for the client's delayed ACK (~40 ms), swamping every number here.
     simulator = TogetherSimulator(host=HOST, api_keys={TOGETHER_API_KEY})
     for document in json.loads(Path(seed).read_text(encoding="utf-8")):
-        simulator.put(document)
+        if str(document.get("id", "")).startswith("ep_"):
+            simulator.v2.put_endpoint(document)  # a v2 endpoint, in its own projectId
+        else:
+            simulator.put(document)
     simulator.start()
     print(json.dumps({"base_url": simulator.base_url}), flush=True)
     sys.stdin.buffer.read()
