@@ -28,6 +28,7 @@ from devstack.events import http_event
 from devstack.local_lambda import FUNCTION_NAMES, WORKER, function_for
 from devstack.slack_receiver import ReceivedMessage
 from devstack.stack import DevStack, StackOptions
+from devstack.v2_seed import V2_DEGRADED_ID, V2_FAILED_ID, V2_FIRING_IDS, V2_HEALTHY_ID
 
 WIDTH = 100
 ASYNC_WAIT_SECONDS = 15.0
@@ -370,6 +371,104 @@ class Demo:
             if attempt == 1 and not delivered:
                 raise DemoStepError("the first sweep sent no notification for the broken endpoints")
 
+    # 6-8 -----------------------------------------------------------------------------------------------------------
+
+    def _relay_get(self, path: str, query: str = "") -> dict[str, Any]:
+        """GET through the relay as API Gateway routes it (template.yaml's routes, as make serve builds events)."""
+        from devstack.serve import build_event, template_routes
+
+        target = f"{path}?{query}" if query else path
+        headers = [("Authorization", f"Bearer {self.stack.options.relay_token}"), ("User-Agent", "demo")]
+        event = build_event("GET", target, headers, b"", "127.0.0.1", template_routes())
+        self.out.say(f"GET {target}  (Authorization: Bearer <relay token>)", 2)
+        response: dict[str, Any] = self.invoke(event)
+        if response.get("statusCode") == 404 and "v2" in path and b"route" in (response.get("body") or "").encode():
+            raise StepSkippedError("not built yet (the relay has no v2 routes)")
+        return response
+
+    def v2_lookup(self) -> None:
+        self.out.section("6. v2 lookup, as the SDK 3.x's client.endpoints.retrieve makes it")
+        project = self.stack.options.default_project_id
+        if project is None or self.stack.together is None:
+            raise StepSkippedError("no v2 project: the demo's v2 endpoints live in the simulator's default project")
+        self.out.say(
+            f"Together(base_url=<relay>, api_key=<relay token>, project_id={project!r})"
+            f".endpoints.retrieve({V2_HEALTHY_ID!r}) sends:",
+            2,
+        )
+        response = self._relay_get(f"/v2/projects/{project}/endpoints/{V2_HEALTHY_ID}")
+        headers = response.get("headers") or {}
+        self.out.say(f"-> {response['statusCode']}  X-Cache: {headers.get('X-Cache')}", 4)
+        self.digest()
+        if response["statusCode"] != 200:
+            raise DemoStepError(f"the v2 lookup answered {response['statusCode']}: {response.get('body')}")
+        document = json.loads(response["body"])
+        self.out.say(f"body: id {document.get('id')}, name {document.get('name')!r} ({len(response['body'])} bytes,", 4)
+        self.out.say("as Together sent it); its deployments:", 4)
+        for deployment in document.get("deployments") or []:
+            bounds = deployment.get("autoscaling") or {}
+            ready = f"ready {deployment.get('readyReplicas')}/{deployment.get('desiredReplicas')}"
+            replicas = f"replicas {bounds.get('minReplicas')}..{bounds.get('maxReplicas')}"
+            state, hardware = deployment.get("state"), deployment.get("hardware")
+            self.out.say(f"{deployment.get('id')}  {state}  {ready}  {replicas}  {hardware}", 6)
+
+    def v1_view(self) -> None:
+        self.out.section("7. The v1 view of v2 endpoints (for v1 tools and the SDK 2.x)")
+        for endpoint_id in (V2_HEALTHY_ID, V2_FAILED_ID):
+            response = self._relay_get(f"/v1/endpoints/{endpoint_id}")
+            headers = response.get("headers") or {}
+            translated, cache = headers.get("X-Relay-Translated-From"), headers.get("X-Cache")
+            self.out.say(f"-> {response['statusCode']}  X-Relay-Translated-From: {translated}  X-Cache: {cache}", 4)
+            self.digest()
+            if response["statusCode"] != 200:
+                raise DemoStepError(f"the v1 view answered {response['statusCode']}: {response.get('body')}")
+            document = json.loads(response["body"])
+            summary = {key: document.get(key) for key in ("object", "id", "state", "hardware", "autoscaling")}
+            self.out.say(f"body (v1 DedicatedEndpoint): {json.dumps(summary)}", 4)
+            if not translated:
+                raise DemoStepError("the v1 view's answer is not marked as translated")
+
+    def v2_notices(self) -> None:
+        self.out.section("8. v2 notices: lookups and sweeps of the v2 endpoints")
+        project = self.stack.options.default_project_id
+        if project is None or self.stack.together is None:
+            raise StepSkippedError("no v2 project: the demo's v2 endpoints live in the simulator's default project")
+        self.out.say("a lookup of each v2 endpoint the policy finds something wrong with:", 2)
+        for endpoint_id in V2_FIRING_IDS:
+            response = self._relay_get(f"/v2/projects/{project}/endpoints/{endpoint_id}")
+            self.out.say(f"-> {response['statusCode']}  X-Cache: {(response.get('headers') or {}).get('X-Cache')}", 4)
+            self.digest()
+        self.after_async()
+        delivered = self.notifications()
+        labels = (
+            "first sweep of the v2 endpoints:",
+            "second sweep: the degraded endpoint is now short of replicas, and the provisioning one stuck, for"
+            " longer than their policy allows (0.01 min here):",
+        )
+        for attempt, label in enumerate(labels, start=1):
+            event = local.scheduled_event(self.stack)
+            if event is None:
+                raise StepSkippedError(f"not built yet (no events/{local.SCHEDULED_SWEEP_SAMPLE})")
+            event["endpoints"] = list(V2_FIRING_IDS)
+            if attempt == 2:
+                self._wait_until_stuck()
+            self.out.say(label, 2)
+            result = self.invoke(event)
+            self.out.say(f"-> handler returned: {json.dumps(result)[: WIDTH * 3]}", 4)
+            self.digest()
+            self.after_async()
+            delivered += self.notifications()
+            refused = [item for item in result.get("failed") or [] if item.get("error") == "invalid endpoint id"]
+            if refused and len(refused) == len(V2_FIRING_IDS):
+                self.out.say("the sweep in this checkout takes v1 ids only; no second sweep", 4)
+                break
+        self.out.say("/together status of a v2 endpoint:", 2)
+        self._slash_command(f"status {V2_DEGRADED_ID}")
+        if not delivered:
+            raise StepSkippedError(
+                "no notices for v2 endpoints: neither lookups nor the sweep evaluate v2 in this checkout yet"
+            )
+
     def _wait_until_stuck(self) -> None:
         """The policy gives the stuck endpoint a limit of well under a second; make sure it has passed."""
         stuck_after = self.stack.options.policy.get("endpoints", {}).get(local.STUCK_ID, {})
@@ -422,6 +521,9 @@ def _run(demo: Demo) -> None:
         ("HTTP lookup", demo.http_lookup),
         ("slash command", demo.slash_commands),
         ("scheduled sweep", demo.scheduled_sweep),
+        ("v2 lookup", demo.v2_lookup),
+        ("v1 view", demo.v1_view),
+        ("v2 notices", demo.v2_notices),
     ]
     for name, run in steps:
         with demo.step(name):

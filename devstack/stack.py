@@ -3,7 +3,7 @@
 - moto in server mode, as a child process in its own process group (Secrets
   Manager, DynamoDB, SNS, SQS and SSM over real HTTP);
 - the Together simulator (in-process), seeded with one endpoint per story the
-  demo tells, unless a real upstream is configured;
+  demo tells, v1 and v2 (devstack/v2_seed.py), unless a real upstream is configured;
 - the Slack receiver (in-process) for incoming webhooks and response_urls;
 - a local stand-in for Lambda's Invoke API, so ApiFunction's asynchronous
   invocation of the Slack worker runs the worker's entry point, as Lambda would.
@@ -45,6 +45,7 @@ from devstack.moto_process import (
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator, make_endpoint
 from devstack.together_v2_docs import DEFAULT_PROJECT_ID
+from devstack.v2_seed import demo_policy_v2, seeded_v2_endpoints
 
 SIM_API_KEY_PREFIX = "tgp-local-"
 
@@ -152,7 +153,7 @@ def demo_policy(stuck_after_minutes: float) -> dict[str, Any]:
     """
     return {
         "defaults": {"min_replicas": 1, "max_replicas": 4, "stuck_after_minutes": 30},
-        "endpoints": {STUCK_ID: {"stuck_after_minutes": stuck_after_minutes}},
+        "endpoints": {STUCK_ID: {"stuck_after_minutes": stuck_after_minutes}, **demo_policy_v2(stuck_after_minutes)},
     }
 
 
@@ -239,6 +240,9 @@ class DevStack:
                 for document in seeded_endpoints():
                     self.together.put(document)
                 self.together.v2.add_project(DEFAULT_PROJECT_ID)  # the v2 project make serve defaults to
+                for seeded in seeded_v2_endpoints():
+                    self.together.v2.put_endpoint(seeded.endpoint, seeded.deployments)
+                    self.together.v2.add_events(*seeded.events)
             self.lambda_invoke.start()
             self._started.append(self.lambda_invoke.stop)
             self.resources = self._provision()
