@@ -444,9 +444,11 @@ class Demo:
         self.out.say("alerts since section 5 (the lookups above, and those of sections 6 and 7):", 2)
         delivered = self.notifications()
         labels = (
-            'the scheduled sweep, as the sample event sends it ("all"): what was notified is not repeated',
-            "again, once the short clocks have run out (0.01 min here): the degraded endpoint short of replicas,"
-            " the provisioning one stuck",
+            'the scheduled sweep, as the sample event sends it ("all", v1 and v2): what was notified is not'
+            " repeated; what has been stuck or short of replicas for longer than the policy allows (0.01 min here)"
+            " fires",
+            "the sweep again, once those short clocks (they start when the relay first sees a state) have surely run"
+            " out: only what the first sweep started is still owed",
         )
         for attempt, label in enumerate(labels, start=1):
             event = local.scheduled_event(self.stack)
