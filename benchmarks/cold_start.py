@@ -29,12 +29,26 @@ from benchmarks.stats import summary
 
 PROBE = REPO / "benchmarks" / "cold_start_probe.py"
 SDK3_PEER = REPO / "benchmarks" / "sdk3_peer.py"
-VARIANTS = ("floor", "relay", "relay_sweep", "relay_worker", "peer", "dependencies", "relay_package", "sdk3_peer")
+VARIANTS = (
+    "floor",
+    "relay",
+    "relay_sweep",
+    "relay_worker",
+    "peer",
+    "dependencies",
+    "relay_package",
+    "relay_v2",
+    "sdk3_peer",
+)
 """``dependencies`` is informational: the relay's required libraries doing its I/O, without its code.
 ``relay_package`` is the relay run from its built package, unpacked read-only as Lambda runs it
 (benchmarks/package.py), next to ``relay`` from source; measured only when a build exists.
-``sdk3_peer`` is the Together SDK 3.x in its own venv: import, client construction and the first
-``client.endpoints.retrieve`` of a v2 endpoint (benchmarks/sdk3_peer.py); measured when .venv-sdk3 exists."""
+``relay_v2`` is ApiFunction answering ``GET /v2/projects/{p}/endpoints/ep_…`` (an id nobody has looked up), and
+``sdk3_peer`` the Together SDK 3.x in its own venv: import, client construction and the first
+``client.endpoints.retrieve`` of the same kind of v2 endpoint (benchmarks/sdk3_peer.py); measured when v2 ids are
+given, the peer only when .venv-sdk3 exists."""
+V2_VARIANTS = frozenset({"relay_v2", "sdk3_peer"})
+"""These take their fresh ids from the v2 endpoints."""
 
 # The package variant sees only its directory and the standard library: no site-packages (-S), no src/.
 VARIANT_FLAGS = {"relay_package": ["-S"]}
@@ -42,9 +56,7 @@ VARIANT_FLAGS = {"relay_package": ["-S"]}
 VARIANT_COMMANDS = {"sdk3_peer": [str(SDK3_PYTHON), str(SDK3_PEER), "cold"]}
 
 
-def environments(
-    stack: Stack, package_root: Path | None = None, v2_endpoint_id: str | None = None
-) -> dict[str, dict[str, str]]:
+def environments(stack: Stack, package_root: Path | None = None, v2: bool = False) -> dict[str, dict[str, str]]:
     envs = {
         "floor": child_environment(TOGETHER_API_BASE_URL=stack.together_base_url, TOGETHER_API_KEY=TOGETHER_API_KEY),
         "relay": stack.relay_env(BENCH_EVENT_FILE=str(EVENT_FILE)),
@@ -69,12 +81,13 @@ def environments(
             LAMBDA_TASK_ROOT=str(package_root),
             PYTHONDONTWRITEBYTECODE="1",
         )
-    if v2_endpoint_id is not None and SDK3_PYTHON.exists():
+    if v2:
+        envs["relay_v2"] = stack.relay_env(BENCH_EVENT_FILE=str(EVENT_FILE), TOGETHER_PROJECT_ID=V2_PROJECT_ID)
+    if v2 and SDK3_PYTHON.exists():
         envs["sdk3_peer"] = child_environment(
             TOGETHER_BASE_URL=stack.together_base_url.removesuffix("/v1"),
             TOGETHER_API_KEY=TOGETHER_API_KEY,
             TOGETHER_PROJECT_ID=V2_PROJECT_ID,
-            BENCH_V2_ENDPOINT_ID=v2_endpoint_id,
         )
         envs["sdk3_peer"].pop("PYTHONPATH")  # its own venv's python, with nothing of the relay's on its path
     return envs
@@ -83,9 +96,9 @@ def environments(
 def probe(variant: str, endpoint_id: str, env: dict[str, str], *, importtime: bool = False) -> dict[str, Any]:
     env = dict(env, BENCH_SPAWN_NS=str(time.monotonic_ns()))
     flags = [*VARIANT_FLAGS.get(variant, []), *(["-X", "importtime"] if importtime else [])]
-    python, *script = VARIANT_COMMANDS.get(variant, [sys.executable, str(PROBE), variant, endpoint_id])
+    python, *script = VARIANT_COMMANDS.get(variant, [sys.executable, str(PROBE), variant])
     completed = subprocess.run(
-        [python, *flags, *script],
+        [python, *flags, *script, endpoint_id],
         cwd=REPO,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -112,18 +125,23 @@ def measure(
     *,
     variants: tuple[str, ...] = VARIANTS,
     package_root: Path | None = None,
-    v2_endpoint_id: str | None = None,
+    v2_ids: list[str] | None = None,
 ) -> dict[str, Any]:
-    envs = environments(stack, package_root, v2_endpoint_id)
+    """``ids`` and ``v2_ids`` must each hold a fresh id per probe: (runs + 1) per variant of their kind."""
+    envs = environments(stack, package_root, v2=v2_ids is not None)
     variants = tuple(variant for variant in variants if variant in envs)
-    fresh = iter(ids)
+    fresh_v1, fresh_v2 = iter(ids), iter(v2_ids or [])
+
+    def fresh(variant: str) -> str:
+        return next(fresh_v2 if variant in V2_VARIANTS else fresh_v1)
+
     for variant in variants:  # discarded: bytecode compilation and a cold page cache are not what we measure
-        probe(variant, next(fresh), envs[variant])
+        probe(variant, fresh(variant), envs[variant])
     samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for round_index in range(runs):
         shift = round_index % len(variants)
         for variant in variants[shift:] + variants[:shift]:
-            samples[variant].append(probe(variant, next(fresh), envs[variant]))
+            samples[variant].append(probe(variant, fresh(variant), envs[variant]))
     result: dict[str, Any] = {"runs_per_variant": runs, "unit": "ms"}
     for variant in variants:
         runs_of = samples[variant]

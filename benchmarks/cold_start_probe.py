@@ -1,9 +1,10 @@
 """Cold-start probe: one fresh process, one variant, one lookup.
 
 Usage: ``python benchmarks/cold_start_probe.py VARIANT ENDPOINT_ID`` with VARIANT one of floor, relay (ApiFunction's
-lookup), relay_sweep (SweepFunction checking one endpoint), relay_worker (SlackWorkerFunction's init and one
-follow-up it refuses before any I/O: the bench stack has no Slack receiver), peer, dependencies, relay_package
-(``relay`` with the built package, not src/, on PYTHONPATH). The
+lookup), relay_v2 (ApiFunction's v2 lookup of an ``ep_`` id in TOGETHER_PROJECT_ID), relay_sweep (SweepFunction
+checking one endpoint), relay_worker (SlackWorkerFunction's init and one follow-up it refuses before any I/O: the
+bench stack has no Slack receiver), peer, dependencies, relay_package (``relay`` with the built package, not src/,
+on PYTHONPATH). The
 runner sets ``BENCH_SPAWN_NS`` (CLOCK_MONOTONIC, just before it spawned us), so the
 time reported runs from process creation to the first answer, as a Lambda init plus
 first invocation would. Only ``os``, ``sys`` and ``time`` (already loaded by the
@@ -61,6 +62,25 @@ def _relay(endpoint_id: str) -> tuple[int, int]:
 
     imported = time.monotonic_ns()
     response = lambda_handler(_event(endpoint_id), _Context())
+    ok = response["statusCode"] == 200 and response["headers"].get("X-Cache") == "MISS"
+    return (200 if ok else 599), imported
+
+
+def _relay_v2(endpoint_id: str) -> tuple[int, int]:
+    from endpoint_relay.entrypoints.api import lambda_handler
+
+    imported = time.monotonic_ns()
+    # The sample event, re-routed as API Gateway routes the SDK 3.x's retrieve (template.yaml: GET /v2/{v2Path+}).
+    event = _event(endpoint_id)
+    v2_path = f"projects/{os.environ['TOGETHER_PROJECT_ID']}/endpoints/{endpoint_id}"
+    event["rawPath"] = f"/v2/{v2_path}"
+    event["routeKey"] = "GET /v2/{v2Path+}"
+    event["pathParameters"] = {"v2Path": v2_path}
+    context = event["requestContext"]
+    if isinstance(context, dict):
+        context["routeKey"] = event["routeKey"]
+        context["http"] = dict(context["http"], path=event["rawPath"])
+    response = lambda_handler(event, _Context())
     ok = response["statusCode"] == 200 and response["headers"].get("X-Cache") == "MISS"
     return (200 if ok else 599), imported
 
@@ -147,6 +167,7 @@ def main() -> None:
         "peer": _peer,
         "dependencies": _dependencies,
         "relay_package": _relay,
+        "relay_v2": _relay_v2,
     }
     status, imported = lookups[variant](endpoint_id)
     answered = time.monotonic_ns()

@@ -8,12 +8,14 @@ library and the SDK. Two modes:
 - ``serve``: a warm client. Each line on stdin is a count N; it answers with one
   JSON line, the nanoseconds of N ``client.endpoints.retrieve(id)`` calls. An
   empty line or EOF ends it. The runner alternates these blocks with its own.
-- ``cold``: one cold start, timed as ``benchmarks/cold_start_probe.py`` times one:
-  import the SDK, construct the client, first retrieve, then a ``BENCH-RESULT``
-  line. ``BENCH_SPAWN_NS`` is the runner's clock just before it spawned us.
+- ``cold ENDPOINT_ID``: one cold start, timed as ``benchmarks/cold_start_probe.py``
+  times one: import the SDK, construct the client, first retrieve, then a
+  ``BENCH-RESULT`` line. ``BENCH_SPAWN_NS`` is the runner's clock just before it
+  spawned us.
 
 Configuration comes from the environment: ``TOGETHER_BASE_URL`` (the simulator's
-root), ``TOGETHER_API_KEY``, ``TOGETHER_PROJECT_ID`` and ``BENCH_V2_ENDPOINT_ID``.
+root), ``TOGETHER_API_KEY``, ``TOGETHER_PROJECT_ID``, and for ``serve``
+``BENCH_V2_ENDPOINT_ID``.
 """
 
 import os
@@ -43,7 +45,7 @@ def _peak_rss_kb() -> int:
 
 
 def cold() -> None:
-    endpoint_id = os.environ["BENCH_V2_ENDPOINT_ID"]
+    endpoint_id = sys.argv[2]
     from together import Together  # type: ignore[import-not-found,unused-ignore]  # noqa: F401 - timed import
 
     imported = time.monotonic_ns()
