@@ -28,7 +28,7 @@ from devstack.events import http_event
 from devstack.local_lambda import FUNCTION_NAMES, WORKER, function_for
 from devstack.slack_receiver import ReceivedMessage
 from devstack.stack import DevStack, StackOptions
-from devstack.v2_seed import V2_DEGRADED_ID, V2_FAILED_ID, V2_FIRING_IDS, V2_HEALTHY_ID
+from devstack.v2_seed import V2_DEGRADED_ID, V2_FAILED_ID, V2_FIRING_IDS, V2_HEALTHY_ID, V2_PROVISIONING_ID
 
 WIDTH = 100
 ASYNC_WAIT_SECONDS = 15.0
@@ -375,14 +375,17 @@ class Demo:
 
     # 6-8 -----------------------------------------------------------------------------------------------------------
 
-    def _relay_get(self, path: str, query: str = "") -> dict[str, Any]:
+    def _relay_get(self, path: str, query: str = "", *, refresh: bool = False) -> dict[str, Any]:
         """GET through the relay as API Gateway routes it (template.yaml's routes, as make serve builds events)."""
         from devstack.serve import build_event, template_routes
 
         target = f"{path}?{query}" if query else path
         headers = [("Authorization", f"Bearer {self.stack.options.relay_token}"), ("User-Agent", "demo")]
+        if refresh:
+            headers.append(("Cache-Control", "no-cache"))
         event = build_event("GET", target, headers, b"", "127.0.0.1", template_routes())
-        self.out.say(f"GET {target}  (Authorization: Bearer <relay token>)", 2)
+        shown = "  Cache-Control: no-cache" if refresh else ""
+        self.out.say(f"GET {target}  (Authorization: Bearer <relay token>){shown}", 2)
         response: dict[str, Any] = self.invoke(event)
         if response.get("statusCode") == 404 and "v2" in path and b"route" in (response.get("body") or "").encode():
             raise StepSkippedError("not built yet (the relay has no v2 routes)")
@@ -465,6 +468,7 @@ class Demo:
             delivered += self.notifications()
             if "ep_" not in json.dumps(result):
                 self.out.say("this checkout's sweep covers v1 endpoints only; no second sweep", 4)
+                delivered += self._lookups_once_overdue(project)
                 break
         self.out.say("/together status of a v2 endpoint:", 2)
         self._slash_command(f"status {V2_DEGRADED_ID}")
@@ -472,6 +476,21 @@ class Demo:
             raise StepSkippedError(
                 "no notices for v2 endpoints: neither lookups nor the sweep evaluate v2 in this checkout yet"
             )
+
+    def _lookups_once_overdue(self, project: str) -> int:
+        """Without a v2 sweep, lookups are what evaluate v2: look again once the short clocks have run out."""
+        self._wait_until_stuck()
+        self.out.say(
+            "the lookups again, fresh from Together, once the short clocks (0.01 min here) have run out: the"
+            " degraded endpoint short of replicas, the provisioning one stuck",
+            2,
+        )
+        for endpoint_id in (V2_DEGRADED_ID, V2_PROVISIONING_ID):
+            response = self._relay_get(f"/v2/projects/{project}/endpoints/{endpoint_id}", refresh=True)
+            self.out.say(f"-> {response['statusCode']}  X-Cache: {(response.get('headers') or {}).get('X-Cache')}", 4)
+            self.digest()
+        self.after_async()
+        return self.notifications()
 
     def _wait_until_stuck(self) -> None:
         """The policy gives the stuck endpoint a limit of well under a second; make sure it has passed."""

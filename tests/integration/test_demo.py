@@ -36,10 +36,15 @@ def test_make_demo_runs_every_step_and_shows_the_v2_endpoints() -> None:
 
     assert completed.returncode == 0, transcript[-4000:] + completed.stderr[-2000:]
     outcomes = transcript.rsplit("== Stopped", 1)[-1]
-    for step in ("HTTP lookup", "slash command", "scheduled sweep", "v2 lookup", "v1 view"):
+    for step in ("HTTP lookup", "slash command", "scheduled sweep", "v2 lookup", "v1 view", "v2 notices"):
         assert step.ljust(16) + " ran" in outcomes, outcomes
-    # v2 notices either ran or say why they were skipped; they never fail the demo.
-    assert "v2 notices" in outcomes
     assert f"GET /v2/projects/proj_sim/endpoints/{V2_HEALTHY_ID}" in transcript
     assert "X-Relay-Translated-From: v2" in transcript
     assert f'"id": "{V2_FAILED_ID}", "state": "ERROR"' in transcript
+    # Each v2 story is notified, the FAILED one with the events feed's reason.
+    for title in ("Embeddings v2 (failed)", "Rerank v2 (degraded)", "Vision v2 (stuck provisioning)"):
+        assert f"Firing: {title}" in transcript, title
+    assert "Firing: Experiment v2 (should be stopped)" in transcript
+    assert "Container exited with code 137 (OOMKilled)" in transcript
+    assert "below its minimum of 2" in transcript
+    assert "# Rerank v2 (degraded): DEGRADED" in transcript  # the /together status reply
