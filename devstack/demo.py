@@ -385,9 +385,9 @@ class Demo:
         event = build_event("GET", path, headers, b"", "127.0.0.1", template_routes())
         shown = "  Cache-Control: no-cache" if refresh else ""
         self.out.say(f"GET {path}  (Authorization: Bearer <relay token>){shown}", 2)
-        response: dict[str, Any] = self.invoke(event)
         if event["routeKey"] == "$default":  # template.yaml has no route for it: the feature is not built
             raise StepSkippedError(f"not built yet (no route for GET {path})")
+        response: dict[str, Any] = self.invoke(event)
         return response
 
     def v2_lookup(self) -> None:
