@@ -88,11 +88,13 @@ def test_watched_v2_targets_are_fetched_through_the_cache(
 
 
 def test_a_retired_v1_is_logged_once_and_v2_is_still_swept(
-    harness: AlertingHarness, together: TogetherSimulator, caplog: pytest.LogCaptureFixture
+    harness: AlertingHarness,
+    together: TogetherSimulator,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from endpoint_relay.app import sweep
 
-    sweep.PROCESS_V1.__init__()  # a fresh container's state
+    sweep.PROCESS_V1._retired.clear()  # a fresh container's state
     _seed(together)
     together.v1_retired = 403
     caplog.set_level(logging.WARNING)
