@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks import cold_start, package, shared_cache, sweep, v1_view, warm_hit, warm_uncached
+from benchmarks import cold_start, package, shared_cache, sweep, sweep_v2, v1_view, warm_hit, warm_uncached
 from benchmarks.stack import REPO, Stack, endpoint_ids, event_endpoint_id
 
 RESULTS = REPO / "benchmarks" / "results.json"
-ALL = ("package", "cold_start", "warm_hit", "warm_uncached", "v1_view", "sweep", "shared_cache")
+ALL = ("package", "cold_start", "warm_hit", "warm_uncached", "v1_view", "sweep", "sweep_v2", "shared_cache")
 AS_DEPLOYED_TARGET = 1.5
 """What the sweep as deployed (alert table and shared tier) may cost against the ideal, in steady state."""
 PACKAGE_ZIP_BUDGET_MB = 6.0
@@ -152,6 +152,7 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
     targets += _v1_view_targets(results.get("v1_view"))
     targets += _package_targets(results.get("package"))
     targets += _sweep_targets(results.get("sweep"))
+    targets += _sweep_v2_targets(results.get("sweep_v2"))
     shared = results.get("shared_cache")
     if shared:
         calls, ideal = shared["upstream_calls"], shared["ideal_upstream_calls"]
@@ -234,6 +235,24 @@ def _sweep_targets(result: dict[str, Any] | None) -> list[Target]:
             target=">= 12x faster",
         ),
         *_as_deployed_targets(result.get("as_deployed"), ideal),
+    ]
+
+
+def _sweep_v2_targets(result: dict[str, Any] | None) -> list[Target]:
+    if result is None:
+        return []
+    listing, gets, allowed = result["list_all"], result["per_endpoint_gets"], result["allowed_calls"]
+    calls = listing["v2_calls"]
+    return [
+        Target(
+            "sweep v2",
+            f"all over {result['endpoints']} v2 endpoints: upstream calls",
+            f"{calls} calls, {listing['wall_s']:.2f} s",
+            f"per-endpoint GETs: {gets['v2_calls']} calls, {gets['wall_s']:.2f} s",
+            round(calls / allowed, 3),
+            f"<= ⌈{result['endpoints']}/{result['page_size']}⌉ + {result['firing']} firing = {allowed}",
+            calls <= allowed,
+        )
     ]
 
 
@@ -391,6 +410,7 @@ def main() -> int:
         "warm_uncached": lambda stack: warm_uncached.measure(stack, args.uncached_iterations),
         "v1_view": lambda stack: v1_view.measure(),
         "sweep": lambda stack: sweep.measure(stack, sweep_ids),
+        "sweep_v2": lambda stack: sweep_v2.measure(stack, args.sweep_endpoints),
         "shared_cache": lambda stack: shared_cache.measure(stack, shared_ids, args.shared_seconds),
     }
     errors: dict[str, str] = {}
