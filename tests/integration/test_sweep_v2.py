@@ -13,7 +13,9 @@ import pytest
 
 from devstack.together_sim import TogetherSimulator
 from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
+from endpoint_relay.adapters.together import TogetherClient
 from endpoint_relay.app.v2_listing import page_size
+from endpoint_relay.core.errors import UpstreamAuthError, V1RetiredError
 from endpoint_relay.settings import UpstreamSettings
 from tests.integration.alerting_support import AlertingHarness
 
@@ -103,3 +105,18 @@ def test_a_retired_v1_is_logged_once_and_v2_is_still_swept(
     assert len(retired) == 1
     assert all(report["checked"] == COUNT and report["failed"] == [] for report in reports)
     assert together.call_count("<v1 retired>") == 1  # asked once; the container then leaves v1 alone
+
+
+@pytest.mark.parametrize("status", [403, 404, 410])
+def test_the_v1_list_reads_a_retired_v1_as_retired(together: TogetherSimulator, status: int) -> None:
+    client = TogetherClient(UpstreamSettings(base_url=together.base_url, backoff_factor=0.0))
+    key = next(iter(together.api_keys))
+    together.v1_retired = status
+    with pytest.raises(V1RetiredError):
+        client.list_endpoint_ids(key)
+
+
+def test_a_rejected_key_on_the_v1_list_is_still_an_auth_failure(together: TogetherSimulator) -> None:
+    client = TogetherClient(UpstreamSettings(base_url=together.base_url, backoff_factor=0.0))
+    with pytest.raises(UpstreamAuthError):
+        client.list_endpoint_ids("not-a-key")
