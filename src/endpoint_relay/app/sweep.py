@@ -4,7 +4,8 @@ The delivery budget is reserved before any check starts, so a long sweep still
 delivers; the order rotates from where the last sweep stopped, so consecutive
 sweeps check every target even when one sweep cannot. The targets' alert state
 is read first, in batches, so a check costs one Together call and, only when
-the endpoint's alert state changes, one conditional write.
+the endpoint's alert state changes, one conditional write. For "all", v2
+endpoints come from their projects' list pages and cost no call of their own.
 """
 
 from __future__ import annotations
