@@ -94,9 +94,6 @@ def test_a_retired_v1_is_logged_once_and_v2_is_still_swept(
     together: TogetherSimulator,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from endpoint_relay.app import sweep
-
-    sweep.PROCESS_V1._retired.clear()  # a fresh container's state
     _seed(together)
     together.v1_retired = 403
     caplog.set_level(logging.WARNING)

@@ -62,10 +62,6 @@ class V1Retirement:
             logger.warning("Together's v1 endpoint API is retired; sweeping v2 alone", extra={"why": exc.message})
 
 
-PROCESS_V1 = V1Retirement()
-"""One per container: v1's retirement is logged once, not once per sweep."""
-
-
 @dataclass(frozen=True, slots=True)
 class SweepConfig:
     watched: tuple[str, ...] | None = None
@@ -94,7 +90,8 @@ class SweepRunner:
     """Every v2 endpoint of the relay's projects by alert key, for "all" (list pages, which fill the cache)."""
     v2_source: V2Source | None = None
     """Fetches a watched v2 endpoint that no list brought; without it such a target fails its check."""
-    v1: V1Retirement = field(default=PROCESS_V1)
+    v1: V1Retirement = field(default_factory=V1Retirement)
+    """A function builds its runner once per container, so v1's retirement is logged once there, not per sweep."""
 
     def run(self, targets: Sequence[str] | None = None) -> SweepReport:
         """Check endpoints and deliver what is owed; per-endpoint failures are reported, not raised."""
