@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
+from endpoint_relay.core.v2_models import Endpoint
 from endpoint_relay.routes import errors, health
-from endpoint_relay.routes.endpoints import endpoints_router
+from endpoint_relay.routes.endpoints import V2Observer, endpoints_router
 from endpoint_relay.routes.slack import slack_router
 from endpoint_relay.routes.v2 import v2_router
 from endpoint_relay.wiring.api import ApiGraph
+from endpoint_relay.wiring.common import Shared
 
 
 def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
     shared = graph.shared
+    observe_v2 = _v2_observer(shared)
     app = APIGatewayHttpResolver()
     app.include_router(
         endpoints_router(
@@ -23,7 +26,7 @@ def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
             auth_mode=shared.settings.auth_mode,
             upstream=shared.together,
             default_project_id=shared.settings.default_project_id,
-            observe_v2=None,  # nothing evaluates v2 endpoints after a lookup yet
+            observe_v2=observe_v2,
         )
     )
     app.include_router(
@@ -33,10 +36,21 @@ def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
             secrets=shared.secrets,
             auth_mode=shared.settings.auth_mode,
             allowed_projects=shared.settings.allowed_project_ids,
-            observe_v2=None,
+            observe_v2=observe_v2,
         )
     )
     app.include_router(health.router)
     app.include_router(slack_router(slack=graph.slack, secrets=shared.secrets))
     errors.install(app)
     return app
+
+
+def _v2_observer(shared: Shared) -> V2Observer | None:
+    """Alerting after a v2 retrieval, as for v1: None without an alert table, else built on the first call."""
+    if not shared.settings.alert_table_name:
+        return None
+
+    def observe(project_id: str, endpoint: Endpoint) -> None:
+        shared.alerting().observe_v2(project_id, endpoint)
+
+    return observe

@@ -78,7 +78,7 @@ def _save_ok(store: DynamoAlertStore, endpoint_id: str) -> AlertState:
     return decision.state
 
 
-def _entry(endpoint_id: str, fetched_at: float = NOW, state: str = "STARTED") -> CacheEntry:
+def _entry(endpoint_id: str, fetched_at: float = NOW, state: str = "STARTED") -> CacheEntry[Endpoint]:
     body = json.dumps(make_endpoint(endpoint_id, state=state))
     return CacheEntry(fetched_at=fetched_at, body=body, value=Endpoint.from_json(body))
 

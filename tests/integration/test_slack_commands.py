@@ -240,7 +240,10 @@ def test_user_not_allowed_to_mute_is_refused(
         (f"mute {ENDPOINT_ID} forever", "duration must look like"),
         (f"mute {ENDPOINT_ID} 30d", "at most 7d"),
         ("unmute", "missing arguments"),
-        ("check everything", "too many arguments"),
+        ("check everything", "not an endpoint id"),
+        ("check ep_a ep_b", "too many arguments"),
+        ("status ep_..%2Fx", "not an endpoint id"),
+        ("status proj_other/ep_a", "does not serve that project"),
     ],
 )
 def test_bad_arguments_get_a_friendly_200(

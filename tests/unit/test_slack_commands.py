@@ -12,6 +12,7 @@ from endpoint_relay.core.slack_commands import (
     CommandArgumentError,
     HelpCommand,
     MuteCommand,
+    Projects,
     StatusCommand,
     UnmuteCommand,
     format_duration,
@@ -62,7 +63,8 @@ def test_unknown_input_gets_help(text: str) -> None:
         ("status endpoint-ABC", "not an endpoint id"),
         ("status <!channel>", "not an endpoint id"),
         ("status endpoint-a%2Fb", "not an endpoint id"),
-        ("check now", "too many arguments"),
+        ("check now", "not an endpoint id"),
+        ("check endpoint-a endpoint-b", "too many arguments"),
         ("mute", "missing arguments"),
         ("mute endpoint-a", "missing arguments"),
         ("mute endpoint-a 2h extra", "too many arguments"),
@@ -106,3 +108,91 @@ def test_any_text_parses_or_fails_politely(text: str) -> None:
         parse_command(text)
     except CommandArgumentError as exc:
         assert exc.message
+
+
+# -- v2 endpoints: ep_… in the default project, proj_…/ep_… in a served one ---------------------------------------
+
+PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
+OTHER = "proj_9Zz9Zz9Zz9Zz9Zz9Zz9Zz"
+EP = "ep_8Hq2mZk4TnR7vXw1Lc9Pd"
+KEY = f"{PROJECT}/{EP}"
+SERVED = Projects(default=PROJECT, allowed=frozenset({PROJECT, OTHER}))
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        (f"status {EP}", StatusCommand(KEY)),
+        (f"status `{EP}`", StatusCommand(KEY)),
+        (f"status {KEY}", StatusCommand(KEY)),
+        (f"status {OTHER}/{EP}", StatusCommand(f"{OTHER}/{EP}")),
+        (f"check {EP}", CheckCommand(KEY)),
+        (f"check {ENDPOINT_ID}", CheckCommand(ENDPOINT_ID)),
+        ("check", CheckCommand()),
+        (f"mute {EP} 2h", MuteCommand(KEY, 7200)),
+        (f"unmute {KEY}", UnmuteCommand(KEY)),
+        (f"status {ENDPOINT_ID}", StatusCommand(ENDPOINT_ID)),
+    ],
+)
+def test_v2_endpoints_are_named_by_their_canonical_key(text: str, command: object) -> None:
+    # Given the relay's default project and allow-list; a bare ep_ id means the default project
+    assert parse_command(text, SERVED) == command
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ep_",
+        "ep_../../admin",
+        "ep_a%2Fb",
+        "ep_a/b",
+        "ep_<!channel>",
+        f"{PROJECT}/",
+        f"/{EP}",
+        f"{PROJECT}/{EP}/events",
+        f"{PROJECT}//{EP}",
+        f"{PROJECT}/endpoint-a",
+        f"PROJ_x/{EP}",
+        "proj_<!here>/ep_x",
+        "ep_" + "a" * 300,
+        f"{PROJECT}/{EP}\u200b",
+        "dep_5Jm2Qx8Rt4Wn7Ky1Vb3Hc",
+    ],
+)
+def test_hostile_v2_names_are_refused_without_being_echoed(name: str) -> None:
+    for verb in ("status", "check", "unmute"):
+        with pytest.raises(CommandArgumentError) as caught:
+            parse_command(f"{verb} {name}", SERVED)
+        assert "not an endpoint id" in caught.value.message
+        assert len(name) < 5 or name not in caught.value.message
+
+
+def test_a_project_the_relay_does_not_serve_is_refused_politely() -> None:
+    with pytest.raises(CommandArgumentError) as caught:
+        parse_command(f"status proj_notserved0000000001/{EP}", SERVED)
+    assert caught.value.message == "this relay does not serve that project"
+
+
+def test_a_bare_ep_id_needs_a_default_project() -> None:
+    # Given a relay without TOGETHER_PROJECT_ID
+    with pytest.raises(CommandArgumentError) as caught:
+        parse_command(f"status {EP}", Projects(allowed=frozenset({PROJECT})))
+    assert "proj_<id>/ep_<id>" in caught.value.message
+    # And with no projects at all, v2 is refused (v1 ids still parse)
+    with pytest.raises(CommandArgumentError):
+        parse_command(f"mute {KEY} 1h")
+    assert parse_command(f"mute {ENDPOINT_ID} 1h") == MuteCommand(ENDPOINT_ID, 3600)
+
+
+@settings(deadline=None)  # no per-example deadline: the machine is shared and noisy
+@given(st.text(alphabet="proj_ep/-`%.<>!@ABCxyz019", max_size=60))
+def test_any_v2_looking_text_yields_a_served_key_or_a_polite_refusal(text: str) -> None:
+    try:
+        command = parse_command(f"status {text}", SERVED)
+    except CommandArgumentError as exc:
+        assert exc.message
+        return
+    if isinstance(command, StatusCommand):
+        project, _, endpoint_id = command.endpoint_id.rpartition("/")
+        assert endpoint_id.startswith(("ep_", "endpoint-"))
+        assert not project or project in SERVED.allowed

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_PATH = ROOT / "slack" / "manifest.yaml"
 ENDPOINT_ID = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"
 # What a user types in place of each placeholder of the usage hint.
-_EXAMPLES = {"<endpoint-id>": ENDPOINT_ID, "<30m, 2h, 1d>": "2h"}
+_EXAMPLES = {"[<endpoint-id>]": ENDPOINT_ID, "<endpoint-id>": ENDPOINT_ID, "<30m, 2h, 1d>": "2h"}
 
 
 @pytest.fixture(scope="module")

@@ -50,8 +50,10 @@ class EventReasons:
         self._feed = feed
         self._api_key = api_key
         self._deadline = deadline
+        self._reserve = reserve_seconds
+        """What must stay for delivering the notice afterwards: the feed call never eats into it."""
         self._needed = call_seconds + reserve_seconds
-        """The feed call's worst case, plus what must stay for delivering the notice afterwards."""
+        """The least time worth starting the feed call with, plus the reserve (the deadline caps the call itself)."""
         self._lookback = lookback_seconds
 
     def explain(
@@ -64,14 +66,16 @@ class EventReasons:
             return ()
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seen_at - self._lookback))
         try:
-            events = self._feed.list_v2_events(
-                project_id,
-                endpoint_id,
-                self._api_key(),
-                min_level=EventLevel.WARN.value,
-                since=since,
-                limit=EVENTS_ASKED,
-            )
+            # The client caps its timeouts and retries at what the deadline has left: held back, the reserve stays.
+            with self._deadline.reserving(self._reserve):
+                events = self._feed.list_v2_events(
+                    project_id,
+                    endpoint_id,
+                    self._api_key(),
+                    min_level=EventLevel.WARN.value,
+                    since=since,
+                    limit=EVENTS_ASKED,
+                )
             return reason_lines(events, deployment_ids)
         except Exception as exc:  # the reason is optional: nothing about it may stop the notice
             error = getattr(exc, "code", None) or type(exc).__name__

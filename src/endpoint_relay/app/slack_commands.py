@@ -12,18 +12,20 @@ from collections.abc import Callable, Collection
 from typing import Protocol
 
 from endpoint_relay.app.dispatcher import NoticeDispatcher
+from endpoint_relay.app.endpoint_status import EndpointStatus
 from endpoint_relay.app.mutes import Mutes
-from endpoint_relay.app.recorder import DecisionRecorder, Owed
+from endpoint_relay.app.recorder import Owed
 from endpoint_relay.core import slack_replies
-from endpoint_relay.core.errors import EndpointNotFoundError, RelayError
+from endpoint_relay.core.errors import RelayError
 from endpoint_relay.core.leases import Leases
-from endpoint_relay.core.lookup import LookupService
 from endpoint_relay.core.slack_commands import (
+    NO_PROJECTS,
     CheckCommand,
     Command,
     CommandArgumentError,
     HelpCommand,
     MuteCommand,
+    Projects,
     SlashRequest,
     StatusCommand,
     UnmuteCommand,
@@ -47,8 +49,7 @@ class SlackCommands:
     def __init__(
         self,
         *,
-        lookups: LookupService,
-        recorder: DecisionRecorder,
+        status: EndpointStatus,
         mutes: Mutes,
         dispatcher: NoticeDispatcher,
         followups: FollowUpQueue,
@@ -56,10 +57,10 @@ class SlackCommands:
         mute_user_ids: Collection[str],
         check_leases: Leases,
         check_cooldown: int,
+        projects: Projects = NO_PROJECTS,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._lookups = lookups
-        self._recorder = recorder
+        self._status = status
         self._mutes = mutes
         self._dispatcher = dispatcher
         self._followups = followups
@@ -67,6 +68,7 @@ class SlackCommands:
         self._mute_users = frozenset(mute_user_ids)
         self._check_leases = check_leases
         self._check_cooldown = check_cooldown
+        self._projects = projects
         self._clock = clock
 
     def answer(self, request: SlashRequest) -> slack_replies.Reply:
@@ -74,7 +76,7 @@ class SlackCommands:
             logger.info("refused a Slack command from a workspace that is not allowed", extra={"team": request.team_id})
             return slack_replies.team_refused_reply()
         try:
-            command = parse_command(request.text)
+            command = parse_command(request.text, self._projects)
         except CommandArgumentError as exc:
             return slack_replies.argument_error_reply(exc.message)
         logger.info("Slack command", extra={"command": type(command).__name__, "user": request.user_id})
@@ -88,9 +90,9 @@ class SlackCommands:
     def _run(self, request: SlashRequest, command: Command) -> slack_replies.Reply:
         match command:
             case StatusCommand(endpoint_id=endpoint_id):
-                return self._status_now(endpoint_id) or self._defer(request.followup("status", endpoint_id))
-            case CheckCommand():
-                return self._check(request)
+                return self._status.cached(endpoint_id) or self._defer(request.followup("status", endpoint_id))
+            case CheckCommand(endpoint_id=endpoint_id):
+                return self._check(request, endpoint_id)
             case MuteCommand(endpoint_id=endpoint_id, duration_seconds=seconds):
                 if not self._may_mute(request):
                     return slack_replies.mute_refused_reply(allow_list_empty=not self._mute_users)
@@ -118,30 +120,16 @@ class SlackCommands:
         tally = self._dispatcher.dispatch([announcement] if announcement else [])
         tally.emit()
 
-    def _status_now(self, endpoint_id: str) -> slack_replies.Reply | None:
-        """The answer from a fresh cache entry, or None when it needs an upstream call."""
-        try:
-            cached = self._lookups.cached(endpoint_id)
-        except EndpointNotFoundError:  # a fresh, remembered 404
-            return slack_replies.not_found_reply(endpoint_id)
-        if cached is None:
-            return None
-        return slack_replies.status_reply(
-            cached.endpoint,
-            self._recorder.evaluate(cached.endpoint),
-            age_seconds=cached.age,
-            muted_until=muted_until(self._mutes, endpoint_id),
-        )
-
-    def _check(self, request: SlashRequest) -> slack_replies.Reply:
-        # A check force-refreshes every watched endpoint: one per workspace per cooldown, whoever asks.
-        key = f"#check#{request.team_id}"
+    def _check(self, request: SlashRequest, endpoint_id: str | None) -> slack_replies.Reply:
+        # A check force-refreshes what it covers: one per workspace (and endpoint) per cooldown, whoever asks.
+        key = f"#check#{request.team_id}" + (f"#{endpoint_id}" if endpoint_id else "")
         token = self._check_leases.claim(key, until=self._clock() + self._check_cooldown)
         if token is None:
             count("SlackChecksRefused")
-            return slack_replies.check_busy_reply(self._check_cooldown)
-        # Always deferred: a sweep of many endpoints can take longer than Slack waits.
-        return self._defer(request.followup("check"), not_queued=lambda: self._check_leases.release(key, token))
+            return slack_replies.check_busy_reply(self._check_cooldown, endpoint_id)
+        # Always deferred: a sweep of many endpoints, or a fresh retrieval and its notice, can outlast Slack's wait.
+        followup = request.followup("check", endpoint_id)
+        return self._defer(followup, not_queued=lambda: self._check_leases.release(key, token))
 
     def _defer(self, followup: FollowUp, *, not_queued: Callable[[], None] = lambda: None) -> slack_replies.Reply:
         if not self._followups.is_allowed(followup.response_url):
@@ -160,15 +148,6 @@ class SlackCommands:
     def _may_mute(self, request: SlashRequest) -> bool:
         # Nobody by default: a mute silences on-call, so it is granted by name, never by workspace membership.
         return bool({request.user_id, f"{request.team_id}:{request.user_id}"} & self._mute_users)
-
-
-def muted_until(mutes: Mutes, endpoint_id: str) -> float | None:
-    """When the endpoint's mute ends, or None; a status answer is worth more than its mute flag."""
-    try:
-        return mutes.muted_until(endpoint_id)
-    except RelayError as exc:  # no state table (no mutes to show) or the store is unavailable
-        logger.warning("mute state unavailable", extra={"endpoint_id": endpoint_id, "error": type(exc).__name__})
-        return None
 
 
 def _mute_failed(exc: Exception) -> slack_replies.Reply:

@@ -6,16 +6,11 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from endpoint_relay.app.lookup_alerts import LookupAlerts
-from endpoint_relay.app.mutes import Mutes
-from endpoint_relay.app.recorder import DecisionRecorder
-from endpoint_relay.app.slack_commands import muted_until
+from endpoint_relay.app.endpoint_status import EndpointStatus
 from endpoint_relay.app.sweep import SweepRunner
 from endpoint_relay.core import slack_replies
-from endpoint_relay.core.cache import CacheStatus
 from endpoint_relay.core.deadline import Deadline
-from endpoint_relay.core.errors import EndpointNotFoundError, RelayError, UpstreamError
-from endpoint_relay.core.lookup import LookupService
+from endpoint_relay.core.errors import RelayError
 from endpoint_relay.core.slack_followup import AnswerRefusedError, FollowUp
 from endpoint_relay.observability import count
 
@@ -32,10 +27,7 @@ class AnswerPoster(Protocol):
 
 @dataclass(kw_only=True, slots=True, eq=False)
 class SlackFollowUps:
-    lookups: LookupService
-    alerts: LookupAlerts
-    recorder: DecisionRecorder
-    mutes: Mutes
+    status: EndpointStatus
     sweeps: SweepRunner
     poster: AnswerPoster
     deadline: Deadline
@@ -52,7 +44,11 @@ class SlackFollowUps:
             logger.error("ignoring a Slack follow-up whose response_url is outside the allow-list")
             return "ignored"
         count("SlackFollowUps")
-        reply = self._check() if followup.kind == "check" else self._status(followup.endpoint_id or "")
+        if followup.endpoint_id is None:
+            reply = self._check()
+        else:
+            with self.deadline.reserving(self.post_seconds):
+                reply = self.status.fetched(followup.endpoint_id, check=followup.kind == "check")
         extra = {"command": followup.kind, "endpoint_id": followup.endpoint_id}
         try:
             self.poster.post(followup.response_url, reply)
@@ -62,29 +58,6 @@ class SlackFollowUps:
             return "undeliverable"
         logger.info("Slack follow-up answered", extra=extra)
         return "delivered"
-
-    def _status(self, endpoint_id: str) -> slack_replies.Reply:
-        try:
-            result = self.lookups.lookup(endpoint_id)
-        except EndpointNotFoundError:
-            return slack_replies.not_found_reply(endpoint_id)
-        except UpstreamError as exc:
-            return slack_replies.failure_reply(f"Together gave no usable answer for {endpoint_id}: {exc.message}")
-        except RelayError as exc:
-            return slack_replies.failure_reply(f"The relay could not look up {endpoint_id}: {exc.message}")
-        try:
-            # A real retrieval feeds the alert lifecycle; a cached answer is only evaluated.
-            fetched = result.status in (CacheStatus.MISS, CacheStatus.REFRESH)
-            endpoint = result.endpoint
-            findings = self.alerts.observe(endpoint) if fetched else self.recorder.evaluate(endpoint)
-        except RelayError as exc:
-            logger.error("evaluating the policy failed", extra={"error_code": exc.code, "error": type(exc).__name__})
-            return slack_replies.failure_reply(
-                f"The relay found {endpoint_id} but could not evaluate its policy; the alerting setup needs a look."
-            )
-        return slack_replies.status_reply(
-            result.endpoint, findings, age_seconds=result.age, muted_until=muted_until(self.mutes, endpoint_id)
-        )
 
     def _check(self) -> slack_replies.Reply:
         try:

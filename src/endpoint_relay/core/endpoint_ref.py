@@ -61,15 +61,20 @@ def parse_endpoint_ref(text: str, default_project: str | None) -> EndpointRef:
     )
 
 
+def is_alert_key(key: str) -> bool:
+    """A v1 id or ``proj_…/ep_…``: what the alert state is kept under, and what a Slack follow-up may name."""
+    try:
+        ref = parse_endpoint_ref(key, default_project=None)
+    except EndpointRefError:
+        return False
+    return not ref.is_v2 or ref.project_id is not None
+
+
 def require_alert_key(key: str) -> str:
     """A key the alert state may be kept under: a v1 id or ``proj_…/ep_…`` (a bare ``ep_…`` names no project).
 
     Refused like a bad v1 id, without echoing the value.
     """
-    try:
-        ref = parse_endpoint_ref(key, default_project=None)
-    except EndpointRefError:
-        raise invalid_endpoint_id() from None
-    if ref.is_v2 and ref.project_id is None:
+    if not is_alert_key(key):
         raise invalid_endpoint_id()
     return key

@@ -107,12 +107,17 @@ class LookupService:
         self._clock = clock
 
     def cached(self, endpoint_id: str) -> LookupResult | None:
-        """A fresh local answer, or None; never touches the network (Slack's 3-second path)."""
-        entry = self._local.get(endpoint_id)
+        """A fresh local answer about a v1 endpoint, or None; never touches the network (Slack's 3-second path)."""
+        result = self.fresh(self._v1_resource(endpoint_id))
+        return None if result is None else _v1(result)
+
+    def fresh[T](self, resource: Resource[T]) -> Cached[T] | None:
+        """A fresh local answer, or None; never touches the network. A remembered 404 raises it."""
+        entry: CacheEntry[T] | None = self._local.get(resource.key)
         now = self._clock()
         if entry is None or not self._policy.is_fresh(entry, now):
             return None
-        return _v1(self._result(entry, CacheStatus.HIT, now, _endpoint_not_found))
+        return self._result(entry, CacheStatus.HIT, now, resource.not_found)
 
     def lookup(self, endpoint_id: str, *, force_refresh: bool = False) -> LookupResult:
         """A v1 endpoint, through both tiers."""

@@ -2,15 +2,18 @@
 
 Unknown or empty input is a request for help. A known command with bad
 arguments raises CommandArgumentError with a message written for the person
-who typed it (Slack shows it to them, ephemerally).
+who typed it (Slack shows it to them, ephemerally). An endpoint is named as
+everywhere else (:mod:`endpoint_relay.core.endpoint_ref`): a v1 id, ``ep_…`` in
+the default project, or ``proj_…/ep_…`` in one of the relay's projects; commands
+carry its canonical key, the v1 id or ``proj_…/ep_…``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from endpoint_relay.core.endpoint_id import MAX_ENDPOINT_ID_LENGTH, is_valid_endpoint_id
+from endpoint_relay.core.endpoint_ref import EndpointRef, EndpointRefError, parse_endpoint_ref
 from endpoint_relay.core.slack_followup import FollowUp, FollowUpKind
 
 MAX_MUTE_SECONDS = 7 * 86_400
@@ -18,6 +21,8 @@ MAX_MUTE_SECONDS = 7 * 86_400
 MIN_MUTE_SECONDS = 60
 MAX_TEXT_LENGTH = 500
 """Slack caps command text far below this; anything longer is not a command of ours."""
+MAX_REF_LENGTH = 200
+"""Longer than any id pair the allow-lists accept; checked before parsing."""
 
 _UNIT_SECONDS = {"m": 60, "h": 3_600, "d": 86_400}
 # One or more <number><unit> parts: 30m, 2h, 1d, 1h30m.
@@ -38,11 +43,14 @@ class StatusCommand:
     """``status <id>``: the endpoint's state, findings and mute; from a fresh cache entry, else by the worker."""
 
     endpoint_id: str
+    """The canonical key: a v1 id or ``proj_…/ep_…``."""
 
 
 @dataclass(frozen=True, slots=True)
 class CheckCommand:
-    """``check``: a sweep of the watched endpoints, always run by the Slack worker."""
+    """``check``: a sweep of the watched endpoints; ``check <id>``: one endpoint, fetched afresh. Run by the worker."""
+
+    endpoint_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +121,25 @@ Command = StatusCommand | CheckCommand | MuteCommand | UnmuteCommand | HelpComma
 
 USAGE = {
     "status": "status <endpoint-id>",
-    "check": "check",
+    "check": "check [<endpoint-id>]",
     "mute": "mute <endpoint-id> <duration, e.g. 30m, 2h, 1d>",
     "unmute": "unmute <endpoint-id>",
     "help": "help",
 }
 
 
-def parse_command(text: str) -> Command:
+@dataclass(frozen=True, slots=True)
+class Projects:
+    """Which v2 projects a command may name: the relay's allow-list, and the one a bare ``ep_…`` means."""
+
+    default: str | None = None
+    allowed: frozenset[str] = field(default_factory=frozenset)
+
+
+NO_PROJECTS = Projects()
+
+
+def parse_command(text: str, projects: Projects = NO_PROJECTS) -> Command:
     words = text[: MAX_TEXT_LENGTH + 1].split()
     if not words or len(text) > MAX_TEXT_LENGTH:
         return HelpCommand(unknown=bool(words))
@@ -129,16 +148,17 @@ def parse_command(text: str) -> Command:
         return HelpCommand()
     if verb == "status":
         (endpoint_id,) = _arguments(verb, arguments, 1)
-        return StatusCommand(_endpoint_id(endpoint_id))
+        return StatusCommand(endpoint_key(endpoint_id, projects))
     if verb == "check":
-        _arguments(verb, arguments, 0)
-        return CheckCommand()
+        if len(arguments) > 1:
+            raise CommandArgumentError(f"too many arguments; usage: {USAGE[verb]}")
+        return CheckCommand(endpoint_key(arguments[0], projects) if arguments else None)
     if verb == "mute":
         endpoint_id, duration = _arguments(verb, arguments, 2)
-        return MuteCommand(_endpoint_id(endpoint_id), parse_duration(duration))
+        return MuteCommand(endpoint_key(endpoint_id, projects), parse_duration(duration))
     if verb == "unmute":
         (endpoint_id,) = _arguments(verb, arguments, 1)
-        return UnmuteCommand(_endpoint_id(endpoint_id))
+        return UnmuteCommand(endpoint_key(endpoint_id, projects))
     return HelpCommand(unknown=True)
 
 
@@ -173,11 +193,27 @@ def _arguments(verb: str, arguments: list[str], expected: int) -> list[str]:
     return arguments
 
 
-def _endpoint_id(value: str) -> str:
+def endpoint_key(value: str, projects: Projects = NO_PROJECTS) -> str:
+    """The canonical key of the endpoint ``value`` names; refused, without echoing it, unless the relay serves it."""
     # People paste ids from Slack messages, often wrapped in `code` formatting.
     candidate = value.strip("`")
-    if len(candidate) > MAX_ENDPOINT_ID_LENGTH or not is_valid_endpoint_id(candidate):
+    try:
+        if len(candidate) > MAX_REF_LENGTH:
+            raise EndpointRefError(candidate)
+        ref = parse_endpoint_ref(candidate, projects.default)
+    except EndpointRefError:
         raise CommandArgumentError(
-            "that is not an endpoint id: ids look like endpoint-<letters, digits and dashes>, in lower case"
-        )
-    return candidate
+            "that is not an endpoint id: ids look like endpoint-<lower-case letters, digits and dashes> (v1), "
+            "ep_<id> (v2, in the relay's project) or proj_<id>/ep_<id>"
+        ) from None
+    return _served(ref, projects).key
+
+
+def _served(ref: EndpointRef, projects: Projects) -> EndpointRef:
+    if not ref.is_v2:
+        return ref
+    if ref.project_id is None:
+        raise CommandArgumentError("this relay has no default project: name the endpoint as proj_<id>/ep_<id>")
+    if ref.project_id not in projects.allowed:
+        raise CommandArgumentError("this relay does not serve that project")
+    return ref

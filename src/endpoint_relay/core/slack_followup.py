@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from endpoint_relay.core.endpoint_id import is_valid_endpoint_id
+from endpoint_relay.core.endpoint_ref import is_alert_key
 
 TASK = "slack_command"
 TASK_KEY = "endpoint_relay"
@@ -59,8 +59,10 @@ class FollowUp:
             "team_id": event["team_id"],
             "correlation_id": correlation_id if isinstance(correlation_id, str) else None,
         }
-        if kind == "check":
-            return cls(kind="check", **common)
-        if kind == "status" and isinstance(endpoint_id, str) and is_valid_endpoint_id(endpoint_id):
+        # A v1 id or ``proj_…/ep_…``: the acknowledgement resolved a bare ``ep_…`` to its project.
+        named = isinstance(endpoint_id, str) and is_alert_key(endpoint_id)
+        if kind == "check" and (endpoint_id is None or named):
+            return cls(kind="check", endpoint_id=endpoint_id if named else None, **common)
+        if kind == "status" and named:
             return cls(kind="status", endpoint_id=endpoint_id, **common)
         return None

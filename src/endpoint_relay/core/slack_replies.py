@@ -35,8 +35,8 @@ _MAX_VALUE_CHARS = 300
 
 _SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":warning:"}
 _HELP = {
-    "status": "one endpoint, with its findings",
-    "check": "check every watched endpoint now and summarise",
+    "status": "one endpoint, with its findings (a v2 endpoint with a line per deployment)",
+    "check": "check every watched endpoint now and summarise; with an id, fetch that one afresh and alert on it",
     "mute": "silence notifications for one endpoint (at most 7d)",
     "unmute": "lift the silence",
     "help": "this list",
@@ -163,7 +163,11 @@ def _packed_sections(lines: Sequence[str], max_sections: int) -> list[dict[str, 
 def help_reply(command: str = "/together", *, unknown: bool = False) -> Reply:
     lines = [f"{code_span(f'{command} {USAGE[verb]}')}: {what}" for verb, what in _HELP.items()]
     intro = "Sorry, I did not understand that. " if unknown else ""
-    blocks = [_section(f"{intro}Here is what I can do:"), _section("\n".join(lines))]
+    ids = (
+        "An endpoint id is `endpoint-…` (v1), `ep_…` (v2, in the relay's default project) or `proj_…/ep_…` "
+        "(v2, in another project the relay serves)."
+    )
+    blocks = [_section(f"{intro}Here is what I can do:"), _section("\n".join(lines)), _context(ids)]
     return _reply(f"{intro}Commands: {', '.join(USAGE)}", blocks)
 
 
@@ -196,8 +200,14 @@ def acknowledgement_reply(what: str) -> Reply:
     return _reply(text, [_section(f":hourglass_flowing_sand: {text}")])
 
 
-def check_busy_reply(cooldown_seconds: int) -> Reply:
+def check_busy_reply(cooldown_seconds: int, endpoint_id: str | None = None) -> Reply:
     """A ``check`` within the workspace's cooldown: the one already started (or just finished) stands."""
+    if endpoint_id is not None:
+        text = (
+            f"{_code(endpoint_id)} was checked in this workspace in the last {format_duration(cooldown_seconds)}; "
+            "its answer went to whoever asked. Try again later, or use `status` for the cached view."
+        )
+        return _reply(text, [_section(f":hourglass: {text}")])
     text = (
         "A check of the watched endpoints is already running in this workspace, or ran in the last "
         f"{format_duration(cooldown_seconds)}; its summary went to whoever asked. "

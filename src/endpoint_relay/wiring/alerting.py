@@ -60,7 +60,9 @@ def build_alerting(
             events,
             lambda: secrets.get().together_api_key,
             deadline,
-            call_seconds=settings.upstream.worst_case_seconds(),
+            # One connection and a second to answer: enough for the feed, whose call the deadline caps. Its worst
+            # case with retries (22 s by default) would never fit beside delivery in a 29-second lookup.
+            call_seconds=min(settings.upstream.worst_case_seconds(), settings.upstream.connect_timeout + 1.0),
             # Delivering the notice afterwards must still fit; else the reason is left out, not the notice.
             reserve_seconds=dispatcher.budget_seconds,
         )

@@ -71,7 +71,16 @@ def build_shared(
     def alerting() -> Alerting:
         from endpoint_relay.wiring.alerting import build_alerting  # deferred: see the module docstring
 
-        return build_alerting(settings, secrets=secrets, clock=clock, deadline=deadline, sinks=sinks)
+        return build_alerting(
+            settings,
+            secrets=secrets,
+            clock=clock,
+            deadline=deadline,
+            sinks=sinks,
+            # v2 notices quote the endpoint's events feed; a bare ``ep_…`` in the policy means this project.
+            events=together,
+            default_project=settings.default_project_id,
+        )
 
     return Shared(
         settings=settings,

@@ -10,10 +10,12 @@ from endpoint_relay.adapters.leases import DynamoLeases
 from endpoint_relay.adapters.slack_response import SlackResponder
 from endpoint_relay.app.slack_commands import SlackCommands
 from endpoint_relay.core.leases import Leases, LocalLeases
+from endpoint_relay.core.slack_commands import Projects
 from endpoint_relay.core.slack_followup import FollowUp
 from endpoint_relay.core.slack_signature import SlackSignatureVerifier
 from endpoint_relay.settings import Settings
 from endpoint_relay.wiring.common import Clock, Shared
+from endpoint_relay.wiring.status import endpoint_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +38,7 @@ def build_slack_side(
         invoker or LambdaInvoker(settings.slack_worker_function), is_allowed=response_urls.is_allowed
     )
     commands = SlackCommands(
-        lookups=shared.lookups,
-        recorder=alerting.recorder,
+        status=endpoint_status(shared),
         mutes=alerting.mutes,
         dispatcher=alerting.dispatcher,
         followups=followups,
@@ -45,6 +46,7 @@ def build_slack_side(
         mute_user_ids=settings.slack_mute_user_ids,
         check_leases=leases,
         check_cooldown=settings.slack_check_cooldown_seconds,
+        projects=Projects(default=settings.default_project_id, allowed=settings.allowed_project_ids),
         clock=shared.clock,
     )
     return SlackSide(commands=commands, verifier=verifier or SlackSignatureVerifier(), leases=leases)

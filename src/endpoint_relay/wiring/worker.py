@@ -9,6 +9,7 @@ from endpoint_relay.adapters.slack_response import SlackResponder
 from endpoint_relay.app.slack_followups import SlackFollowUps
 from endpoint_relay.settings import Settings
 from endpoint_relay.wiring.common import Shared, SharedOptions, build_shared
+from endpoint_relay.wiring.status import endpoint_status
 from endpoint_relay.wiring.sweep import sweep_runner
 
 
@@ -25,15 +26,11 @@ def build_worker(
     **options: Unpack[SharedOptions],
 ) -> WorkerGraph:
     shared = build_shared(settings, **options)
-    alerting = shared.alerting()
     poster = responder or SlackResponder(
         settings.slack_response_url_hosts, allow_http=settings.slack_response_url_allow_http, deadline=shared.deadline
     )
     followups = SlackFollowUps(
-        lookups=shared.lookups,
-        alerts=alerting.lookup_alerts,
-        recorder=alerting.recorder,
-        mutes=alerting.mutes,
+        status=endpoint_status(shared),
         sweeps=sweep_runner(shared),
         poster=poster,
         deadline=shared.deadline,

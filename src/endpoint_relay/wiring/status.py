@@ -1,0 +1,18 @@
+"""One endpoint's status for Slack, wired once for both halves of the command: the acknowledgement and the worker."""
+
+from __future__ import annotations
+
+from endpoint_relay.app.endpoint_status import EndpointStatus
+from endpoint_relay.wiring.common import Shared
+
+
+def endpoint_status(shared: Shared) -> EndpointStatus:
+    alerting = shared.alerting()
+    return EndpointStatus(
+        lookups=shared.lookups,
+        v2_source=shared.together,
+        recorder=alerting.recorder,
+        alerts=alerting.lookup_alerts,
+        mutes=alerting.mutes,
+        projects=shared.settings.allowed_project_ids,
+    )
