@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from devstack.together_sim import TogetherSimulator
-from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
+from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint, make_v2_event
 from endpoint_relay.adapters.together import TogetherClient
 from endpoint_relay.app.v2_listing import page_size
 from endpoint_relay.core.errors import UpstreamAuthError, V1RetiredError
@@ -53,18 +54,32 @@ def _per_endpoint_gets(together: TogetherSimulator) -> int:
 def test_sweep_all_lists_pages_fills_the_cache_and_notifies_a_failed_deployment_once(
     harness: AlertingHarness, together: TogetherSimulator
 ) -> None:
-    # Given 250 v2 endpoints, one with a FAILED deployment
+    # Given 250 v2 endpoints, one with a FAILED deployment and an ERROR event saying why
     _seed(together, failed=BROKEN)
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    together.v2.add_events(
+        make_v2_event(
+            BROKEN,
+            created_at=now,
+            level="LEVEL_ERROR",
+            event_type="deployment.failed",
+            deployment_id="dep_sweep0007",
+            message="CUDA out of memory on replica 0",
+            project_id=PROJECT,
+        )
+    )
     size = page_size(UpstreamSettings().max_response_bytes)
     # When the sweep checks "all"
     report = harness.sweep()
-    # Then it made ⌈250/page⌉ list calls and no per-endpoint GET
+    # Then it made ⌈250/page⌉ list calls, one events call for the newly firing endpoint, and no per-endpoint GET
     assert together.call_count(LIST) == math.ceil(COUNT / size)
+    assert together.call_count(f"{LIST}/{BROKEN}/events") == 1
     assert _per_endpoint_gets(together) == 0
     assert report["checked"] == COUNT and report["failed"] == []
     # And the FAILED deployment notified once
     assert len(harness.slack_alerts()) == 1
     assert BROKEN in str(harness.slack_alerts()[0])
+    assert "CUDA out of memory on replica 0" in str(harness.slack_alerts()[0])
     # And a lookup of a listed endpoint is a cache hit, with no upstream call
     response = harness.relay.get(f"{LIST}/ep_sweep0100")
     assert response["statusCode"] == 200 and response["headers"]["X-Cache"] == "HIT"
