@@ -20,11 +20,21 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks import cold_start, package, shared_cache, sweep, v1_view, v2_uncached, warm_hit, warm_uncached
+from benchmarks import cold_start, package, shared_cache, sweep, sweep_v2, v1_view, v2_uncached, warm_hit, warm_uncached
 from benchmarks.stack import REPO, V2_PROJECT_ID, Stack, endpoint_ids, event_endpoint_id, v2_endpoint_ids
 
 RESULTS = REPO / "benchmarks" / "results.json"
-ALL = ("package", "cold_start", "warm_hit", "warm_uncached", "v2_uncached", "v1_view", "sweep", "shared_cache")
+ALL = (
+    "package",
+    "cold_start",
+    "warm_hit",
+    "warm_uncached",
+    "v2_uncached",
+    "v1_view",
+    "sweep",
+    "sweep_v2",
+    "shared_cache",
+)
 SDK3_COLD_TARGET = 1.0
 """ApiFunction's whole v2 cold start (boto3, Powertools, secret, shared table) against a bare SDK 3.x script's."""
 AS_DEPLOYED_TARGET = 1.5
@@ -156,6 +166,7 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
     targets += _v1_view_targets(results.get("v1_view"))
     targets += _package_targets(results.get("package"))
     targets += _sweep_targets(results.get("sweep"))
+    targets += _sweep_v2_targets(results.get("sweep_v2"))
     shared = results.get("shared_cache")
     if shared:
         calls, ideal = shared["upstream_calls"], shared["ideal_upstream_calls"]
@@ -292,6 +303,24 @@ def _sweep_targets(result: dict[str, Any] | None) -> list[Target]:
             target=">= 12x faster",
         ),
         *_as_deployed_targets(result.get("as_deployed"), ideal),
+    ]
+
+
+def _sweep_v2_targets(result: dict[str, Any] | None) -> list[Target]:
+    if result is None:
+        return []
+    listing, gets, allowed = result["list_all"], result["per_endpoint_gets"], result["allowed_calls"]
+    calls = listing["v2_calls"]
+    return [
+        Target(
+            "sweep v2",
+            f"all over {result['endpoints']} v2 endpoints: upstream calls",
+            f"{calls} calls, {listing['wall_s']:.2f} s",
+            f"per-endpoint GETs: {gets['v2_calls']} calls, {gets['wall_s']:.2f} s",
+            round(calls / allowed, 3),
+            f"<= ⌈{result['endpoints']}/{result['page_size']}⌉ + {result['firing']} firing = {allowed}",
+            calls <= allowed,
+        )
     ]
 
 
@@ -464,6 +493,7 @@ def main() -> int:
         "v2_uncached": lambda stack: v2_uncached.measure(stack, lookup_v2_id, args.uncached_iterations),
         "v1_view": lambda stack: v1_view.measure(),
         "sweep": lambda stack: sweep.measure(stack, sweep_ids),
+        "sweep_v2": lambda stack: sweep_v2.measure(stack, args.sweep_endpoints),
         "shared_cache": lambda stack: shared_cache.measure(stack, shared_ids, args.shared_seconds),
     }
     errors: dict[str, str] = {}

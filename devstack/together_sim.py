@@ -88,6 +88,8 @@ class TogetherSimulator:
         self.auth_failures = 0
         self.last_request_headers: dict[str, str] = {}
         self.v2 = TogetherV2()
+        self.v1_retired: int | None = None
+        """When set (403, 404 or 410), every v1 request answers it, as Together does once v1 is switched off."""
         self._server = LoopbackServer(_handler_for(self), host=host, port=port, name="together-sim")
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -139,6 +141,7 @@ class TogetherSimulator:
             self.calls.clear()
             self.auth_failures = 0
             self.latency = 0.0
+            self.v1_retired = None
         self.v2.reset()
 
     def call_count(self, endpoint_id: str | None = None) -> int:
@@ -194,6 +197,11 @@ class _SimHandler(QuietHandler):
             return
         if url.path.startswith("/v2/"):
             self._v2(url.path, url.query)
+            return
+        if sim.v1_retired is not None:
+            with sim._lock:
+                sim.calls["<v1 retired>"] += 1
+            self._json(sim.v1_retired, _V1_RETIRED)
             return
         if url.path == "/v1/endpoints":
             self._list(parse_qs(url.query).get("type", ["dedicated"])[0])
@@ -251,6 +259,10 @@ class _SimHandler(QuietHandler):
         elif path == "/_sim/latency":
             sim.latency = float(payload.get("seconds", 0))
             self._json(200, {"ok": True})
+        elif path == "/_sim/v1_retired":
+            status = payload.get("status")
+            sim.v1_retired = int(status) if status is not None else None
+            self._json(200, {"ok": True})
         elif path == "/_sim/reset":
             sim.reset()
             self._json(200, {"ok": True})
@@ -300,6 +312,12 @@ class _SimHandler(QuietHandler):
 
 def _error(message: str, code: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": "invalid_request_error", "param": None, "code": code}}
+
+
+_V1_RETIRED = _error(
+    "Dedicated endpoints v1 is no longer available for your organization; use the v2 endpoints API",
+    "endpoints_v1_create_access_disabled",
+)
 
 
 def _fault_from(item: dict[str, Any]) -> Fault:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from endpoint_relay.core.endpoint_id import is_valid_endpoint_id
+from endpoint_relay.core.endpoint_ref import EndpointRefError, parse_endpoint_ref
 from endpoint_relay.core.loopback import is_secure_url
 from endpoint_relay.core.v2_ids import is_valid_project_id
 
@@ -173,8 +173,13 @@ def watched_endpoints(raw: str) -> tuple[str, ...] | None:
     if raw.lower() == "all":
         return None
     ids = tuple(dict.fromkeys(items(raw)))
-    if not ids or not all(is_valid_endpoint_id(endpoint_id) for endpoint_id in ids):
-        raise ValueError("expected all, or comma-separated endpoint ids such as endpoint-1234abcd")
+    if not ids:
+        raise ValueError("expected all, or comma-separated endpoint ids (endpoint-…, ep_… or proj_…/ep_…)")
+    for endpoint_id in ids:
+        try:
+            parse_endpoint_ref(endpoint_id, default_project=None)  # which project a bare ep_ is in: Settings
+        except EndpointRefError as exc:
+            raise ValueError(f"expected all, or comma-separated endpoint ids: {exc}") from None
     return ids
 
 

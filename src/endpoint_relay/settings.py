@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from endpoint_relay import env_values as parse
 from endpoint_relay.core.cache import CachePolicy
+from endpoint_relay.core.endpoint_ref import EndpointRef, parse_endpoint_ref
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -224,6 +225,7 @@ class Settings:
         settings = _read(cls, os.environ if environ is None else environ)
         settings._check_upstream_budget()
         settings._check_alerting()
+        settings._check_watched()
         return settings
 
     def _check_upstream_budget(self) -> None:
@@ -235,6 +237,22 @@ class Settings:
                 f"keep it within {_UPSTREAM_BUDGET_SECONDS:.0f}s so API Gateway's "
                 f"{API_GATEWAY_BUDGET_SECONDS:.0f}s limit is never hit"
             )
+
+    def _check_watched(self) -> None:
+        for ref in self.watched_refs:
+            if not ref.is_v2:
+                continue
+            if ref.project_id is None:
+                raise SettingsError(f"WATCHED_ENDPOINTS: {ref.endpoint_id} has no project; set TOGETHER_PROJECT_ID")
+            if ref.project_id not in self.allowed_project_ids:
+                raise SettingsError(
+                    f"WATCHED_ENDPOINTS names project {ref.project_id}, which is not in TOGETHER_PROJECT_ID(S)"
+                )
+
+    @property
+    def watched_refs(self) -> tuple[EndpointRef, ...]:
+        """The watched endpoints, a bare ``ep_…`` in the default project; () for "all"."""
+        return tuple(parse_endpoint_ref(text, self.default_project_id) for text in self.watched_endpoints or ())
 
     def _check_alerting(self) -> None:
         if self.alert_sinks and self.alert_table_name is None:

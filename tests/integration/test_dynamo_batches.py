@@ -12,9 +12,10 @@ import pytest
 from devstack.aws import aws_client, create_alert_table, create_cache_table
 from devstack.together_sim import make_endpoint
 from endpoint_relay.adapters import dynamo
+from endpoint_relay.adapters.alert_batches import DynamoAlertBatches
 from endpoint_relay.adapters.alert_store import DynamoAlertStore
-from endpoint_relay.adapters.shared_cache import BatchedSharedWrites, DynamoSharedCache
-from endpoint_relay.core.alert_preload import NO_STORED_ALERT
+from endpoint_relay.adapters.shared_cache_batches import BatchedSharedWrites, BatchingSharedCache
+from endpoint_relay.core.alert_preload import NO_STORED_ALERT, PreloadedAlert
 from endpoint_relay.core.alerting import (
     AlertState,
     AlertStatus,
@@ -49,14 +50,25 @@ def dynamodb(faults: AwsFaultProxy) -> Any:
     return aws_client("dynamodb", faults.url)
 
 
-@pytest.fixture
-def store(dynamodb: Any, moto_endpoint: str) -> DynamoAlertStore:
-    return DynamoAlertStore(create_alert_table(moto_endpoint), client=dynamodb)
+class _Store(DynamoAlertStore):
+    """The store with the sweep's batch read of the same table beside it."""
+
+    def __init__(self, table_name: str, client: Any) -> None:
+        super().__init__(table_name, client=client)
+        self._batches = DynamoAlertBatches(table_name, client=client)
+
+    def load_many(self, endpoint_ids: list[str]) -> dict[str, PreloadedAlert]:
+        return self._batches.load_many(endpoint_ids)
 
 
 @pytest.fixture
-def cache(dynamodb: Any, moto_endpoint: str) -> DynamoSharedCache:
-    return DynamoSharedCache(create_cache_table(moto_endpoint), client=dynamodb)
+def store(dynamodb: Any, moto_endpoint: str) -> _Store:
+    return _Store(create_alert_table(moto_endpoint), dynamodb)
+
+
+@pytest.fixture
+def cache(dynamodb: Any, moto_endpoint: str) -> BatchingSharedCache:
+    return BatchingSharedCache(create_cache_table(moto_endpoint), client=dynamodb)
 
 
 def _save_ok(store: DynamoAlertStore, endpoint_id: str) -> AlertState:
@@ -74,9 +86,7 @@ def _entry(endpoint_id: str, fetched_at: float = NOW, state: str = "STARTED") ->
 # -- load_many ------------------------------------------------------------------------------------------------------
 
 
-def test_load_many_reads_stored_and_absent_state_in_calls_of_100(
-    store: DynamoAlertStore, faults: AwsFaultProxy
-) -> None:
+def test_load_many_reads_stored_and_absent_state_in_calls_of_100(store: _Store, faults: AwsFaultProxy) -> None:
     # Given 150 endpoints, of which every third has alert state
     ids = _ids(150)
     saved = {endpoint_id: _save_ok(store, endpoint_id) for endpoint_id in ids[::3]}
@@ -93,12 +103,12 @@ def test_load_many_reads_stored_and_absent_state_in_calls_of_100(
     assert faults.forwarded["BatchGetItem"] == 2 and faults.forwarded["GetItem"] == 0
 
 
-def test_load_many_agrees_with_load(store: DynamoAlertStore) -> None:
+def test_load_many_agrees_with_load(store: _Store) -> None:
     _save_ok(store, "endpoint-same")
     assert store.load_many(["endpoint-same"]) == {"endpoint-same": store.load("endpoint-same")}
 
 
-def test_load_many_asks_again_for_the_keys_left_unprocessed(store: DynamoAlertStore, faults: AwsFaultProxy) -> None:
+def test_load_many_asks_again_for_the_keys_left_unprocessed(store: _Store, faults: AwsFaultProxy) -> None:
     # Given stored state, and DynamoDB answering the next two batch reads 30 keys at a time
     ids = _ids(100, "unprocessed")
     for endpoint_id in ids[:50]:
@@ -113,9 +123,7 @@ def test_load_many_asks_again_for_the_keys_left_unprocessed(store: DynamoAlertSt
     assert set(loaded) == set(ids)
 
 
-def test_keys_still_unprocessed_after_every_attempt_are_left_out(
-    store: DynamoAlertStore, faults: AwsFaultProxy
-) -> None:
+def test_keys_still_unprocessed_after_every_attempt_are_left_out(store: _Store, faults: AwsFaultProxy) -> None:
     # Given DynamoDB processing only 5 keys of each batch read, every time
     ids = _ids(40, "starved")
     faults.leave_unprocessed(1000, keep=5)
@@ -126,14 +134,14 @@ def test_keys_still_unprocessed_after_every_attempt_are_left_out(
     assert loaded == dict.fromkeys(ids[: 5 * dynamo.BATCH_ATTEMPTS], NO_STORED_ALERT)
 
 
-def test_a_failed_batch_read_is_an_alert_store_error(store: DynamoAlertStore, faults: AwsFaultProxy) -> None:
+def test_a_failed_batch_read_is_an_alert_store_error(store: _Store, faults: AwsFaultProxy) -> None:
     faults.fail(AwsFault(code="AccessDeniedException", operations=frozenset({"BatchGetItem"})))
     with pytest.raises(AlertStoreError) as raised:
         store.load_many(_ids(3, "failing"))
     assert raised.value.message == "AccessDeniedException"
 
 
-def test_an_unreadable_item_in_a_batch_starts_its_lifecycle_afresh(store: DynamoAlertStore, dynamodb: Any) -> None:
+def test_an_unreadable_item_in_a_batch_starts_its_lifecycle_afresh(store: _Store, dynamodb: Any) -> None:
     dynamodb.put_item(
         TableName=store._table,
         Item={"pk": {"S": "endpoint-garbled"}, "version": {"N": "7"}, "status": {"S": "exploded"}},
@@ -145,7 +153,7 @@ def test_an_unreadable_item_in_a_batch_starts_its_lifecycle_afresh(store: Dynamo
 # -- put_many -------------------------------------------------------------------------------------------------------
 
 
-def test_put_many_writes_every_entry_in_calls_of_25(cache: DynamoSharedCache, faults: AwsFaultProxy) -> None:
+def test_put_many_writes_every_entry_in_calls_of_25(cache: BatchingSharedCache, faults: AwsFaultProxy) -> None:
     # Given 60 answers (one of them a remembered 404)
     ids = _ids(60, "put")
     entries = [(endpoint_id, _entry(endpoint_id), NOW + 900) for endpoint_id in ids[:-1]]
@@ -158,13 +166,13 @@ def test_put_many_writes_every_entry_in_calls_of_25(cache: DynamoSharedCache, fa
         assert cache.get(endpoint_id, Endpoint.from_json) == entry
 
 
-def test_put_many_keeps_the_newest_entry_of_an_id_given_twice(cache: DynamoSharedCache) -> None:
+def test_put_many_keeps_the_newest_entry_of_an_id_given_twice(cache: BatchingSharedCache) -> None:
     older, newer = _entry("endpoint-twice", NOW, "STARTING"), _entry("endpoint-twice", NOW + 5, "STARTED")
     assert cache.put_many([("endpoint-twice", newer, NOW + 900), ("endpoint-twice", older, NOW + 900)]) == []
     assert cache.get("endpoint-twice", Endpoint.from_json) == newer
 
 
-def test_put_many_sends_the_items_left_unprocessed_again(cache: DynamoSharedCache, faults: AwsFaultProxy) -> None:
+def test_put_many_sends_the_items_left_unprocessed_again(cache: BatchingSharedCache, faults: AwsFaultProxy) -> None:
     # Given DynamoDB writing only 10 items of the next two batch writes
     ids = _ids(25, "retry")
     faults.leave_unprocessed(2, keep=10)
@@ -175,7 +183,7 @@ def test_put_many_sends_the_items_left_unprocessed_again(cache: DynamoSharedCach
     assert all(cache.get(endpoint_id, Endpoint.from_json) is not None for endpoint_id in ids)
 
 
-def test_put_many_answers_the_ids_it_could_not_write(cache: DynamoSharedCache, faults: AwsFaultProxy) -> None:
+def test_put_many_answers_the_ids_it_could_not_write(cache: BatchingSharedCache, faults: AwsFaultProxy) -> None:
     ids = _ids(20, "unwritten")
     faults.leave_unprocessed(1000, keep=2)
     left = cache.put_many([(endpoint_id, _entry(endpoint_id), NOW + 900) for endpoint_id in ids])
@@ -185,7 +193,7 @@ def test_put_many_answers_the_ids_it_could_not_write(cache: DynamoSharedCache, f
     ]
 
 
-def test_a_failed_batch_write_is_a_shared_cache_error(cache: DynamoSharedCache, faults: AwsFaultProxy) -> None:
+def test_a_failed_batch_write_is_a_shared_cache_error(cache: BatchingSharedCache, faults: AwsFaultProxy) -> None:
     faults.fail(AwsFault(code="AccessDeniedException", operations=frozenset({"BatchWriteItem"})))
     with pytest.raises(SharedCacheError):
         cache.put_many([("endpoint-x", _entry("endpoint-x"), NOW + 900)])
@@ -195,7 +203,7 @@ def test_a_failed_batch_write_is_a_shared_cache_error(cache: DynamoSharedCache, 
 
 
 def test_batched_writes_go_out_25_at_a_time_and_flush_sends_the_rest(
-    cache: DynamoSharedCache, faults: AwsFaultProxy
+    cache: BatchingSharedCache, faults: AwsFaultProxy
 ) -> None:
     writes = BatchedSharedWrites(cache)
     ids = _ids(30, "buffered")
@@ -209,7 +217,7 @@ def test_batched_writes_go_out_25_at_a_time_and_flush_sends_the_rest(
     assert all(writes.get(endpoint_id, Endpoint.from_json) is not None for endpoint_id in ids)
 
 
-def test_a_failed_flush_is_logged_not_raised(cache: DynamoSharedCache, faults: AwsFaultProxy) -> None:
+def test_a_failed_flush_is_logged_not_raised(cache: BatchingSharedCache, faults: AwsFaultProxy) -> None:
     writes = BatchedSharedWrites(cache)
     writes.put("endpoint-lost", _entry("endpoint-lost"), NOW + 900)
     faults.fail(AwsFault(code="AccessDeniedException", operations=frozenset({"BatchWriteItem"})))

@@ -81,3 +81,23 @@ def test_no_sinks_can_be_said_explicitly(value: str) -> None:
 
 def test_watched_endpoints_all_means_every_dedicated_endpoint() -> None:
     assert _settings(WATCHED_ENDPOINTS="ALL").watched_endpoints is None
+
+
+@pytest.mark.parametrize(
+    ("watched", "project", "ok"),
+    [
+        ("endpoint-abc,ep_one,proj_a/ep_two", "proj_a", True),
+        ("ep_one", None, False),  # a bare ep_ needs the default project
+        ("proj_other/ep_two", "proj_a", False),  # a project the relay does not serve
+        ("proj_a/endpoint-abc", "proj_a", False),
+        ("ep_../x", "proj_a", False),
+    ],
+)
+def test_watched_endpoints_take_v1_and_v2_references(watched: str, project: str | None, ok: bool) -> None:
+    env = {"WATCHED_ENDPOINTS": watched, **({"TOGETHER_PROJECT_ID": project} if project else {})}
+    if ok:
+        refs = _settings(**env).watched_refs
+        assert [ref.key for ref in refs] == ["endpoint-abc", "proj_a/ep_one", "proj_a/ep_two"]
+    else:
+        with pytest.raises(SettingsError, match="WATCHED_ENDPOINTS"):
+            _settings(**env)

@@ -90,8 +90,10 @@ DEPLOY_TIME_VALUES = {
 CALL_TARGETS = {
     # Module making AWS calls -> the environment variable naming the resource those calls go to.
     "adapters/shared_cache.py": "CACHE_TABLE_NAME",
+    "adapters/shared_cache_batches.py": "CACHE_TABLE_NAME",
     "adapters/leases.py": "CACHE_TABLE_NAME",
     "adapters/alert_store.py": "ALERT_TABLE_NAME",
+    "adapters/alert_batches.py": "ALERT_TABLE_NAME",
     "adapters/sns_notifier.py": "ALERT_TOPIC_ARN",
     "adapters/secret_store.py": "RELAY_SECRET_ID",
     "adapters/policy_source.py": "POLICY_PARAMETER_NAME",
@@ -298,6 +300,22 @@ def test_a_role_grants_nothing_its_function_or_lambda_does_not_need(function: st
     )
 
     assert unneeded == []
+
+
+BATCH_ACTIONS = frozenset({"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"})
+"""Unconditional (BatchWriteItem also deletes) and many items at once: only for the functions that sweep."""
+SWEEPING_FUNCTIONS = frozenset({"SweepFunction", "SlackWorkerFunction"})
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_only_the_functions_that_sweep_reach_or_are_granted_batch_calls(function: str) -> None:
+    reached = {call.action for call in aws_calls(reachable_modules(function))} & BATCH_ACTIONS
+    granted = {grant.action for grant in role_grants(function_role(function))} & BATCH_ACTIONS
+
+    if function in SWEEPING_FUNCTIONS:
+        assert reached == granted == BATCH_ACTIONS  # the sweep's batch read and batch writes, both in reach
+    else:
+        assert (reached, granted) == (set(), set())
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from endpoint_relay.adapters import dynamo
 from endpoint_relay.adapters.aws_clients import LazyClient
-from endpoint_relay.core.alert_preload import NO_STORED_ALERT, PreloadedAlert
 from endpoint_relay.core.alerting import (
     MAX_PERMANENT_REFUSALS,
     AlertState,
@@ -61,41 +60,11 @@ class DynamoAlertStore:
 
     def load(self, endpoint_id: str) -> StoredAlert | None:
         response = dynamo.call(
-            lambda: self._dynamodb().get_item(TableName=self._table, Key=_key(endpoint_id), ConsistentRead=True),
+            lambda: self._dynamodb().get_item(TableName=self._table, Key=item_key(endpoint_id), ConsistentRead=True),
             AlertStoreError,
         )
         item = response.get("Item")
-        return _stored(dynamo.plain(item)) if item else None
-
-    def load_many(self, endpoint_ids: Sequence[str]) -> dict[str, PreloadedAlert]:
-        """Many endpoints' state in BatchGetItem calls of 100 keys, read as consistently as :meth:`load`.
-
-        An id missing from the answer was not read: DynamoDB left it unprocessed through every retry, or the
-        deadline left no time to ask again. Its reader falls back to :meth:`load`.
-        """
-        found: dict[str, PreloadedAlert] = {}
-
-        def send(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            response: Mapping[str, Any] = dynamo.call(
-                lambda: self._dynamodb().batch_get_item(RequestItems=request), AlertStoreError
-            )
-            for raw in response.get("Responses", {}).get(self._table, []):
-                item = dynamo.plain(raw)
-                endpoint_id = dynamo.text(item.get("pk"))
-                stored = _stored(item)
-                if endpoint_id is not None and stored is not None:
-                    found[endpoint_id] = stored
-            unprocessed: list[dict[str, Any]] = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
-            return unprocessed
-
-        wanted = list(dict.fromkeys(endpoint_ids))  # a repeated key is refused by BatchGetItem
-        unread = dynamo.batches(send, [_key(endpoint_id) for endpoint_id in wanted], dynamo.MAX_GET_BATCH)
-        left = {dynamo.text(dynamo.plain(key).get("pk")) for key in unread}
-        for endpoint_id in wanted:
-            if endpoint_id not in found and endpoint_id not in left:
-                found[endpoint_id] = NO_STORED_ALERT
-        return found
+        return stored_alert(dynamo.plain(item)) if item else None
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
@@ -207,7 +176,7 @@ class DynamoAlertStore:
     def _request(self, endpoint_id: str, update: _Update, condition: str | None) -> dict[str, Any]:
         request: dict[str, Any] = {
             "TableName": self._table,
-            "Key": _key(endpoint_id),
+            "Key": item_key(endpoint_id),
             "UpdateExpression": update.expression(),
             "ExpressionAttributeNames": update.names,
         }
@@ -283,7 +252,8 @@ def _drop_owed(update: _Update, sinks: Iterable[str]) -> None:
         update.remove(f"due_{sink}", f"lease_{sink}", f"lease_owner_{sink}", f"refusals_{sink}")
 
 
-def _stored(item: dict[str, Any]) -> StoredAlert | None:
+def stored_alert(item: dict[str, Any]) -> StoredAlert:
+    """An item (plain values) as the lifecycle reads it; unreadable state reads as a fresh lifecycle."""
     try:
         state = AlertState(
             status=AlertStatus(_text(item, "status") or AlertStatus.OK.value),
@@ -316,7 +286,7 @@ def _check_sink(sink: str) -> None:
         raise ValueError(f"sink names are short lowercase words, not {sink!r}")
 
 
-def _key(endpoint_id: str) -> dict[str, Any]:
+def item_key(endpoint_id: str) -> dict[str, Any]:
     return dynamo.attributes({"pk": endpoint_id})
 
 

@@ -33,6 +33,7 @@ from endpoint_relay.core.errors import (
     UpstreamRateLimitedError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
+    V1RetiredError,
 )
 from endpoint_relay.core.models import Endpoint, EndpointParseError
 from endpoint_relay.core.v2_errors import bad_request
@@ -52,9 +53,14 @@ class Refusals:
 
     not_found: Callable[[], NotFoundError]
     explains_bad_request: bool = False
+    tells_retirement: bool = False
+    """A refusal may mean the API is gone (the v1 list): 404, 410 or a 403 saying so raise V1RetiredError."""
 
 
 _V1_REFUSALS = Refusals(not_found=lambda: EndpointNotFoundError("endpoint not found", param="endpointId"))
+_V1_LIST_REFUSALS = Refusals(not_found=_V1_REFUSALS.not_found, tells_retirement=True)
+V1_RETIRED_CODE = "endpoints_v1_create_access_disabled"
+"""The code of Together's 403 once an organisation's v1 endpoint access is switched off."""
 
 
 class TogetherClient(TogetherV2Reads):
@@ -118,7 +124,7 @@ class TogetherClient(TogetherV2Reads):
 
     def list_endpoint_ids(self, api_key: str) -> list[str]:
         """Ids of the organisation's dedicated endpoints (list items lack autoscaling)."""
-        return self._get(f"{self._base_url}/endpoints?type=dedicated", api_key, _endpoint_ids)
+        return self._get(f"{self._base_url}/endpoints?type=dedicated", api_key, _endpoint_ids, _V1_LIST_REFUSALS)
 
     def _get_v2[T](self, request: V2Request, api_key: str, parse: Callable[[str], T]) -> T:
         refusals = Refusals(not_found=lambda: not_found(request), explains_bad_request=True)
@@ -161,6 +167,10 @@ class TogetherClient(TogetherV2Reads):
             return self._read_capped(response)
         if status == 400 and refusals.explains_bad_request:
             raise bad_request(self._read_capped(response))
+        if refusals.tells_retirement and status in (403, 404, 410):
+            retired = status != 403 or _error_code(self._read_capped(response)) == V1_RETIRED_CODE
+            if retired:
+                raise V1RetiredError(f"Together's v1 endpoint API answered {status}: it is retired")
         response.drain_conn()
         if status == 404:
             raise refusals.not_found()
@@ -206,6 +216,15 @@ class TogetherClient(TogetherV2Reads):
             return b"".join(chunks).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidUpstreamResponseError("Together's answer is not UTF-8") from exc
+
+
+def _error_code(body: str) -> str | None:
+    try:
+        envelope = json.loads(body).get("error")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    code = envelope.get("code") if isinstance(envelope, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def _endpoint_ids(body: str) -> list[str]:

@@ -127,6 +127,10 @@ class UpstreamTimeoutError(UpstreamError, answer=TIMED_OUT, code="upstream_timeo
     """Together did not answer within the read timeout (or what the invocation had left)."""
 
 
+class V1RetiredError(UpstreamError, code="upstream_v1_retired", kind="retired"):
+    """Together's v1 endpoint API refuses for good (403 ``endpoints_v1_create_access_disabled``, 404 or 410)."""
+
+
 class InvalidUpstreamResponseError(UpstreamError, code="upstream_invalid_response", kind="invalid_response"):
     """Together answered 200 with something that is not an endpoint: a contract change worth a look."""
 

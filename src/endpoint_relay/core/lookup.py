@@ -123,6 +123,10 @@ class LookupService:
         """A v1 endpoint, through both tiers."""
         return _v1(self.fetch(self._v1_resource(endpoint_id), force_refresh=force_refresh))
 
+    def remember(self, key: str, body: str, value: object) -> None:
+        """Keep an answer fetched in bulk (an item of a list page) as if ``key`` had just been fetched alone."""
+        self._store(key, CacheEntry(fetched_at=self._clock(), body=body, value=value))
+
     def _v1_resource(self, endpoint_id: str) -> Resource[Endpoint]:
         return Resource(
             key=endpoint_id,

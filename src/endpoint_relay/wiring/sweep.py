@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from typing import Unpack
 
 from endpoint_relay.adapters import aws_clients
+from endpoint_relay.adapters.alert_batches import DynamoAlertBatches
 from endpoint_relay.adapters.alert_store import DynamoAlertStore
-from endpoint_relay.adapters.shared_cache import BatchedSharedWrites, DynamoSharedCache
+from endpoint_relay.adapters.shared_cache_batches import BatchedSharedWrites, BatchingSharedCache
 from endpoint_relay.adapters.sweep_cursor import DynamoSweepCursor
 from endpoint_relay.app.sweep import SweepConfig, SweepRunner
+from endpoint_relay.app.v2_listing import V2Listing, page_size
+from endpoint_relay.core.alert_preload import AlertBatchReader
 from endpoint_relay.core.alerting import MemoryCursor, SweepCursor
 from endpoint_relay.core.cache import LocalCache
 from endpoint_relay.core.lookup import LookupService
@@ -41,10 +44,19 @@ def sweep_runner(shared: Shared) -> SweepRunner:
         dispatcher=alerting.dispatcher,
         deadline=shared.deadline,
         list_endpoint_ids=together_lister(shared.together, shared.secrets),
+        list_v2=V2Listing(
+            shared.together,
+            shared.secrets,
+            lookups,
+            sorted(settings.allowed_project_ids),
+            size=page_size(settings.upstream.max_response_bytes),
+        ),
+        v2_source=shared.together,
         cursor=cursor,
-        preload=alerting.store.load_many if isinstance(alerting.store, DynamoAlertStore) else None,
+        preload=_preload(settings, alerting.store),
         config=SweepConfig(
             watched=settings.watched_endpoints,
+            default_project=settings.default_project_id,
             max_workers=settings.sweep_max_workers,
             # Worth starting only with time for one Together attempt and then recording its alert state.
             check_seconds=max(
@@ -55,12 +67,19 @@ def sweep_runner(shared: Shared) -> SweepRunner:
     )
 
 
+def _preload(settings: Settings, store: object) -> AlertBatchReader | None:
+    """The batch read of the alert table the recorder's store writes (none when the store is not that table)."""
+    if settings.alert_table_name is None or not isinstance(store, DynamoAlertStore):
+        return None
+    return DynamoAlertBatches(settings.alert_table_name).load_many
+
+
 def _sweep_lookups(shared: Shared) -> tuple[LookupService, Callable[[], None]]:
     """The lookups of wiring.common, with the shared tier's writes gathered into batches (a sweep writes many)."""
     settings = shared.settings
     if not settings.cache.table_name:
         return shared.lookups, lambda: None
-    writes = BatchedSharedWrites(DynamoSharedCache(settings.cache.table_name))
+    writes = BatchedSharedWrites(BatchingSharedCache(settings.cache.table_name))
     lookups = LookupService(
         upstream=shared.together,
         secrets=shared.secrets,
