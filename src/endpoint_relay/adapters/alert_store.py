@@ -3,7 +3,8 @@
 Item attributes (key ``pk`` = endpoint id):
 
 - lifecycle: ``version``, ``status``, ``fingerprint``, ``findings`` (JSON), ``opened_at`` (first seen),
-  ``announced``, ``last_notified``, ``endpoint_state``, ``state_since``, ``muted_until``, ``muted_by``
+  ``announced``, ``last_notified``, ``endpoint_state``, ``state_since``, ``clocks`` (v2, JSON: each
+  deployment's own start times), ``muted_until``, ``muted_by``
 - delivery: ``notice`` (JSON of the newest notice) and, per sink ``<s>``: ``due_<s>`` (id of the notice
   still owed), ``lease_<s>`` / ``lease_owner_<s>`` (who is delivering it, until when), ``delivered_<s>``,
   ``delivered_at_<s>``, ``failures_<s>`` (every failed attempt), ``refusals_<s>`` (permanent refusals of the
@@ -40,6 +41,7 @@ from endpoint_relay.core.alerting import (
     findings_from_json,
     findings_to_json,
 )
+from endpoint_relay.core.deployment_clocks import clocks_from_json, clocks_to_json
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -80,6 +82,7 @@ class DynamoAlertStore:
         update.set_or_remove("last_notified", state.last_notified)
         update.set_or_remove("endpoint_state", state.endpoint_state)
         update.set_or_remove("state_since", state.state_since)
+        update.set_or_remove("clocks", None if state.clocks is None else clocks_to_json(state.clocks))
         update.set("expires_at", _expiry(write.now, state.muted_until))
         if notice is not None:
             _owe(update, notice, sinks)
@@ -264,6 +267,7 @@ def stored_alert(item: dict[str, Any]) -> StoredAlert:
             last_notified=_number(item, "last_notified"),
             endpoint_state=_text(item, "endpoint_state"),
             state_since=_number(item, "state_since"),
+            clocks=clocks_from_json(_text(item, "clocks")),
             muted_until=_number(item, "muted_until"),
             muted_by=_text(item, "muted_by"),
         )

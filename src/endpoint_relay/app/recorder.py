@@ -111,15 +111,16 @@ class DecisionRecorder:
 
     def _evaluate(self, subject: Subject) -> tuple[Finding, ...]:
         now = self._clock()
-        since = None
+        stored = None
         if self._store is not None:
             try:
                 stored = self._store.load(subject.key)
             except AlertStoreError:
                 logger.warning("alert state unavailable; evaluating without it", extra={"endpoint_id": subject.key})
-                stored = None
-            since = state_since(stored.state, subject.tracked_state, now) if stored else None
-        return subject.findings(since, now)
+        if stored is None:
+            return subject.findings(None, now)
+        since = state_since(stored.state, subject.tracked_state, now)
+        return subject.findings(since, now, subject.clocks(stored.state, since, now))
 
     def _record_subject(self, subject: Subject, stored: PreloadedAlert | None) -> Recorded:
         if self._store is None:
@@ -142,7 +143,9 @@ class DecisionRecorder:
                 stored = None if preloaded is NO_STORED_ALERT else preloaded
                 preloaded = None  # only for the first attempt: after a lost write, look again
             previous = stored.state if stored else None
-            findings = subject.findings(state_since(previous, subject.tracked_state, now), now)
+            since = state_since(previous, subject.tracked_state, now)
+            clocks = subject.clocks(previous, since, now)
+            findings = subject.findings(since, now, clocks)
             snapshot = subject.snapshot(findings)
             decision = decide(
                 previous,
@@ -151,6 +154,7 @@ class DecisionRecorder:
                 now=now,
                 repeat_interval=self._repeat_interval,
                 tracked_state=subject.tracked_state,
+                clocks=clocks,
             )
             notice = subject.explained(decision.notice, stored) if decision.notice else None
             # An owed notice the decision made untrue (recovered, changed, muted) is dropped with it.

@@ -1,7 +1,7 @@
 """What the recorder judges: a v1 endpoint, or a v2 endpoint with its deployments, behind one interface.
 
 The recorder's optimistic-write loop is the same for both; only these differ:
-the alert-state key, the state whose changes start the "stuck" clocks, the
+the alert-state key, the state whose changes start the "stuck" clocks (v2: per deployment), the
 policy, the snapshot a notice freezes, and (v2) the events feed's reason.
 """
 
@@ -12,7 +12,8 @@ from dataclasses import replace
 from typing import Protocol
 
 from endpoint_relay.app.reasons import EventReasons
-from endpoint_relay.core.alerting import EndpointSnapshot, Notice, NoticeKind, StoredAlert
+from endpoint_relay.core.alerting import AlertState, EndpointSnapshot, Notice, NoticeKind, StoredAlert
+from endpoint_relay.core.deployment_clocks import Clocks, carry_clocks
 from endpoint_relay.core.endpoint_ref import v2_key
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.policy import Expectations, Finding, evaluate
@@ -39,7 +40,11 @@ class Subject(Protocol):
         """The state a check reports."""
         ...
 
-    def findings(self, state_since: float | None, now: float) -> tuple[Finding, ...]: ...
+    def clocks(self, previous: AlertState | None, state_since: float, now: float) -> Clocks | None:
+        """The per-deployment clocks carried forward from ``previous`` (v1: none)."""
+        ...
+
+    def findings(self, state_since: float | None, now: float, clocks: Clocks | None = None) -> tuple[Finding, ...]: ...
 
     def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot: ...
 
@@ -55,7 +60,10 @@ class V1Subject:
         self.key = endpoint.id
         self.tracked_state = self.shown_state = endpoint.state
 
-    def findings(self, state_since: float | None, now: float) -> tuple[Finding, ...]:
+    def clocks(self, previous: AlertState | None, state_since: float, now: float) -> Clocks | None:
+        return None
+
+    def findings(self, state_since: float | None, now: float, clocks: Clocks | None = None) -> tuple[Finding, ...]:
         return evaluate(self._endpoint, self._expected, state_since=state_since, now=now)
 
     def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot:
@@ -86,8 +94,14 @@ class V2Subject:
         primary = primary_deployment(endpoint, candidates(endpoint, deployments))
         self.shown_state = primary.state if primary else "no deployments"
 
-    def findings(self, state_since: float | None, now: float) -> tuple[Finding, ...]:
-        return evaluate_v2(self._endpoint, self._deployments, self._expected, state_since=state_since, now=now)
+    def clocks(self, previous: AlertState | None, state_since: float, now: float) -> Clocks | None:
+        every = candidates(self._endpoint, self._deployments)
+        return carry_clocks(every, previous.clocks if previous else (), fallback=state_since, now=now)
+
+    def findings(self, state_since: float | None, now: float, clocks: Clocks | None = None) -> tuple[Finding, ...]:
+        return evaluate_v2(
+            self._endpoint, self._deployments, self._expected, state_since=state_since, now=now, clocks=clocks
+        )
 
     def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot:
         return EndpointSnapshot.of_v2(self._endpoint, self._project_id, self._deployments, self._expected, findings)

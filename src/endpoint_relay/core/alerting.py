@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol
 
+from endpoint_relay.core.deployment_clocks import Clocks
 from endpoint_relay.core.endpoint_ref import EndpointRef, parse_endpoint_ref
 
 # Re-exported: the store's failure type, next to the store's protocol.
@@ -299,6 +300,8 @@ class AlertState:
     endpoint_state: str | None = None
     state_since: float | None = None
     """When the endpoint was first seen in ``endpoint_state`` (for the "stuck" check)."""
+    clocks: Clocks | None = None
+    """v2: each deployment's own start times; None for v1 and for state stored before they existed."""
     muted_until: float | None = None
     muted_by: str | None = None
 
@@ -315,6 +318,7 @@ class AlertState:
             self.last_notified,
             self.endpoint_state,
             self.state_since,
+            self.clocks,
         )
 
 
@@ -364,17 +368,14 @@ def decide(
     now: float,
     repeat_interval: float = DEFAULT_REPEAT_INTERVAL,
     tracked_state: str | None = None,
+    clocks: Clocks | None = None,
 ) -> Decision:
-    """The next lifecycle state and the notice owed; ``tracked_state``: the snapshot's unless given (v2)."""
+    """The next lifecycle state and the notice owed; v2 gives ``tracked_state`` and the ``clocks`` to keep."""
     prior = previous or AlertState()
     current_fp = fingerprint(findings)
     remembered = snapshot.state if tracked_state is None else tracked_state
-    base = replace(
-        prior,
-        endpoint_state=remembered,
-        state_since=state_since(previous, remembered, now),
-        findings=findings,
-    )
+    since = state_since(previous, remembered, now)
+    base = replace(prior, endpoint_state=remembered, state_since=since, clocks=clocks, findings=findings)
     kind: NoticeKind | None
     if current_fp is None:
         kind = NoticeKind.RESOLVED if prior.status is AlertStatus.FIRING and prior.announced is not None else None

@@ -7,10 +7,10 @@ one that is live (a positive weight in ``trafficSplit``, not SHADOW), the newest
 :data:`RECENT_SECONDS`. An old failed rollout nobody routes to stops alerting
 once a day has passed; a live one never does.
 
-Timing ("stuck", "under-replicated beyond the grace period") is measured from
-``state_since``: when the endpoint's :func:`tracked_state` last changed. That
-composite changes whenever any deployment changes state (or starts or stops
-being short of replicas), so each transition starts the clocks again.
+Timing ("stuck", "under-replicated beyond the grace period") is measured per
+deployment, by its :mod:`~endpoint_relay.core.deployment_clocks`, so one
+deployment's transition never restarts another's clock. Without clocks (no
+stored state yet) the endpoint's ``state_since`` stands in for all of them.
 
 Pure, like :mod:`endpoint_relay.core.policy`; the readers never fail on
 upstream values they do not know.
@@ -21,6 +21,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from endpoint_relay.core.deployment_clocks import (
+    SERVING_STATES,
+    Clocks,
+    DeploymentClock,
+    is_short,
+    min_replicas,
+)
 from endpoint_relay.core.policy import (
     SEVERITY_ORDER,
     Expectations,
@@ -36,8 +43,6 @@ from endpoint_relay.core.v2_models import Deployment, DeploymentState, Endpoint,
 
 RECENT_SECONDS = 24 * 3600.0
 """A deployment created this recently is watched even when no traffic reaches it."""
-SERVING_STATES = frozenset({DeploymentState.READY, DeploymentState.SCALING, DeploymentState.DEGRADED})
-"""States in which a deployment answers requests (DEGRADED and SCALING below or around capacity)."""
 _MAX_SHOWN = 200
 """Upstream text (a state, a status message) repeated in a finding at most this long."""
 
@@ -70,7 +75,7 @@ def watched(endpoint: Endpoint, deployments: Sequence[Deployment], now: float) -
 def tracked_state(endpoint: Endpoint, deployments: Sequence[Deployment] | None = None) -> str:
     """One string that changes whenever any deployment's state (or its being short of replicas) changes."""
     parts = sorted(
-        f"{deployment.id}={deployment.state}{'+short' if _short(deployment) else ''}"
+        f"{deployment.id}={deployment.state}{'+short' if is_short(deployment) else ''}"
         for deployment in candidates(endpoint, deployments)
     )
     return ";".join(parts) or "no deployments"
@@ -83,21 +88,34 @@ def evaluate_v2(
     *,
     state_since: float | None,
     now: float,
+    clocks: Clocks | None = None,
 ) -> tuple[Finding, ...]:
-    """Findings for one v2 endpoint, most severe first; without ``state_since`` nothing can be overdue."""
+    """Findings for one v2 endpoint, most severe first; without clocks or ``state_since`` nothing can be overdue."""
     every = candidates(endpoint, deployments)
-    elapsed = None if state_since is None else (now - state_since) / 60.0
+    by_id = {clock.deployment_id: clock for clock in clocks or ()}
     findings: list[Finding] = []
     for deployment in watched(endpoint, every, now):
-        findings += _deployment_findings(deployment, expected, state_since, elapsed)
+        clock = by_id.get(deployment.id) or _single_clock(deployment, state_since)
+        findings += _deployment_findings(deployment, expected, clock, now)
+    live = live_weights(endpoint, every)
+    # The running grace restarts only when a live deployment moves (a restart, a switch-over).
+    live_since = [by_id[key].since for key in live if key in by_id]
+    since = max(live_since) if live_since else state_since
+    elapsed = None if since is None else (now - since) / 60.0
     findings += _desired_state_findings(endpoint, every, expected, elapsed)
     order = {severity: index for index, severity in enumerate(SEVERITY_ORDER)}
     findings.sort(key=lambda finding: (order[finding.severity], finding.kind, finding.subject or ""))
     return tuple(findings)
 
 
+def _single_clock(deployment: Deployment, state_since: float | None) -> DeploymentClock | None:
+    if state_since is None:
+        return None
+    return DeploymentClock(deployment.id, deployment.state, state_since, state_since if is_short(deployment) else None)
+
+
 def _deployment_findings(
-    deployment: Deployment, expected: Expectations, state_since: float | None, elapsed: float | None
+    deployment: Deployment, expected: Expectations, clock: DeploymentClock | None, now: float
 ) -> list[Finding]:
     state, who = deployment.state, _who(deployment)
     if not deployment.state_is_known:
@@ -137,15 +155,16 @@ def _deployment_findings(
                 actual=state,
             )
         )
-    if elapsed is not None and state_since is not None:
-        findings += _overdue_findings(deployment, expected, state_since, elapsed)
+    if clock is not None:
+        findings += _overdue_findings(deployment, expected, clock, now)
     return findings
 
 
 def _overdue_findings(
-    deployment: Deployment, expected: Expectations, state_since: float, elapsed: float
+    deployment: Deployment, expected: Expectations, clock: DeploymentClock, now: float
 ) -> list[Finding]:
     findings: list[Finding] = []
+    elapsed = (now - clock.since) / 60.0
     if deployment.state == DeploymentState.PROVISIONING and elapsed > expected.stuck_after_minutes:
         findings.append(
             _finding(
@@ -154,21 +173,22 @@ def _overdue_findings(
                 Severity.WARNING,
                 f"Deployment {_who(deployment)} has been provisioning for {duration_text(elapsed)}",
                 expected=f"at most {duration_text(expected.stuck_after_minutes)} in PROVISIONING",
-                actual=f"PROVISIONING since {utc_text(state_since)}",
+                actual=f"PROVISIONING since {utc_text(clock.since)}",
             )
         )
     grace = expected.under_replicated_after_minutes
-    if _short(deployment) and elapsed > grace:
+    short_since = clock.short_since
+    if short_since is not None and is_short(deployment) and (now - short_since) / 60.0 > grace:
         findings.append(
             _finding(
                 deployment,
                 FindingKind.UNDER_REPLICATED,
                 Severity.WARNING,
                 f"Deployment {_who(deployment)} has {deployment.ready_replicas} ready replica(s), "
-                f"below its minimum of {_min_replicas(deployment)}",
+                f"below its minimum of {min_replicas(deployment)}",
                 expected=f"readyReplicas >= minReplicas within {duration_text(grace)}",
                 # The timestamp, not the count, keeps the finding stable while replicas come and go.
-                actual=f"below minReplicas since {utc_text(state_since)}",
+                actual=f"below minReplicas since {utc_text(short_since)}",
             )
         )
     return findings
@@ -187,7 +207,7 @@ def _replica_findings(deployment: Deployment, expected: Expectations) -> list[Fi
                 actual="missing or unreadable",
             )
         ]
-    low = _min_replicas(deployment)
+    low = min_replicas(deployment)
     high = deployment.autoscaling.max_replicas if deployment.autoscaling.max_replicas is not None else low
     checks = (
         (
@@ -265,18 +285,6 @@ def _finding(
 def _who(deployment: Deployment) -> str:
     name = (deployment.name or "")[:_MAX_SHOWN]
     return f"{name} ({deployment.id})" if name else deployment.id
-
-
-def _min_replicas(deployment: Deployment) -> int:
-    # proto3 JSON omits a zero: an absent minReplicas is 0, as in the v1 view.
-    bounds = deployment.autoscaling
-    return (bounds.min_replicas if bounds else None) or 0
-
-
-def _short(deployment: Deployment) -> bool:
-    """Serving with fewer ready replicas than its minimum; an absent ``readyReplicas`` is not judged."""
-    ready = deployment.ready_replicas
-    return deployment.state in SERVING_STATES and ready is not None and ready < _min_replicas(deployment)
 
 
 def _instant(text: str | None) -> float:
