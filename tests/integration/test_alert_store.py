@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from endpoint_relay.core.alerting import (
     NoticeKind,
     decide,
 )
+from endpoint_relay.core.deployment_clocks import DeploymentClock
 from endpoint_relay.core.policy import Finding, Severity
 
 EP = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"
@@ -55,6 +57,17 @@ def test_a_lifecycle_write_round_trips(store: DynamoAlertStore) -> None:
     assert stored.state.status is AlertStatus.FIRING and stored.state.findings == (ERROR,)
     assert stored.notice == notice
     assert stored.due == {"slack", "sns"}
+
+
+def test_the_deployment_clocks_round_trip_and_v1_state_has_none(store: DynamoAlertStore) -> None:
+    clocks = (DeploymentClock("dep_a", "DEPLOYMENT_STATE_READY", NOW, NOW + 30), DeploymentClock("dep_b", "X", NOW))
+    state = AlertState(endpoint_state="dep_a=READY", state_since=NOW, clocks=clocks)
+    assert store.save(EP, LifecycleWrite(state, 0, NOW))
+    stored = store.load(EP)
+    assert stored is not None and stored.state.clocks == clocks
+    assert store.save(EP, LifecycleWrite(replace(state, clocks=None), 1, NOW))
+    again = store.load(EP)
+    assert again is not None and again.state.clocks is None and again.state.state_since == NOW
 
 
 def test_of_two_writers_that_saw_the_same_version_only_one_wins(store: DynamoAlertStore) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pytest
 
@@ -19,7 +20,18 @@ from endpoint_relay.core.policy import FindingKind, PolicyDocument
 from endpoint_relay.core.v2_models import Endpoint
 from tests.fakes import T0, FakeClock, FakeEventFeed, FakeSecrets
 from tests.unit.alerting_fakes import MemoryAlertStore, RecordingSink
-from tests.unit.v2_builders import DEGRADED, EP2, FAILED, OTHER_PROJECT, PROJECT, READY, deployment, endpoint
+from tests.unit.v2_builders import (
+    DEGRADED,
+    EP2,
+    FAILED,
+    OTHER_PROJECT,
+    PROJECT,
+    PROVISIONING,
+    READY,
+    SCALING,
+    deployment,
+    endpoint,
+)
 
 KEY = f"{PROJECT}/{EP2}"
 MINUTE = 60.0
@@ -166,6 +178,49 @@ def test_under_replicated_fires_only_after_the_grace_period_from_when_it_became_
     world.observe(short, after=11 * MINUTE)
     assert world.slack.kinds() == ["firing", "changed"]
     assert FindingKind.UNDER_REPLICATED in {f.kind for f in world.slack.delivered[1].findings}
+
+
+def _rollout(live_state: str) -> Endpoint:
+    """Live A serving (autoscaling), B (the newest, no traffic yet) provisioning."""
+    return endpoint(
+        deployment("dep_a", live_state, created_at="2023-11-01T00:00:00Z"),
+        deployment("dep_b", PROVISIONING, ready=0, created_at="2023-11-14T00:00:00Z"),
+        split={"dep_a": 100.0},
+    )
+
+
+def test_a_stuck_deployment_is_not_resolved_and_re_fired_when_another_deployment_scales() -> None:
+    world = World()
+    world.observe(_rollout(READY))
+    world.observe(_rollout(READY), after=31 * MINUTE)
+    assert world.slack.kinds() == ["firing"]
+    assert [(f.kind, f.subject) for f in world.slack.delivered[0].findings] == [(FindingKind.STATE_STUCK, "dep_b")]
+    for state in (SCALING, READY, SCALING, READY):
+        world.observe(_rollout(state), after=5 * MINUTE)
+    assert world.slack.kinds() == ["firing"]
+    # Still the same alert: the reminder comes at the repeat interval, nothing resolved in between
+    world.observe(_rollout(SCALING), after=4 * HOUR)
+    assert world.slack.kinds() == ["firing", "reminder"]
+
+
+def test_under_replicated_fires_although_the_short_deployment_keeps_moving_among_serving_states() -> None:
+    world = World()
+    world.observe(endpoint(deployment(state=READY, ready=2, low=2)))
+    for state in (READY, SCALING, READY, SCALING, READY, SCALING, READY):  # short, moving every 2 minutes
+        world.observe(endpoint(deployment(state=state, ready=1, low=2)), after=2 * MINUTE)
+    assert world.slack.kinds() == ["firing"]
+    assert [f.kind for f in world.slack.delivered[0].findings] == [FindingKind.UNDER_REPLICATED]
+
+
+def test_alert_state_stored_before_the_clocks_keeps_the_endpoints_clock() -> None:
+    world = World()
+    world.observe(endpoint(deployment(state=PROVISIONING, ready=0)))
+    stored = world.store.load(KEY)
+    assert stored is not None and stored.state.clocks
+    world.store._items[KEY].state = replace(stored.state, clocks=None)  # as an item written before them reads
+    world.observe(endpoint(deployment(state=PROVISIONING, ready=0)), after=31 * MINUTE)
+    assert world.slack.kinds() == ["firing"]
+    assert [f.kind for f in world.slack.delivered[0].findings] == [FindingKind.STATE_STUCK]
 
 
 def test_v1_and_v2_state_never_share_an_item() -> None:
