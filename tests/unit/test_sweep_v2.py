@@ -8,7 +8,8 @@ import logging
 import pytest
 
 from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
-from endpoint_relay.app.sweep import SweepRunner, V1Retirement
+from endpoint_relay.app.sweep import SweepRunner
+from endpoint_relay.app.sweep_targets import V1Retirement
 from endpoint_relay.app.v2_listing import Listed
 from endpoint_relay.core.errors import V1RetiredError
 from endpoint_relay.core.v2_models import Endpoint as V2Endpoint

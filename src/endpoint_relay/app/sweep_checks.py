@@ -1,0 +1,93 @@
+"""One sweep check: fetch Together's current answer for a target and record its alert state.
+
+A failure is reported in the check, never raised, except a deadline overrun,
+which the runner turns into a skip.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import cast
+
+from endpoint_relay.app.recorder import DecisionRecorder, Recorded
+from endpoint_relay.app.v2_listing import Listed
+from endpoint_relay.core.alert_preload import PreloadedAlert
+from endpoint_relay.core.alerting import EndpointCheck
+from endpoint_relay.core.cache import CacheStatus
+from endpoint_relay.core.endpoint_ref import EndpointRef
+from endpoint_relay.core.errors import DeadlineExceededError, EndpointNotFoundError, RelayError
+from endpoint_relay.core.lookup import LookupService
+from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
+from endpoint_relay.core.v2_request import endpoint_request
+from endpoint_relay.core.v2_resources import V2Source, v2_resource
+
+logger = logging.getLogger(__name__)
+
+
+def check_v1(
+    lookups: LookupService, recorder: DecisionRecorder, endpoint_id: str, stored: PreloadedAlert | None
+) -> Recorded:
+    try:
+        # A sweep must see Together's current answer, and leaves it in the cache for lookups.
+        result = lookups.lookup(endpoint_id, force_refresh=True)
+    except EndpointNotFoundError:
+        return failed(endpoint_id, None, "endpoint not found")
+    except DeadlineExceededError:
+        raise
+    except RelayError as exc:
+        return failed(endpoint_id, None, f"{exc.code or 'error'}: {exc.message}")
+    except Exception:  # one endpoint's surprise must not abort the sweep
+        logger.exception("endpoint check failed unexpectedly", extra={"endpoint_id": endpoint_id})
+        return failed(endpoint_id, None, "internal error")
+    if result.status is CacheStatus.STALE:
+        return failed(endpoint_id, result.endpoint.state, "Together failed; a stale copy is not evaluated")
+    try:
+        return recorder.record(result.endpoint, stored=stored)
+    except DeadlineExceededError:
+        raise
+    except RelayError as exc:
+        return failed(endpoint_id, result.endpoint.state, f"{exc.code or 'error'}: {exc.message}")
+
+
+def check_v2(
+    lookups: LookupService,
+    recorder: DecisionRecorder,
+    v2_source: V2Source | None,
+    ref: EndpointRef,
+    stored: PreloadedAlert | None,
+    listed: Listed | None,
+) -> Recorded:
+    """A ``proj_…/ep_…`` target, from ``listed`` when a list brought it, else fetched through ``v2_source``."""
+    key, project_id = ref.key, cast(str, ref.project_id)
+    if listed is not None:
+        endpoint = listed.endpoint
+    elif v2_source is None:
+        return failed(key, None, "v2 endpoints are not swept by this function")
+    else:
+        try:
+            # As v1: Together's current answer, left in the cache for lookups.
+            request = endpoint_request(project_id, ref.endpoint_id)
+            result = lookups.fetch(v2_resource(v2_source, request), force_refresh=True)
+        except EndpointNotFoundError:
+            return failed(key, None, "endpoint not found")
+        except DeadlineExceededError:
+            raise
+        except RelayError as exc:
+            return failed(key, None, f"{exc.code or 'error'}: {exc.message}")
+        except Exception:  # one endpoint's surprise must not abort the sweep
+            logger.exception("endpoint check failed unexpectedly", extra={"endpoint_id": key})
+            return failed(key, None, "internal error")
+        if result.status is CacheStatus.STALE:
+            return failed(key, None, "Together failed; a stale copy is not evaluated")
+        endpoint = cast(V2Endpoint, result.value)
+    try:
+        return recorder.record_v2(endpoint, project_id, stored=stored)
+    except DeadlineExceededError:
+        raise
+    except RelayError as exc:
+        return failed(key, None, f"{exc.code or 'error'}: {exc.message}")
+
+
+def failed(endpoint_id: str, state: str | None, error: str) -> Recorded:
+    logger.warning("endpoint check failed", extra={"endpoint_id": endpoint_id[:120], "error": error})
+    return Recorded(EndpointCheck(endpoint_id, state, (), error=error))
