@@ -7,6 +7,7 @@ which the runner turns into a skip.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import cast
 
 from endpoint_relay.app.recorder import DecisionRecorder, Recorded
@@ -27,26 +28,14 @@ logger = logging.getLogger(__name__)
 def check_v1(
     lookups: LookupService, recorder: DecisionRecorder, endpoint_id: str, stored: PreloadedAlert | None
 ) -> Recorded:
-    try:
-        # A sweep must see Together's current answer, and leaves it in the cache for lookups.
-        result = lookups.lookup(endpoint_id, force_refresh=True)
-    except EndpointNotFoundError:
-        return failed(endpoint_id, None, "endpoint not found")
-    except DeadlineExceededError:
-        raise
-    except RelayError as exc:
-        return failed(endpoint_id, None, f"{exc.code or 'error'}: {exc.message}")
-    except Exception:  # one endpoint's surprise must not abort the sweep
-        logger.exception("endpoint check failed unexpectedly", extra={"endpoint_id": endpoint_id})
-        return failed(endpoint_id, None, "internal error")
+    # A sweep must see Together's current answer, and leaves it in the cache for lookups.
+    result = _current(endpoint_id, lambda: lookups.lookup(endpoint_id, force_refresh=True))
+    if isinstance(result, Recorded):
+        return result
     if result.status is CacheStatus.STALE:
         return failed(endpoint_id, result.endpoint.state, "Together failed; a stale copy is not evaluated")
-    try:
-        return recorder.record(result.endpoint, stored=stored)
-    except DeadlineExceededError:
-        raise
-    except RelayError as exc:
-        return failed(endpoint_id, result.endpoint.state, f"{exc.code or 'error'}: {exc.message}")
+    endpoint = result.endpoint
+    return _recorded(endpoint_id, endpoint.state, lambda: recorder.record(endpoint, stored=stored))
 
 
 def check_v2(
@@ -64,28 +53,43 @@ def check_v2(
     elif v2_source is None:
         return failed(key, None, "v2 endpoints are not swept by this function")
     else:
-        try:
-            # As v1: Together's current answer, left in the cache for lookups.
-            request = endpoint_request(project_id, ref.endpoint_id)
-            result = lookups.fetch(v2_resource(v2_source, request), force_refresh=True)
-        except EndpointNotFoundError:
-            return failed(key, None, "endpoint not found")
-        except DeadlineExceededError:
-            raise
-        except RelayError as exc:
-            return failed(key, None, f"{exc.code or 'error'}: {exc.message}")
-        except Exception:  # one endpoint's surprise must not abort the sweep
-            logger.exception("endpoint check failed unexpectedly", extra={"endpoint_id": key})
-            return failed(key, None, "internal error")
+        # As v1: Together's current answer, left in the cache for lookups.
+        resource = v2_resource(v2_source, endpoint_request(project_id, ref.endpoint_id))
+        result = _current(key, lambda: lookups.fetch(resource, force_refresh=True))
+        if isinstance(result, Recorded):
+            return result
         if result.status is CacheStatus.STALE:
             return failed(key, None, "Together failed; a stale copy is not evaluated")
         endpoint = cast(V2Endpoint, result.value)
+    return _recorded(key, None, lambda: recorder.record_v2(endpoint, project_id, stored=stored))
+
+
+def _current[R](key: str, fetch: Callable[[], R]) -> R | Recorded:
+    """``fetch()``'s answer, or the failed check it ended in; only a deadline overrun is raised."""
     try:
-        return recorder.record_v2(endpoint, project_id, stored=stored)
+        return fetch()
+    except EndpointNotFoundError:
+        return failed(key, None, "endpoint not found")
     except DeadlineExceededError:
         raise
     except RelayError as exc:
-        return failed(key, None, f"{exc.code or 'error'}: {exc.message}")
+        return failed(key, None, _error_text(exc))
+    except Exception:  # one endpoint's surprise must not abort the sweep
+        logger.exception("endpoint check failed unexpectedly", extra={"endpoint_id": key})
+        return failed(key, None, "internal error")
+
+
+def _recorded(key: str, state: str | None, record: Callable[[], Recorded]) -> Recorded:
+    try:
+        return record()
+    except DeadlineExceededError:
+        raise
+    except RelayError as exc:
+        return failed(key, state, _error_text(exc))
+
+
+def _error_text(exc: RelayError) -> str:
+    return f"{exc.code or 'error'}: {exc.message}"
 
 
 def failed(endpoint_id: str, state: str | None, error: str) -> Recorded:
