@@ -52,7 +52,8 @@ def test_v1_per_minute_prices_convert_through_their_decimal_text() -> None:
     assert cents_per_hour_from_per_minute(1.175) == 71  # 70.5 rounds half up
     assert cents_per_hour_from_per_minute(53.2) == 3192
     assert cents_per_hour_from_per_minute(7) == 420
-    for unusable in (None, True, -1, "abc", float("nan"), float("inf"), [], {}):
+    unusable_values: tuple[object, ...] = (None, True, -1, "abc", float("nan"), float("inf"), [], {})
+    for unusable in unusable_values:
         assert cents_per_hour_from_per_minute(unusable) is None
 
 
@@ -77,7 +78,8 @@ def test_unknown_prices_read_as_unknown_never_as_free() -> None:
     spend = Spend("missing", 2, None, max_replicas=4)
     assert spend.now_cents is None
     assert spend.text() == "price unknown (missing)"
-    for broken in (None, [], {"data": None}, {"data": "x"}):
+    broken_documents: tuple[object, ...] = (None, [], {"data": None}, {"data": "x"})
+    for broken in broken_documents:
         assert PriceBook.from_v2_catalogue(broken).cents_per_hour == {}
         assert PriceBook.from_v1_hardware(broken).cents_per_hour == {}
 
