@@ -27,6 +27,7 @@ from endpoint_relay.settings import Settings
 
 if TYPE_CHECKING:
     from endpoint_relay.core.alerting import Sink
+    from endpoint_relay.core.prices import Prices
     from endpoint_relay.wiring.alerting import Alerting
 
 Clock = Callable[[], float]
@@ -45,6 +46,8 @@ class Shared:
     lookups: LookupService
     alerting: Callable[[], Alerting]
     """The alerting units, built on the first call (see the module docstring)."""
+    prices: Callable[[], Prices]
+    """Prices per replica-hour by hardware id, built on the first call (a lookup never needs them)."""
 
 
 class SharedOptions(TypedDict, total=False):
@@ -82,6 +85,12 @@ def build_shared(
             default_project=settings.default_project_id,
         )
 
+    @cache
+    def prices() -> Prices:
+        from endpoint_relay.core.prices import FixedPrices
+
+        return FixedPrices()
+
     return Shared(
         settings=settings,
         clock=clock,
@@ -90,6 +99,7 @@ def build_shared(
         together=together,
         lookups=_lookups(settings, together, secrets),
         alerting=alerting,
+        prices=prices,
     )
 
 
