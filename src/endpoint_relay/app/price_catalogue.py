@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from endpoint_relay.core.cache import CachePolicy
 from endpoint_relay.core.errors import InvalidUpstreamResponseError, NotFoundError, RelayError
 from endpoint_relay.core.lookup import LookupService, Resource
-from endpoint_relay.core.prices import PriceBook
+from endpoint_relay.core.prices import PriceBook, Prices
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,17 @@ class CataloguePrices:
             self._report_unknown(hardware, v1=v1)
         return price
 
+    def fresh_only(self) -> Prices:
+        """The same prices, but only those this container holds fresh: never a network call (Slack's 3 seconds)."""
+        return _FreshOnly(self)
+
+    def _fresh_book(self, v1: bool) -> PriceBook | None:
+        try:
+            hit = self._lookups.fresh((self._v1 if v1 else self._v2).resource)
+        except RelayError:  # a remembered 404
+            return None
+        return hit.value if hit is not None else None
+
     def _book(self, catalogue: _Catalogue) -> PriceBook | None:
         with catalogue.lock:  # one fetch per catalogue at a time; the sweep's workers wait for it
             now = self._clock()
@@ -111,6 +122,20 @@ class CataloguePrices:
             self._reported.add((v1, hardware))
         source = "the v1 hardware list" if v1 else "the v2 instance-type catalogue"
         logger.warning("no known price for hardware %r in %s; shown as price unknown", hardware, source)
+
+
+class _FreshOnly:
+    def __init__(self, prices: CataloguePrices) -> None:
+        self._prices = prices
+
+    def cents_per_hour(self, hardware: str | None, *, v1: bool = False) -> int | None:
+        book = self._prices._fresh_book(v1)
+        return book.price_of(hardware) if book is not None else None
+
+
+def fresh_only(prices: Prices) -> Prices:
+    """``prices`` limited to what needs no network call; prices known up front (a test's) are that already."""
+    return prices.fresh_only() if isinstance(prices, CataloguePrices) else prices
 
 
 def _book(body: str, read: Callable[[Any], PriceBook]) -> tuple[str, PriceBook]:

@@ -83,6 +83,7 @@ def build_shared(
             # v2 notices quote the endpoint's events feed; a bare ``ep_…`` in the policy means this project.
             events=together,
             default_project=settings.default_project_id,
+            prices=prices,
         )
 
     @cache
