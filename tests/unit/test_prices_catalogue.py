@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from endpoint_relay.app.price_catalogue import PRICE_POLICY, CataloguePrices
+from endpoint_relay.app.price_catalogue import PRICE_POLICY, CataloguePrices, fresh_only
 from endpoint_relay.core import errors
 from endpoint_relay.core.cache import LocalCache
 from endpoint_relay.core.lookup import LookupService
 from endpoint_relay.core.models import Endpoint
+from endpoint_relay.core.prices import FixedPrices, PriceBook
 from tests.fakes import FakeClock, FakeSecrets
 
 V2_BODY = json.dumps(
@@ -157,3 +158,21 @@ def test_an_unexpected_error_is_unknown_not_raised() -> None:
     catalogues = Catalogues()
     catalogues.failures = [RuntimeError("bug")]
     assert _prices(catalogues, FakeClock()).cents_per_hour("2xnvidia-h100-80gb") is None
+
+
+def test_fresh_only_prices_never_call_upstream() -> None:
+    catalogues, clock = Catalogues(), FakeClock()
+    prices = _prices(catalogues, clock)
+    cached = fresh_only(prices)
+    # Nothing read yet: unknown, and no call made
+    assert cached.cents_per_hour("2xnvidia-h100-80gb") is None
+    assert catalogues.calls == []
+    # Once a notice read the catalogue, the cached view answers from memory until the hour is up
+    assert prices.cents_per_hour("2xnvidia-h100-80gb") == 3192
+    assert cached.cents_per_hour("2xnvidia-h100-80gb") == 3192
+    clock.advance(3601)
+    assert cached.cents_per_hour("2xnvidia-h100-80gb") is None
+    assert catalogues.calls == ["v2"]
+    # Prices known up front are their own cached view
+    fixed = FixedPrices(v2=PriceBook({"x": 1}))
+    assert fresh_only(fixed) is fixed
