@@ -12,9 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from endpoint_relay.core.endpoint_ref import EndpointRefError, parse_endpoint_ref
 from endpoint_relay.core.loopback import is_secure_url
-from endpoint_relay.core.v2_ids import is_valid_project_id
 
 if TYPE_CHECKING:
     from endpoint_relay.core.policy import PolicyDocument
@@ -172,6 +170,9 @@ def sns_topic_arn(raw: str) -> str:
 def watched_endpoints(raw: str) -> tuple[str, ...] | None:
     if raw.lower() == "all":
         return None
+    # Deferred like the policy: the id rules load only when a relay names endpoints to watch.
+    from endpoint_relay.core.endpoint_ref import EndpointRefError, parse_endpoint_ref
+
     ids = tuple(dict.fromkeys(items(raw)))
     if not ids:
         raise ValueError("expected all, or comma-separated endpoint ids (endpoint-…, ep_… or proj_…/ep_…)")
@@ -203,12 +204,16 @@ _PROJECT_ID_EXPECTED = "a Together project id such as proj_3Fv7QpN2sK8wYd5Rb1Tm"
 
 
 def project_id(raw: str) -> str:
+    from endpoint_relay.core.v2_ids import is_valid_project_id  # only a relay with v2 projects loads the id rules
+
     if not is_valid_project_id(raw):
         raise ValueError(f"expected {_PROJECT_ID_EXPECTED}")
     return raw
 
 
 def project_ids(raw: str) -> frozenset[str]:
+    from endpoint_relay.core.v2_ids import is_valid_project_id
+
     ids = items(raw)
     if not all(is_valid_project_id(value) for value in ids):
         raise ValueError(f"expected comma-separated project ids, each {_PROJECT_ID_EXPECTED}")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-from endpoint_relay.core.v2_models import Endpoint
 from endpoint_relay.routes import errors, health
-from endpoint_relay.routes.endpoints import V2Observer, endpoints_router
+from endpoint_relay.routes.endpoints import endpoints_router
 from endpoint_relay.routes.slack import slack_router
 from endpoint_relay.routes.v2 import v2_router
 from endpoint_relay.wiring.api import ApiGraph
 from endpoint_relay.wiring.common import Shared
+
+if TYPE_CHECKING:
+    from endpoint_relay.core.v2_models import Endpoint
+    from endpoint_relay.routes.endpoints import V2Observer
 
 
 def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:

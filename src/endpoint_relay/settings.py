@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from endpoint_relay import env_values as parse
 from endpoint_relay.core.cache import CachePolicy
-from endpoint_relay.core.endpoint_ref import EndpointRef, parse_endpoint_ref
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
+    from endpoint_relay.core.endpoint_ref import EndpointRef
     from endpoint_relay.core.policy import PolicyDocument
 
 API_GATEWAY_BUDGET_SECONDS = 30.0
@@ -43,6 +43,8 @@ _GROUP = "group"
 
 @dataclass(frozen=True, slots=True)
 class _Variable:
+    """An environment variable: its name, its parser, and whether it must be set."""
+
     name: str
     parse: Callable[[str], object]
     required: bool = False
@@ -138,6 +140,8 @@ class SlackWebhookSettings:
 
 @dataclass(frozen=True)
 class CacheSettings:
+    """The cache tiers' lifetimes and the shared table."""
+
     ttl: int = env("CACHE_TTL_SECONDS", parse.int_between(0, 86_400), default=30)
     stale_window: int = env("CACHE_STALE_SECONDS", parse.int_between(0, 7 * 86_400), default=900)
     negative_ttl: int = env("CACHE_NEGATIVE_TTL_SECONDS", parse.int_between(0, 3_600), default=10)
@@ -168,6 +172,8 @@ class AuthMode(StrEnum):
 
 @dataclass(frozen=True)
 class Settings:
+    """The relay's whole configuration, read once per container by :meth:`from_env`."""
+
     secret_id: str = required_env("RELAY_SECRET_ID")
     secret_max_age: int = env("SECRET_MAX_AGE_SECONDS", parse.int_between(0, 86_400), default=300)
     upstream: UpstreamSettings = group(UpstreamSettings)
@@ -239,6 +245,8 @@ class Settings:
             )
 
     def _check_watched(self) -> None:
+        if not self.watched_endpoints:
+            return  # "all", or unset: nothing to check, and no id rules to load
         for ref in self.watched_refs:
             if not ref.is_v2:
                 continue
@@ -252,6 +260,8 @@ class Settings:
     @property
     def watched_refs(self) -> tuple[EndpointRef, ...]:
         """The watched endpoints, a bare ``ep_…`` in the default project; () for "all"."""
+        from endpoint_relay.core.endpoint_ref import parse_endpoint_ref
+
         return tuple(parse_endpoint_ref(text, self.default_project_id) for text in self.watched_endpoints or ())
 
     def _check_alerting(self) -> None:

@@ -16,6 +16,8 @@ from endpoint_relay.core.deadline import Deadline
 
 @dataclass(frozen=True, slots=True)
 class _ClientSettings:
+    """Timeouts and retries for every AWS client the relay creates."""
+
     # Fail fast: DynamoDB, Secrets Manager and SNS answer in milliseconds in-region, every caller has a
     # fallback (local cache, next sweep), and each AWS call must fit the invocation's remaining time.
     connect_timeout: float = 1.0

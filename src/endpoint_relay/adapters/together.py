@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import urllib3
@@ -36,10 +37,10 @@ from endpoint_relay.core.errors import (
     V1RetiredError,
 )
 from endpoint_relay.core.models import Endpoint, EndpointParseError
-from endpoint_relay.core.v2_errors import bad_request
-from endpoint_relay.core.v2_request import V2Request
-from endpoint_relay.core.v2_resources import not_found
 from endpoint_relay.settings import UpstreamSettings
+
+if TYPE_CHECKING:
+    from endpoint_relay.core.v2_request import V2Request
 
 UpstreamObserver = Callable[[float, str | None], None]
 """Called after every upstream request with (latency in ms, error kind or None)."""
@@ -132,6 +133,8 @@ class TogetherClient(TogetherV2Reads):
         return self._get(f"{self._base_url}/hardware", api_key, _identity, _HARDWARE_REFUSALS)
 
     def _get_v2[T](self, request: V2Request, api_key: str, parse: Callable[[str], T]) -> T:
+        from endpoint_relay.core.v2_resources import not_found  # v2 stays off a v1 lookup's cold start
+
         refusals = Refusals(not_found=lambda: not_found(request), explains_bad_request=True)
         return self._get(self._v2_base_url + request.target, api_key, parse, refusals)
 
@@ -171,6 +174,8 @@ class TogetherClient(TogetherV2Reads):
         if status == 200:
             return self._read_capped(response)
         if status == 400 and refusals.explains_bad_request:
+            from endpoint_relay.core.v2_errors import bad_request
+
             raise bad_request(self._read_capped(response))
         if refusals.tells_retirement and status in (403, 404, 410):
             retired = status != 403 or _error_code(self._read_capped(response)) == V1_RETIRED_CODE

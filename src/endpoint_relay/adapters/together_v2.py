@@ -10,14 +10,17 @@ Together's message from either error shape (:mod:`endpoint_relay.core.v2_errors`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlencode
 
 from endpoint_relay.core.errors import InvalidUpstreamResponseError
-from endpoint_relay.core.v2_ids import DEPLOYMENT, ENDPOINT, PROJECT, V2IdKind, require_instance_type_id, require_v2_id
-from endpoint_relay.core.v2_models import Deployment, Endpoint, Event, InstanceType, Page, V2ParseError
-from endpoint_relay.core.v2_request import V2Request, parse_v2_request
-from endpoint_relay.core.v2_resources import parse_body
+
+if TYPE_CHECKING:
+    from endpoint_relay.core.v2_models import Deployment, Endpoint, Event, InstanceType, Page
+    from endpoint_relay.core.v2_request import V2Request
+
+# The v2 models, ids and request checks are imported on the first v2 call, not with the client: a v1 lookup's
+# cold start never pays for them (``make bench``, cold start).
 
 
 class TogetherV2Reads:
@@ -28,6 +31,9 @@ class TogetherV2Reads:
 
     def get_v2(self, request: V2Request, api_key: str) -> tuple[str, Any]:
         """The raw body and its model (see :func:`parse_body`) for any checked v2 request."""
+
+        from endpoint_relay.core.v2_models import V2ParseError
+        from endpoint_relay.core.v2_resources import parse_body
 
         def parse(body: str) -> tuple[str, Any]:
             try:
@@ -40,15 +46,17 @@ class TogetherV2Reads:
         return self._get_v2(request, api_key, parse)
 
     def get_v2_endpoint(self, project_id: str, endpoint_id: str, api_key: str) -> tuple[str, Endpoint]:
-        body, endpoint = self.get_v2(_checked(project_id, f"endpoints/{endpoint_id}", (ENDPOINT, endpoint_id)), api_key)
-        return body, cast(Endpoint, endpoint)
+        body, endpoint = self.get_v2(
+            _checked(project_id, f"endpoints/{endpoint_id}", ("endpoint", endpoint_id)), api_key
+        )
+        return body, cast("Endpoint", endpoint)
 
     def list_v2_endpoints_page(
         self, project_id: str, api_key: str, *, after: str | None = None, limit: int | None = None
     ) -> tuple[str, Page[Endpoint]]:
         request = _checked(project_id, "endpoints", after=after, limit=limit)
         body, page = self.get_v2(request, api_key)
-        return body, cast(Page[Endpoint], page)
+        return body, cast("Page[Endpoint]", page)
 
     def list_v2_events(
         self,
@@ -64,22 +72,22 @@ class TogetherV2Reads:
         request = _checked(
             project_id,
             f"endpoints/{endpoint_id}/events",
-            (ENDPOINT, endpoint_id),
+            ("endpoint", endpoint_id),
             minLevel=min_level,
             since=since,
             limit=limit,
         )
         _, page = self.get_v2(request, api_key)
-        return cast(Page[Event], page).data
+        return cast("Page[Event]", page).data
 
     def list_v2_deployments_page(
         self, project_id: str, endpoint_id: str, api_key: str, *, after: str | None = None, limit: int | None = None
     ) -> tuple[str, Page[Deployment]]:
         request = _checked(
-            project_id, f"endpoints/{endpoint_id}/deployments", (ENDPOINT, endpoint_id), after=after, limit=limit
+            project_id, f"endpoints/{endpoint_id}/deployments", ("endpoint", endpoint_id), after=after, limit=limit
         )
         body, page = self.get_v2(request, api_key)
-        return body, cast(Page[Deployment], page)
+        return body, cast("Page[Deployment]", page)
 
     def get_v2_deployment(
         self, project_id: str, endpoint_id: str, deployment_id: str, api_key: str
@@ -88,28 +96,39 @@ class TogetherV2Reads:
             _checked(
                 project_id,
                 f"endpoints/{endpoint_id}/deployments/{deployment_id}",
-                (ENDPOINT, endpoint_id),
-                (DEPLOYMENT, deployment_id),
+                ("endpoint", endpoint_id),
+                ("deployment", deployment_id),
             ),
             api_key,
         )
-        return body, cast(Deployment, deployment)
+        return body, cast("Deployment", deployment)
 
     def list_v2_instance_types(self, api_key: str) -> tuple[str, Page[InstanceType]]:
+        from endpoint_relay.core.v2_request import parse_v2_request
+
         body, page = self.get_v2(parse_v2_request("/v2/public/inference-instance-types", "", frozenset()), api_key)
-        return body, cast(Page[InstanceType], page)
+        return body, cast("Page[InstanceType]", page)
 
     def get_v2_instance_type(self, type_id: str, api_key: str) -> tuple[str, InstanceType]:
+        from endpoint_relay.core.v2_ids import require_instance_type_id
+        from endpoint_relay.core.v2_request import parse_v2_request
+
         require_instance_type_id(type_id)
         request = parse_v2_request(f"/v2/public/inference-instance-types/{type_id}", "", frozenset())
         body, instance_type = self.get_v2(request, api_key)
-        return body, cast(InstanceType, instance_type)
+        return body, cast("InstanceType", instance_type)
 
 
-def _checked(project_id: str, rest: str, *ids: tuple[V2IdKind, str], **query: str | int | None) -> V2Request:
+def _checked(
+    project_id: str, rest: str, *ids: tuple[Literal["endpoint", "deployment"], str], **query: str | int | None
+) -> V2Request:
     """A request built by the relay itself, held to the same checks as a caller's (ids, limits, instants)."""
+    from endpoint_relay.core.v2_ids import DEPLOYMENT, ENDPOINT, PROJECT, require_v2_id
+    from endpoint_relay.core.v2_request import parse_v2_request
+
+    kinds = {"endpoint": ENDPOINT, "deployment": DEPLOYMENT}
     require_v2_id(PROJECT, project_id)
     for kind, value in ids:
-        require_v2_id(kind, value)  # before the ids become a path: each must be one segment
+        require_v2_id(kinds[kind], value)  # before the ids become a path: each must be one segment
     raw_query = urlencode({name: str(value) for name, value in query.items() if value is not None})
     return parse_v2_request(f"/v2/projects/{project_id}/{rest}", raw_query, frozenset({project_id}))

@@ -43,6 +43,8 @@ class CacheEntry[T = Endpoint]:
 
 @dataclass(frozen=True, slots=True)
 class CachePolicy:
+    """How long an answer is fresh, may be served stale, and a 404 is remembered (seconds)."""
+
     fresh_ttl: float
     stale_window: float
     """How long after it was fetched an entry may still be served when upstream fails."""

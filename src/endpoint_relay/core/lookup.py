@@ -65,6 +65,8 @@ class Resource[T]:
 
 @dataclass(frozen=True, slots=True)
 class Cached[T]:
+    """An answer read from a cache tier: the body as sent, its model, and how old it is."""
+
     body: str
     value: T
     status: CacheStatus
@@ -74,6 +76,8 @@ class Cached[T]:
 
 @dataclass(frozen=True, slots=True)
 class LookupResult:
+    """A v1 lookup's answer with its cache status and lifetimes, as the HTTP response needs them."""
+
     body: str
     endpoint: Endpoint
     status: CacheStatus

@@ -33,6 +33,8 @@ class EndpointParseError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
+    """The fields of a v1 endpoint that decisions read; the body itself passes through as sent."""
+
     id: str
     name: str
     display_name: str

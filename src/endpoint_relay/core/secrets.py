@@ -14,6 +14,8 @@ _SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 @dataclass(frozen=True, slots=True)
 class RelaySecrets:
+    """The relay secret's values; never logged, never shown."""
+
     # repr=False keeps values out of tracebacks, logs and debugger output.
     together_api_key: str = field(repr=False)
     relay_token_sha256: tuple[str, ...] = field(default=(), repr=False)

@@ -8,13 +8,12 @@ the secret is read or Together is called. The SDK 3.x works unchanged with
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from endpoint_relay.core.lookup import LookupService, SecretSource
-from endpoint_relay.core.v2_request import V2Resource, parse_v2_request
-from endpoint_relay.core.v2_resources import V2Source, v2_resource
-from endpoint_relay.routes.endpoints import V2Observer
 from endpoint_relay.routes.lookup_http import (
     RETRIEVED,
     cached_response,
@@ -26,6 +25,10 @@ from endpoint_relay.routes.lookup_http import (
     wants_refresh,
 )
 from endpoint_relay.settings import AuthMode
+
+if TYPE_CHECKING:
+    from endpoint_relay.core.v2_resources import V2Source
+    from endpoint_relay.routes.endpoints import V2Observer
 
 # Powertools matches one segment per <name>; parse_v2_request re-reads the raw path whichever matched.
 PATHS = (
@@ -52,6 +55,10 @@ def v2_router(
     router = Router()
 
     def answer(**_path_parameters: str) -> Response[str]:
+        # Imported on the first v2 request: a v1 lookup's cold start never pays for the v2 models.
+        from endpoint_relay.core.v2_request import V2Resource, parse_v2_request
+        from endpoint_relay.core.v2_resources import v2_resource
+
         event = http_event(router)
         # Anonymous callers are refused first, so they cannot probe which projects the relay serves.
         require_credentials(event, auth_mode)

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class ApiGraph:
+    """ApiFunction's object graph: the shared pieces and, on demand, the Slack side."""
+
     shared: Shared
     slack: Callable[[], SlackSide]
     """The slash command's collaborators, built on the first Slack request."""

@@ -38,6 +38,8 @@ PROCESS_DEADLINE = Deadline()
 
 @dataclass(frozen=True, slots=True)
 class Shared:
+    """The object graph every function shares."""
+
     settings: Settings
     clock: Clock
     deadline: Deadline
