@@ -59,6 +59,8 @@ def test_an_idle_deployment_fires_once_reminds_and_resolves_when_requests_appear
     text = json.dumps(alert)
     assert "Firing" in harness.slack_headers()[0] and DEPLOYMENT in text
     assert f"served no requests in {HOURS} h while holding 2 READY replica(s)" in text
+    # 2 replicas x 698 ¢/h (the simulator's catalogue) x 8 h
+    assert "$111.68 spent idle (2 x $6.98/h x 8 h)" in text
     [sns] = harness.sns_alerts()
     assert "served no requests" in json.loads(sns["Message"])["content"]["description"]
 
