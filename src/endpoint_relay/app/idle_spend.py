@@ -86,8 +86,9 @@ class IdleSpend:
         counts = entry.value
         if counts is None:
             return None
-        prices = self._prices()
-        return idle_findings(deployments, counts, IdleWindow(hours, entry.fetched_at), prices.cents_per_hour)
+        # Prices are asked for only when something is idle: a busy fleet never reads the catalogue here.
+        window = IdleWindow(hours, entry.fetched_at)
+        return idle_findings(deployments, counts, window, lambda hardware: self._prices().cents_per_hour(hardware))
 
     def _remembered(self, key: str, hours: float, now: float) -> CacheEntry[RequestCounts] | None:
         entry: CacheEntry[Any] | None = self._local.get(key)
