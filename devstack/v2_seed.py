@@ -28,6 +28,10 @@ V2_FORGOTTEN_ID = "ep_demo-forgotten"
 V2_SEEDED_IDS = (V2_HEALTHY_ID, V2_FAILED_ID, V2_DEGRADED_ID, V2_PROVISIONING_ID, V2_FORGOTTEN_ID)
 V2_FIRING_IDS = V2_SEEDED_IDS[1:]
 """The ones the demo policy finds something wrong with."""
+V2_IDLE_ID = "ep_demo-idle"
+"""Put in the simulator by the idle-spend demo step only (not seeded), so earlier sweeps never see it."""
+IDLE_DEMO_HOURS = 0.05
+"""A 3-minute window: the deployment, weeks old, has served nothing in it; a quarter window is 45 seconds."""
 
 
 @dataclass(frozen=True)
@@ -128,4 +132,10 @@ def demo_policy_v2(overdue_after_minutes: float) -> dict[str, dict[str, Any]]:
         V2_DEGRADED_ID: {"under_replicated_after_minutes": overdue_after_minutes},
         V2_PROVISIONING_ID: {"stuck_after_minutes": overdue_after_minutes},
         V2_FORGOTTEN_ID: {"expected_state": "stopped"},
+        V2_IDLE_ID: {"idle_after_hours": IDLE_DEMO_HOURS},
     }
+
+
+def idle_v2_endpoint() -> SeededV2:
+    """A READY deployment with two replicas, created weeks ago, that nobody sends requests to."""
+    return _one(V2_IDLE_ID, "Summaries v2 (forgotten after a test)", min_replicas=2, max_replicas=2)

@@ -48,3 +48,7 @@ def test_make_demo_runs_every_step_and_shows_the_v2_endpoints() -> None:
     assert "Container exited with code 137 (OOMKilled)" in transcript
     assert "below its minimum of 2" in transcript
     assert "# Rerank v2 (degraded): DEGRADED" in transcript  # the /together status reply
+    # The idle deployment fires with what it cost, from one analytics call
+    assert "idle deployment".ljust(16) + " ran" in outcomes, outcomes
+    assert "Firing: Summaries v2 (forgotten after a test)" in transcript
+    assert "$0.70 spent idle (2 x $6.98/h x 0.05 h)" in transcript

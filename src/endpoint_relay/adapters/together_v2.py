@@ -10,12 +10,14 @@ Together's message from either error shape (:mod:`endpoint_relay.core.v2_errors`
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlencode
 
 from endpoint_relay.core.errors import InvalidUpstreamResponseError
 
 if TYPE_CHECKING:
+    from endpoint_relay.core.analytics import RequestCounts
     from endpoint_relay.core.v2_models import Deployment, Endpoint, Event, InstanceType, Page
     from endpoint_relay.core.v2_request import V2Request
 
@@ -80,6 +82,17 @@ class TogetherV2Reads:
         _, page = self.get_v2(request, api_key)
         return cast("Page[Event]", page).data
 
+    def get_v2_analytics(
+        self, project_id: str, endpoint_id: str, api_key: str, *, start: float, end: float
+    ) -> tuple[str, RequestCounts]:
+        """Request counts per deployment over [start, end) (epoch seconds), endpoint-wide, without time series."""
+        from endpoint_relay.core.v2_request import analytics_request
+
+        query = urlencode({"startTime": _rfc3339(start), "endTime": _rfc3339(end)})
+        request = analytics_request(project_id, endpoint_id, query)
+        body, counts = self.get_v2(request, api_key)
+        return body, cast("RequestCounts", counts)
+
     def list_v2_deployments_page(
         self, project_id: str, endpoint_id: str, api_key: str, *, after: str | None = None, limit: int | None = None
     ) -> tuple[str, Page[Deployment]]:
@@ -117,6 +130,10 @@ class TogetherV2Reads:
         request = parse_v2_request(f"/v2/public/inference-instance-types/{type_id}", "", frozenset())
         body, instance_type = self.get_v2(request, api_key)
         return body, cast("InstanceType", instance_type)
+
+
+def _rfc3339(epoch: float) -> str:
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _checked(

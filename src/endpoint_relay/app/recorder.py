@@ -26,7 +26,7 @@ from endpoint_relay.core.alerting import (
     still_owed,
 )
 from endpoint_relay.core.models import Endpoint
-from endpoint_relay.core.policy import Finding, PolicyDocument
+from endpoint_relay.core.policy import Expectations, Finding, PolicyDocument
 from endpoint_relay.core.prices import Prices
 from endpoint_relay.core.v2_models import Deployment
 from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
@@ -102,16 +102,30 @@ class DecisionRecorder:
         *,
         deployments: Sequence[Deployment] | None = None,
         stored: PreloadedAlert | None = None,
+        idle: tuple[Finding, ...] | None = None,
     ) -> Recorded:
-        """As :meth:`record`, for a v2 endpoint; its alert state is kept under ``proj_…/ep_…``."""
-        return self._record_subject(self._v2(endpoint, project_id, deployments), stored)
+        """As :meth:`record`, for a v2 endpoint; its alert state is kept under ``proj_…/ep_…``.
+
+        ``idle`` is a sweep's idle-spend verdict; without one (a lookup), the stored idle findings carry on.
+        """
+        return self._record_subject(self._v2(endpoint, project_id, deployments, idle), stored)
+
+    def expected_v2(self, project_id: str, endpoint_id: str) -> Expectations:
+        """What the policy expects of a v2 endpoint."""
+        return self._policy().for_v2(project_id, endpoint_id, default_project=self._default_project)
 
     def _v1(self, endpoint: Endpoint) -> V1Subject:
         return V1Subject(endpoint, self._policy().for_endpoint(endpoint.id), self._prices)
 
-    def _v2(self, endpoint: V2Endpoint, project_id: str, deployments: Sequence[Deployment] | None) -> V2Subject:
-        expected = self._policy().for_v2(project_id, endpoint.id, default_project=self._default_project)
-        return V2Subject(endpoint, project_id, deployments, expected, self._reasons, self._prices)
+    def _v2(
+        self,
+        endpoint: V2Endpoint,
+        project_id: str,
+        deployments: Sequence[Deployment] | None,
+        idle: tuple[Finding, ...] | None = None,
+    ) -> V2Subject:
+        expected = self.expected_v2(project_id, endpoint.id)
+        return V2Subject(endpoint, project_id, deployments, expected, self._reasons, self._prices, idle)
 
     def _evaluate(self, subject: Subject) -> tuple[Finding, ...]:
         now = self._clock()
@@ -124,7 +138,7 @@ class DecisionRecorder:
         if stored is None:
             return subject.findings(None, now)
         since = state_since(stored.state, subject.tracked_state, now)
-        return subject.findings(since, now, subject.clocks(stored.state, since, now))
+        return subject.findings(since, now, subject.clocks(stored.state, since, now), stored.state)
 
     def _record_subject(self, subject: Subject, stored: PreloadedAlert | None) -> Recorded:
         if self._store is None:
@@ -149,7 +163,7 @@ class DecisionRecorder:
             previous = stored.state if stored else None
             since = state_since(previous, subject.tracked_state, now)
             clocks = subject.clocks(previous, since, now)
-            findings = subject.findings(since, now, clocks)
+            findings = subject.findings(since, now, clocks, previous)
             snapshot = subject.snapshot(findings)
             decision = decide(
                 previous,

@@ -15,6 +15,7 @@ from endpoint_relay.app.reasons import EventReasons
 from endpoint_relay.core.alerting import AlertState, EndpointSnapshot, Notice, NoticeKind, StoredAlert
 from endpoint_relay.core.deployment_clocks import Clocks, carry_clocks
 from endpoint_relay.core.endpoint_ref import v2_key
+from endpoint_relay.core.idle import carried, merged
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.notice_cost import priced
 from endpoint_relay.core.policy import Expectations, Finding, evaluate
@@ -46,7 +47,15 @@ class Subject(Protocol):
         """The per-deployment clocks carried forward from ``previous`` (v1: none)."""
         ...
 
-    def findings(self, state_since: float | None, now: float, clocks: Clocks | None = None) -> tuple[Finding, ...]: ...
+    def findings(
+        self,
+        state_since: float | None,
+        now: float,
+        clocks: Clocks | None = None,
+        previous: AlertState | None = None,
+    ) -> tuple[Finding, ...]:
+        """The findings now; ``previous`` (the stored state) carries forward what only a sweep can tell."""
+        ...
 
     def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot: ...
 
@@ -66,7 +75,13 @@ class V1Subject:
     def clocks(self, previous: AlertState | None, state_since: float, now: float) -> Clocks | None:
         return None
 
-    def findings(self, state_since: float | None, now: float, clocks: Clocks | None = None) -> tuple[Finding, ...]:
+    def findings(
+        self,
+        state_since: float | None,
+        now: float,
+        clocks: Clocks | None = None,
+        previous: AlertState | None = None,
+    ) -> tuple[Finding, ...]:
         return evaluate(self._endpoint, self._expected, state_since=state_since, now=now)
 
     def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot:
@@ -88,9 +103,12 @@ class V2Subject:
         expected: Expectations,
         reasons: EventReasons | None,
         prices: Prices | None = None,
+        idle: tuple[Finding, ...] | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._prices = prices or FixedPrices()
+        self._idle = idle
+        """A sweep's idle findings (maybe none); ``None`` when no analytics were read: the stored ones carry on."""
         self._project_id = project_id
         self._deployments = deployments
         self._expected = expected
@@ -106,10 +124,21 @@ class V2Subject:
         every = candidates(self._endpoint, self._deployments)
         return carry_clocks(every, previous.clocks if previous else (), fallback=state_since, now=now)
 
-    def findings(self, state_since: float | None, now: float, clocks: Clocks | None = None) -> tuple[Finding, ...]:
-        return evaluate_v2(
+    def findings(
+        self,
+        state_since: float | None,
+        now: float,
+        clocks: Clocks | None = None,
+        previous: AlertState | None = None,
+    ) -> tuple[Finding, ...]:
+        findings = evaluate_v2(
             self._endpoint, self._deployments, self._expected, state_since=state_since, now=now, clocks=clocks
         )
+        idle = self._idle
+        if idle is None:
+            every = candidates(self._endpoint, self._deployments)
+            idle = carried(previous.findings if previous else (), every, self._expected.idle_after_hours)
+        return merged(findings, idle) if idle else findings
 
     def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot:
         return EndpointSnapshot.of_v2(self._endpoint, self._project_id, self._deployments, self._expected, findings)

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from endpoint_relay.app.dispatcher import NoticeDispatcher
+from endpoint_relay.app.idle_spend import IdleSpend
 from endpoint_relay.app.recorder import DecisionRecorder, Recorded
 from endpoint_relay.app.sweep_checks import check_v1, check_v2, failed
 from endpoint_relay.app.sweep_metrics import emit_sweep_metrics
@@ -56,6 +57,8 @@ class SweepRunner:
     """Every v2 endpoint of the relay's projects by alert key, for "all" (list pages, which fill the cache)."""
     v2_source: V2Source | None = None
     """Fetches a watched v2 endpoint that no list brought; without it such a target fails its check."""
+    idle: IdleSpend | None = None
+    """Judges idle spend from analytics (v2 only); without it no sweep reads analytics."""
     v1: V1Retirement = field(default_factory=V1Retirement)
     """A function builds its runner once per container, so v1's retirement is logged once there, not per sweep."""
 
@@ -120,5 +123,5 @@ class SweepRunner:
         if ref is None:
             return failed(endpoint_id, None, "invalid endpoint id")
         if ref.is_v2:
-            return check_v2(self.lookups, self.recorder, self.v2_source, ref, stored, listed)
+            return check_v2(self.lookups, self.recorder, self.v2_source, ref, stored, listed, self.idle)
         return check_v1(self.lookups, self.recorder, endpoint_id, stored)

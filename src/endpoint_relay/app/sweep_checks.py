@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import cast
 
+from endpoint_relay.app.idle_spend import IdleSpend
 from endpoint_relay.app.recorder import DecisionRecorder, Recorded
 from endpoint_relay.app.v2_listing import Listed
 from endpoint_relay.core.alert_preload import PreloadedAlert
@@ -18,6 +19,7 @@ from endpoint_relay.core.cache import CacheStatus
 from endpoint_relay.core.endpoint_ref import EndpointRef
 from endpoint_relay.core.errors import DeadlineExceededError, EndpointNotFoundError, RelayError
 from endpoint_relay.core.lookup import LookupService
+from endpoint_relay.core.policy import Finding
 from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
 from endpoint_relay.core.v2_request import endpoint_request
 from endpoint_relay.core.v2_resources import V2Source, v2_resource
@@ -45,8 +47,12 @@ def check_v2(
     ref: EndpointRef,
     stored: PreloadedAlert | None,
     listed: Listed | None,
+    idle: IdleSpend | None = None,
 ) -> Recorded:
-    """A ``proj_…/ep_…`` target, from ``listed`` when a list brought it, else fetched through ``v2_source``."""
+    """A ``proj_…/ep_…`` target, from ``listed`` when a list brought it, else fetched through ``v2_source``.
+
+    With ``idle``, the sweep also judges idle spend (a lookup never does: it carries the last verdict on).
+    """
     key, project_id = ref.key, cast(str, ref.project_id)
     if listed is not None:
         endpoint = listed.endpoint
@@ -61,7 +67,21 @@ def check_v2(
         if result.status is CacheStatus.STALE:
             return failed(key, None, "Together failed; a stale copy is not evaluated")
         endpoint = cast(V2Endpoint, result.value)
-    return _recorded(key, None, lambda: recorder.record_v2(endpoint, project_id, stored=stored))
+    verdict = None if idle is None else _idle_verdict(idle, recorder, key, project_id, endpoint)
+    return _recorded(key, None, lambda: recorder.record_v2(endpoint, project_id, stored=stored, idle=verdict))
+
+
+def _idle_verdict(
+    idle: IdleSpend, recorder: DecisionRecorder, key: str, project_id: str, endpoint: V2Endpoint
+) -> tuple[Finding, ...] | None:
+    """The sweep's idle findings, or None (the last verdict carries on) when they cannot be had."""
+    try:
+        return idle.findings(endpoint, project_id, recorder.expected_v2(project_id, endpoint.id).idle_after_hours)
+    except DeadlineExceededError:
+        raise
+    except Exception:  # idle spend must never cost the endpoint its other findings
+        logger.exception("idle check failed unexpectedly", extra={"endpoint_id": key})
+        return None
 
 
 def _current[R](key: str, fetch: Callable[[], R]) -> R | Recorded:

@@ -48,6 +48,8 @@ class FindingKind(StrEnum):
     REPLICAS_INVERTED = "replicas_inverted"
     MIN_REPLICAS_BELOW_EXPECTED = "min_replicas_below_expected"
     MAX_REPLICAS_ABOVE_EXPECTED = "max_replicas_above_expected"
+    IDLE_SPEND = "idle_spend"
+    """v2: a deployment held READY replicas and served no request for ``idle_after_hours`` (sweeps only)."""
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,22 @@ class Expectations:
     """v2: how long a serving deployment may have fewer ready replicas than its minimum (a rollout, a restart)."""
     expected_state: ExpectedState | None = None
     """v2: whether the endpoint should serve (``running``) or cost nothing (``stopped``); ``None`` checks neither."""
+    idle_after_hours: float | None = None
+    """v2: hours a READY deployment may serve no request before it is idle spend; ``None`` (the default) is off."""
 
 
-_FIELDS = ("min_replicas", "max_replicas", "stuck_after_minutes", "under_replicated_after_minutes", "expected_state")
+_FIELDS = (
+    "min_replicas",
+    "max_replicas",
+    "stuck_after_minutes",
+    "under_replicated_after_minutes",
+    "expected_state",
+    "idle_after_hours",
+)
 _TOP_LEVEL = ("defaults", "endpoints")
 _MAX_STUCK_MINUTES = 7 * 24 * 60
+MAX_IDLE_HOURS = 30 * 24
+"""Analytics retention is not documented; a month-long window is already more than an alert needs."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,7 @@ class PolicyDocument:
 
         {"defaults": {"min_replicas": 1, "max_replicas": 4, "stuck_after_minutes": 30},
          "endpoints": {"endpoint-abc": {"min_replicas": 2, "max_replicas": null},
-                       "proj_x/ep_y": {"expected_state": "stopped"}}}
+                       "proj_x/ep_y": {"expected_state": "stopped", "idle_after_hours": 24}}}
         """
         if not isinstance(document, dict):
             raise PolicyError("policy must be a JSON object with the keys defaults and endpoints")
@@ -169,6 +182,8 @@ def _expectations(fields: Any, base: Expectations, where: str) -> Expectations:
         merged = replace(merged, under_replicated_after_minutes=grace)
     if "expected_state" in fields:
         merged = replace(merged, expected_state=_expected_state(fields["expected_state"], where))
+    if "idle_after_hours" in fields:
+        merged = replace(merged, idle_after_hours=_idle_hours(fields["idle_after_hours"], where))
     if (
         merged.min_replicas is not None
         and merged.max_replicas is not None
@@ -192,6 +207,17 @@ def _minutes(value: Any, where: str, name: str = "stuck_after_minutes") -> float
     if type(value) in (int, float) and math.isfinite(value) and 0 < value <= _MAX_STUCK_MINUTES:
         return float(value)
     raise PolicyError(f"{where}.{name} must be a number of minutes above 0 and at most 10080")
+
+
+def _idle_hours(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if type(value) in (int, float) and math.isfinite(value) and 0 < value <= MAX_IDLE_HOURS:
+        return float(value)
+    raise PolicyError(
+        f"{where}.idle_after_hours must be a number of hours above 0 and at most {MAX_IDLE_HOURS}, "
+        "or null to skip the check"
+    )
 
 
 def _expected_state(value: Any, where: str) -> ExpectedState | None:

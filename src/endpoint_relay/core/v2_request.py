@@ -23,6 +23,7 @@ from endpoint_relay.core.errors import InvalidQueryError, RouteNotFoundError
 from endpoint_relay.core.v2_ids import (
     DEPLOYMENT,
     ENDPOINT,
+    PROJECT,
     is_valid_deployment_id,
     require_allowed_project,
     require_instance_type_id,
@@ -43,6 +44,7 @@ class V2Resource(StrEnum):
     ENDPOINT = "endpoint"
     ENDPOINTS = "endpoints"
     EVENTS = "events"
+    ANALYTICS = "analytics"
     DEPLOYMENT = "deployment"
     DEPLOYMENTS = "deployments"
     INSTANCE_TYPE = "instance_type"
@@ -83,6 +85,18 @@ def endpoint_request(project_id: str, endpoint_id: str) -> V2Request:
         project_id=project_id,
         endpoint_id=endpoint_id,
     )
+
+
+def analytics_request(project_id: str, endpoint_id: str, raw_query: str) -> V2Request:
+    """GET an endpoint's analytics, held to the same checks as a routed request.
+
+    The relay reads analytics for its own idle-spend check; callers' requests are not
+    routed there (:func:`parse_v2_request` has no such route), so its answers are never passed on.
+    """
+    require_v2_id(PROJECT, project_id)
+    endpoint_id = require_v2_id(ENDPOINT, endpoint_id)
+    path = f"/projects/{project_id}/endpoints/{endpoint_id}/analytics"
+    return V2Request(V2Resource.ANALYTICS, path, _query(raw_query, _ANALYTICS), project_id, endpoint_id)
 
 
 def parse_v2_request(raw_path: str, raw_query: str, allowed_projects: frozenset[str]) -> V2Request:
@@ -217,6 +231,16 @@ _EVENTS: Mapping[str, Check] = {
     "deploymentIds": _list_of(_deployment_id, "deployment ids"),
     "sourceKinds": _list_of(_pattern(r"SOURCE_KIND_[A-Z_]{1,32}", "source kinds"), "source kinds"),
     "subjectId": _pattern(r"[A-Za-z0-9_-]{1,64}", "an id of ASCII letters, digits, '_' and '-'"),
+}
+
+
+_ANALYTICS: Mapping[str, Check] = {
+    "startTime": _instant,
+    "endTime": _instant,
+    # A free duration string upstream (examples 1m, 1h, 1d): only that shape is passed on.
+    "granularity": _pattern(r"[1-9][0-9]{0,5}[smhd]", "a duration such as 1m, 1h or 1d"),
+    "includeTimeSeries": _pattern(r"true|false", "true or false"),
+    "deploymentId": _deployment_id,
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from endpoint_relay.core.analytics import request_counts
 from endpoint_relay.core.errors import (
     DeploymentNotFoundError,
     EndpointNotFoundError,
@@ -42,6 +43,7 @@ _NOT_FOUND: dict[V2Resource, tuple[type[NotFoundError], str, str]] = {
     V2Resource.ENDPOINT: (EndpointNotFoundError, "endpoint not found", "id"),
     V2Resource.ENDPOINTS: (ProjectNotFoundError, "project not found", "projectId"),
     V2Resource.EVENTS: (EndpointNotFoundError, "endpoint not found", "id"),
+    V2Resource.ANALYTICS: (EndpointNotFoundError, "endpoint not found", "id"),
     V2Resource.DEPLOYMENTS: (EndpointNotFoundError, "endpoint not found", "endpointId"),
     V2Resource.DEPLOYMENT: (DeploymentNotFoundError, "deployment not found", "id"),
     V2Resource.INSTANCE_TYPE: (InstanceTypeNotFoundError, "instance type not found", "id"),
@@ -74,6 +76,11 @@ def parse_body(request: V2Request, body: str) -> object:
         return deployment
     if resource is V2Resource.INSTANCE_TYPE:
         return InstanceType.from_dict(document)
+    if resource is V2Resource.ANALYTICS:
+        counts = request_counts(document)
+        if counts.endpoint_id is not None and counts.endpoint_id != request.endpoint_id:
+            raise V2ParseError("the body is about another endpoint")
+        return counts
     return Page.from_dict(document, _ITEMS[resource])
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Unpack
 
@@ -11,6 +10,7 @@ from endpoint_relay.adapters.alert_batches import DynamoAlertBatches
 from endpoint_relay.adapters.alert_store import DynamoAlertStore
 from endpoint_relay.adapters.shared_cache_batches import BatchedSharedWrites, BatchingSharedCache
 from endpoint_relay.adapters.sweep_cursor import DynamoSweepCursor
+from endpoint_relay.app.idle_spend import IdleSpend
 from endpoint_relay.app.sweep import SweepConfig, SweepRunner
 from endpoint_relay.app.v2_listing import V2Listing, page_size
 from endpoint_relay.core.alert_preload import AlertBatchReader
@@ -36,10 +36,10 @@ def sweep_runner(shared: Shared) -> SweepRunner:
     settings = shared.settings
     alerting = shared.alerting()
     cursor: SweepCursor = DynamoSweepCursor(settings.alert_table_name) if settings.alert_table_name else MemoryCursor()
-    lookups, flush_cache = _sweep_lookups(shared)
+    lookups, writes = _sweep_lookups(shared)
     return SweepRunner(
         lookups=lookups,
-        flush_cache=flush_cache,
+        flush_cache=writes.flush if writes is not None else lambda: None,
         recorder=alerting.recorder,
         dispatcher=alerting.dispatcher,
         deadline=shared.deadline,
@@ -52,6 +52,13 @@ def sweep_runner(shared: Shared) -> SweepRunner:
             size=page_size(settings.upstream.max_response_bytes),
         ),
         v2_source=shared.together,
+        idle=IdleSpend(
+            source=shared.together,
+            api_key=lambda: shared.secrets.get().together_api_key,
+            prices=shared.prices,
+            clock=shared.clock,
+            shared=writes,
+        ),
         cursor=cursor,
         preload=_preload(settings, alerting.store),
         config=SweepConfig(
@@ -74,11 +81,11 @@ def _preload(settings: Settings, store: object) -> AlertBatchReader | None:
     return DynamoAlertBatches(settings.alert_table_name).load_many
 
 
-def _sweep_lookups(shared: Shared) -> tuple[LookupService, Callable[[], None]]:
+def _sweep_lookups(shared: Shared) -> tuple[LookupService, BatchedSharedWrites | None]:
     """The lookups of wiring.common, with the shared tier's writes gathered into batches (a sweep writes many)."""
     settings = shared.settings
     if not settings.cache.table_name:
-        return shared.lookups, lambda: None
+        return shared.lookups, None
     writes = BatchedSharedWrites(BatchingSharedCache(settings.cache.table_name))
     lookups = LookupService(
         upstream=shared.together,
@@ -88,4 +95,4 @@ def _sweep_lookups(shared: Shared) -> tuple[LookupService, Callable[[], None]]:
         shared=writes,
         refresh_lease_seconds=settings.upstream.worst_case_seconds(),
     )
-    return lookups, writes.flush
+    return lookups, writes
