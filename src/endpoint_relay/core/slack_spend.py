@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from endpoint_relay.core.cost import Spend
 from endpoint_relay.core.fleet import Fleet, FleetLine
 from endpoint_relay.core.money import per_day, per_hour
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn
@@ -55,11 +56,19 @@ def _line(line: FleetLine) -> str:
     if line.deployment_id:
         what += f" {code_span(line.deployment_id, 100)}"
     replicas = f"{line.spend.replicas} replica(s)" + (" (min, est.)" if line.spend.estimated else "")
-    alert = line.alert + (f" ({escape_mrkdwn(', '.join(line.findings))})" if line.findings else "")
+    alert = escape_mrkdwn(line.alert)
+    if line.findings:
+        alert += " (" + ", ".join(code_span(kind, 60) for kind in line.findings[:5]) + ")"
     return (
         f"{_ALERT_EMOJI.get(line.alert, ':grey_question:')} {what} {clip_mrkdwn(line.name, 80)} · "
-        f"{clip_mrkdwn(short_state(line.state), 40)} · {replicas} · *{escape_mrkdwn(line.spend.text())}* · {alert}"
+        f"{clip_mrkdwn(short_state(line.state), 40)} · {replicas} · {_money(line.spend)} · {alert}"
     )
+
+
+def _money(spend: Spend) -> str:
+    if spend.now_cents is None:  # the hardware id is upstream text: a code span, copied back exactly
+        return f"*price unknown* ({code_span(spend.hardware or 'no hardware named', 100)})"
+    return f"*{spend.text()}*"
 
 
 def _packed(lines: list[str]) -> list[str]:
