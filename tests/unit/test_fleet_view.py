@@ -83,8 +83,8 @@ class Fakes:
             raise found
         return found
 
-    def read_alerts(self, keys: Sequence[str]) -> Mapping[str, PreloadedAlert]:
-        self.alert_reads.append(keys)
+    def read_alerts(self, endpoint_ids: Sequence[str]) -> Mapping[str, PreloadedAlert]:
+        self.alert_reads.append(endpoint_ids)
         if isinstance(self.alerts, Exception):
             raise self.alerts
         return self.alerts
