@@ -120,7 +120,7 @@ def test_spend_and_the_fleet_route_agree_on_the_same_fleet(served: Served, slack
     route = http_request(served.url + "/relay/fleet", headers={"Authorization": f"Bearer {served.token}"})
     assert route.status == 200, route.body
     fleet: Any = route.json()
-    # Then both (each function builds its own view, as in Lambda) show the same lines, in the same order (most expensive first)
+    # Then both (each function builds its own view, as in Lambda) show the same lines, most expensive first
     text = "\n".join(block["text"]["text"] for block in reply["blocks"] if block["type"] == "section")
     shown = [(key, deployment or None) for key, deployment in _KEY_IN_LINE.findall(text)]
     assert shown == [(line["key"], line["deploymentId"]) for line in fleet["data"]]
