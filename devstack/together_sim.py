@@ -65,6 +65,34 @@ def make_endpoint(
     return document
 
 
+def make_hardware(
+    hardware_id: str,
+    *,
+    cents_per_minute: float,
+    gpu_count: int = 2,
+    gpu_type: str = "h100-80gb",
+    gpu_memory: float = 80,
+) -> dict[str, Any]:
+    """One item of ``GET /v1/hardware`` as the SDK 2.x ``EndpointListHardwareResponse`` types it."""
+    return {
+        "id": hardware_id,
+        "object": "hardware",
+        "pricing": {"cents_per_minute": cents_per_minute},
+        "specs": {"gpu_count": gpu_count, "gpu_link": "sxm", "gpu_memory": gpu_memory, "gpu_type": gpu_type},
+        "updated_at": "2025-02-04T10:43:55.405Z",
+        "availability": {"status": "available"},
+    }
+
+
+def default_hardware() -> list[dict[str, Any]]:
+    """The v1 hardware list the simulator serves until a test puts its own (prices per replica-minute)."""
+    return [
+        make_hardware("1x_nvidia_a100", cents_per_minute=4.3, gpu_count=1, gpu_type="a100-80gb"),
+        make_hardware("2x_nvidia_h100_80gb_sxm", cents_per_minute=11.6333),
+        make_hardware("8x_nvidia_h200_140gb_sxm", cents_per_minute=59.8667, gpu_count=8, gpu_type="h200-140gb"),
+    ]
+
+
 @dataclass
 class Fault:
     """One scripted misbehaviour, consumed by the next matching request."""
@@ -82,6 +110,7 @@ class TogetherSimulator:
         self.api_keys: set[str] = set(api_keys or {"sim-together-key"})
         self.latency = 0.0
         self._endpoints: dict[str, dict[str, Any]] = {}
+        self._hardware: dict[str, dict[str, Any]] = {item["id"]: item for item in default_hardware()}
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
@@ -130,6 +159,15 @@ class TogetherSimulator:
         with self._lock:
             self._endpoints.pop(endpoint_id, None)
 
+    def put_hardware(self, item: dict[str, Any]) -> None:
+        """Add or replace one ``/v1/hardware`` item (see :func:`make_hardware`)."""
+        with self._lock:
+            self._hardware[item["id"]] = copy.deepcopy(item)
+
+    def remove_hardware(self, hardware_id: str) -> None:
+        with self._lock:
+            self._hardware.pop(hardware_id, None)
+
     def inject(self, *faults: Fault) -> None:
         with self._lock:
             self._faults.extend(faults)
@@ -137,6 +175,7 @@ class TogetherSimulator:
     def reset(self) -> None:
         with self._lock:
             self._endpoints.clear()
+            self._hardware = {item["id"]: item for item in default_hardware()}
             self._faults.clear()
             self.calls.clear()
             self.auth_failures = 0
@@ -145,7 +184,7 @@ class TogetherSimulator:
         self.v2.reset()
 
     def call_count(self, endpoint_id: str | None = None) -> int:
-        """Calls for one v1 endpoint id, ``"<list>"``, or a v2 request path (query excluded); all calls if None."""
+        """Calls for one v1 endpoint id, ``"<list>"``, ``"<hardware>"`` or a v2 path (no query); all if None."""
         with self._lock:
             if endpoint_id is None:
                 return sum(self.calls.values())
@@ -169,6 +208,11 @@ class TogetherSimulator:
             return [
                 {key: value for key, value in doc.items() if key != "autoscaling"} for doc in self._endpoints.values()
             ]
+
+    def _hardware_list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            self.calls["<hardware>"] += 1
+            return copy.deepcopy(list(self._hardware.values()))
 
 
 def _handler_for(sim: TogetherSimulator) -> type[BaseHTTPRequestHandler]:
@@ -203,6 +247,9 @@ class _SimHandler(QuietHandler):
                 sim.calls["<v1 retired>"] += 1
             self._json(sim.v1_retired, _V1_RETIRED)
             return
+        if url.path == "/v1/hardware":
+            self._hardware()
+            return
         if url.path == "/v1/endpoints":
             self._list(parse_qs(url.query).get("type", ["dedicated"])[0])
             return
@@ -222,6 +269,14 @@ class _SimHandler(QuietHandler):
 
     def _list(self, kind: str) -> None:
         data = self.sim._list() if kind == "dedicated" else []
+        fault = self.sim._next_fault()
+        if fault is not None:
+            self._fault(fault)
+            return
+        self._json(200, {"object": "list", "data": data})
+
+    def _hardware(self) -> None:
+        data = self.sim._hardware_list()
         fault = self.sim._next_fault()
         if fault is not None:
             self._fault(fault)
@@ -252,6 +307,12 @@ class _SimHandler(QuietHandler):
             self._json(200, {"id": sim.put(payload)})
         elif path == "/_sim/update":
             sim.update(payload.pop("id"), **payload)
+            self._json(200, {"ok": True})
+        elif path == "/_sim/hardware":
+            sim.put_hardware(payload)
+            self._json(200, {"ok": True})
+        elif path == "/_sim/instance_types":
+            sim.v2.put_instance_type(payload)
             self._json(200, {"ok": True})
         elif path == "/_sim/faults":
             sim.inject(*(_fault_from(item) for item in payload.get("faults", [])))

@@ -59,6 +59,7 @@ class Refusals:
 
 _V1_REFUSALS = Refusals(not_found=lambda: EndpointNotFoundError("endpoint not found", param="endpointId"))
 _V1_LIST_REFUSALS = Refusals(not_found=_V1_REFUSALS.not_found, tells_retirement=True)
+_HARDWARE_REFUSALS = Refusals(not_found=lambda: NotFoundError("Together has no hardware list", param=None))
 V1_RETIRED_CODE = "endpoints_v1_create_access_disabled"
 """The code of Together's 403 once an organisation's v1 endpoint access is switched off."""
 
@@ -125,6 +126,10 @@ class TogetherClient(TogetherV2Reads):
     def list_endpoint_ids(self, api_key: str) -> list[str]:
         """Ids of the organisation's dedicated endpoints (list items lack autoscaling)."""
         return self._get(f"{self._base_url}/endpoints?type=dedicated", api_key, _endpoint_ids, _V1_LIST_REFUSALS)
+
+    def list_v1_hardware(self, api_key: str) -> str:
+        """The raw ``GET /v1/hardware`` body: each hardware id with its ``pricing.cents_per_minute``."""
+        return self._get(f"{self._base_url}/hardware", api_key, _identity, _HARDWARE_REFUSALS)
 
     def _get_v2[T](self, request: V2Request, api_key: str, parse: Callable[[str], T]) -> T:
         refusals = Refusals(not_found=lambda: not_found(request), explains_bad_request=True)
@@ -225,6 +230,10 @@ def _error_code(body: str) -> str | None:
         return None
     code = envelope.get("code") if isinstance(envelope, dict) else None
     return code if isinstance(code, str) else None
+
+
+def _identity(body: str) -> str:
+    return body
 
 
 def _endpoint_ids(body: str) -> list[str]:

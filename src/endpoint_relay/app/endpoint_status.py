@@ -11,7 +11,7 @@ records and delivers what the policy says.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from endpoint_relay.app.lookup_alerts import LookupAlerts
 from endpoint_relay.app.mutes import Mutes
@@ -22,6 +22,7 @@ from endpoint_relay.core.endpoint_ref import EndpointRef, EndpointRefError, pars
 from endpoint_relay.core.errors import NotFoundError, RelayError, UpstreamError
 from endpoint_relay.core.lookup import Cached, LookupService
 from endpoint_relay.core.policy import Finding
+from endpoint_relay.core.prices import FixedPrices, Prices
 from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
 from endpoint_relay.core.v2_request import endpoint_request
 from endpoint_relay.core.v2_resources import V2Source, v2_resource
@@ -40,6 +41,10 @@ class EndpointStatus:
     mutes: Mutes
     projects: frozenset[str]
     """The v2 projects the relay serves; a key in any other is refused before any call."""
+    prices: Prices = field(default_factory=FixedPrices)
+    """What a replica costs, for a reply that fetched (and may call upstream)."""
+    cached_prices: Prices = field(default_factory=FixedPrices)
+    """The same, limited to what is at hand: a reply from the cache makes no network call."""
 
     def cached(self, key: str) -> slack_replies.Reply | None:
         """The answer from a fresh local cache entry, or None when it needs an upstream call."""
@@ -49,7 +54,9 @@ class EndpointStatus:
         try:
             if ref.project_id is not None:
                 hit = self.lookups.fresh(v2_resource(self.v2_source, endpoint_request(ref.project_id, ref.endpoint_id)))
-                return None if hit is None else self._v2_reply(ref.project_id, key, hit, record=False)
+                return (
+                    None if hit is None else self._v2_reply(ref.project_id, key, hit, self.cached_prices, record=False)
+                )
             cached = self.lookups.cached(key)
         except NotFoundError:  # a fresh, remembered 404
             return slack_replies.not_found_reply(key)
@@ -57,7 +64,11 @@ class EndpointStatus:
             return None
         findings = self.recorder.evaluate(cached.endpoint)
         return slack_replies.status_reply(
-            cached.endpoint, findings, age_seconds=cached.age, muted_until=muted_until(self.mutes, key)
+            cached.endpoint,
+            findings,
+            age_seconds=cached.age,
+            muted_until=muted_until(self.mutes, key),
+            price_cents_per_hour=self.cached_prices.cents_per_hour(cached.endpoint.hardware or None, v1=True),
         )
 
     def fetched(self, key: str, *, check: bool = False) -> slack_replies.Reply:
@@ -79,7 +90,7 @@ class EndpointStatus:
             return slack_replies.failure_reply(f"The relay could not look up {key}: {exc.message}")
         try:
             if ref.project_id is not None:
-                return self._v2_reply(ref.project_id, key, result, record=result.status in _RETRIEVED)
+                return self._v2_reply(ref.project_id, key, result, self.prices, record=result.status in _RETRIEVED)
             retrieved = found.status in _RETRIEVED
             findings = self.alerts.observe(found.endpoint) if retrieved else self.recorder.evaluate(found.endpoint)
         except RelayError as exc:
@@ -88,16 +99,27 @@ class EndpointStatus:
                 f"The relay found {key} but could not evaluate its policy; the alerting setup needs a look."
             )
         return slack_replies.status_reply(
-            found.endpoint, findings, age_seconds=found.age, muted_until=muted_until(self.mutes, key)
+            found.endpoint,
+            findings,
+            age_seconds=found.age,
+            muted_until=muted_until(self.mutes, key),
+            price_cents_per_hour=self.prices.cents_per_hour(found.endpoint.hardware or None, v1=True),
         )
 
-    def _v2_reply(self, project_id: str, key: str, result: Cached[V2Endpoint], *, record: bool) -> slack_replies.Reply:
+    def _v2_reply(
+        self, project_id: str, key: str, result: Cached[V2Endpoint], prices: Prices, *, record: bool
+    ) -> slack_replies.Reply:
         endpoint = result.value
         findings: tuple[Finding, ...] = (
             self.alerts.observe_v2(project_id, endpoint) if record else self.recorder.evaluate_v2(endpoint, project_id)
         )
         return slack_replies.v2_status_reply(
-            endpoint, None, findings, age_seconds=result.age, muted_until=muted_until(self.mutes, key)
+            endpoint,
+            None,
+            findings,
+            age_seconds=result.age,
+            muted_until=muted_until(self.mutes, key),
+            prices=prices,
         )
 
     def _ref(self, key: str) -> EndpointRef | None:

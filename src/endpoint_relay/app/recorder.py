@@ -27,6 +27,7 @@ from endpoint_relay.core.alerting import (
 )
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.policy import Finding, PolicyDocument
+from endpoint_relay.core.prices import Prices
 from endpoint_relay.core.v2_models import Deployment
 from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
 
@@ -62,8 +63,11 @@ class DecisionRecorder:
         repeat_interval: float = DEFAULT_REPEAT_INTERVAL,
         reasons: EventReasons | None = None,
         default_project: str | None = None,
+        prices: Prices | None = None,
     ) -> None:
         self._policy = policy
+        self._prices = prices
+        """Prices each notice as it is issued; None: every price unknown."""
         self._store = store
         self._sinks = frozenset(sink_names)
         self._clock = clock
@@ -103,11 +107,11 @@ class DecisionRecorder:
         return self._record_subject(self._v2(endpoint, project_id, deployments), stored)
 
     def _v1(self, endpoint: Endpoint) -> V1Subject:
-        return V1Subject(endpoint, self._policy().for_endpoint(endpoint.id))
+        return V1Subject(endpoint, self._policy().for_endpoint(endpoint.id), self._prices)
 
     def _v2(self, endpoint: V2Endpoint, project_id: str, deployments: Sequence[Deployment] | None) -> V2Subject:
         expected = self._policy().for_v2(project_id, endpoint.id, default_project=self._default_project)
-        return V2Subject(endpoint, project_id, deployments, expected, self._reasons)
+        return V2Subject(endpoint, project_id, deployments, expected, self._reasons, self._prices)
 
     def _evaluate(self, subject: Subject) -> tuple[Finding, ...]:
         now = self._clock()

@@ -16,8 +16,10 @@ from endpoint_relay.core.alerting import AlertState, EndpointSnapshot, Notice, N
 from endpoint_relay.core.deployment_clocks import Clocks, carry_clocks
 from endpoint_relay.core.endpoint_ref import v2_key
 from endpoint_relay.core.models import Endpoint
+from endpoint_relay.core.notice_cost import priced
 from endpoint_relay.core.policy import Expectations, Finding, evaluate
 from endpoint_relay.core.policy_v2 import candidates, evaluate_v2, tracked_state
+from endpoint_relay.core.prices import FixedPrices, Prices
 from endpoint_relay.core.v1_view import primary_deployment
 from endpoint_relay.core.v2_models import Deployment
 from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
@@ -49,14 +51,15 @@ class Subject(Protocol):
     def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot: ...
 
     def explained(self, notice: Notice, stored: StoredAlert | None) -> Notice:
-        """The notice with whatever explains it added (v1: nothing to add)."""
+        """The notice, as it is issued, with what it costs and whatever explains it added."""
         ...
 
 
 class V1Subject:
-    def __init__(self, endpoint: Endpoint, expected: Expectations) -> None:
+    def __init__(self, endpoint: Endpoint, expected: Expectations, prices: Prices | None = None) -> None:
         self._endpoint = endpoint
         self._expected = expected
+        self._prices = prices or FixedPrices()
         self.key = endpoint.id
         self.tracked_state = self.shown_state = endpoint.state
 
@@ -70,7 +73,10 @@ class V1Subject:
         return EndpointSnapshot.of(self._endpoint, self._expected)
 
     def explained(self, notice: Notice, stored: StoredAlert | None) -> Notice:
-        return notice
+        # Priced only here, when a notice is issued: a check that fires nothing never reads a catalogue.
+        return (
+            notice if notice.kind.is_announcement else replace(notice, endpoint=priced(notice.endpoint, self._prices))
+        )
 
 
 class V2Subject:
@@ -81,8 +87,10 @@ class V2Subject:
         deployments: Sequence[Deployment] | None,
         expected: Expectations,
         reasons: EventReasons | None,
+        prices: Prices | None = None,
     ) -> None:
         self._endpoint = endpoint
+        self._prices = prices or FixedPrices()
         self._project_id = project_id
         self._deployments = deployments
         self._expected = expected
@@ -107,7 +115,10 @@ class V2Subject:
         return EndpointSnapshot.of_v2(self._endpoint, self._project_id, self._deployments, self._expected, findings)
 
     def explained(self, notice: Notice, stored: StoredAlert | None) -> Notice:
-        """A deployment that starts firing is explained from the feed; later notices repeat the last reason."""
+        """Priced; a deployment that starts firing is explained from the feed; later notices repeat the last reason."""
+        if notice.kind.is_announcement:
+            return notice
+        notice = replace(notice, endpoint=priced(notice.endpoint, self._prices))
         if notice.kind is NoticeKind.RESOLVED:
             return notice
         firing = {finding.subject or "" for finding in notice.findings}

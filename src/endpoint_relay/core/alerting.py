@@ -98,6 +98,8 @@ class EndpointSnapshot:
     """v2: the deployments the notice is about, then the live ones."""
     reason: tuple[ReasonLine, ...] = ()
     """v2: the newest WARN/ERROR events when the notice was issued; empty when the feed had none or failed."""
+    price_cents_per_hour: int | None = None
+    """v1: one replica of ``hardware`` when the notice was issued (v2 prices each deployment); ``None``: unknown."""
 
     @property
     def key(self) -> str:
@@ -106,7 +108,7 @@ class EndpointSnapshot:
 
     @classmethod
     def from_dict(cls, document: dict[str, Any]) -> EndpointSnapshot:
-        """Read back from a stored notice; the v2 fields are optional (older notices lack them)."""
+        """Read back from a stored notice; the v2 fields and prices are optional (older notices lack them)."""
         fields = dict(document)
         deployments = deployments_from_json(fields.pop("deployments", None))
         reason = reasons_from_json(fields.pop("reason", None))

@@ -66,12 +66,29 @@ def deployment_spend(deployment: Deployment, cents_per_replica_hour: int | None)
 
 def v1_spend(endpoint: V1Endpoint, cents_per_replica_hour: int | None) -> Spend:
     scaling = endpoint.autoscaling
-    holding = endpoint.state in _V1_HOLDING_STATES and scaling is not None
+    return v1_spend_of(
+        endpoint.state,
+        endpoint.hardware,
+        scaling.min_replicas if scaling else None,
+        scaling.max_replicas if scaling else None,
+        cents_per_replica_hour,
+    )
+
+
+def v1_spend_of(
+    state: str,
+    hardware: str | None,
+    min_replicas: int | None,
+    max_replicas: int | None,
+    cents_per_replica_hour: int | None,
+) -> Spend:
+    """As :func:`v1_spend`, from the fields a stored notice keeps (unknown bounds: nothing counted)."""
+    holding = state in _V1_HOLDING_STATES and min_replicas is not None
     return Spend(
-        hardware=endpoint.hardware or None,
-        replicas=scaling.min_replicas if holding and scaling else 0,
+        hardware=hardware or None,
+        replicas=min_replicas if holding and min_replicas is not None else 0,
         cents_per_replica_hour=cents_per_replica_hour,
-        max_replicas=scaling.max_replicas if scaling else None,
+        max_replicas=max_replicas,
         estimated=True,
     )
 

@@ -12,7 +12,8 @@ unknown" rather than as free. Pure: the adapters fetch, these parse.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -82,3 +83,18 @@ class FixedPrices:
 
     def cents_per_hour(self, hardware: str | None, *, v1: bool = False) -> int | None:
         return (self.v1 if v1 else self.v2).price_of(hardware)
+
+
+class LazyPrices:
+    """Prices built on the first question: holding one costs nothing until a price is needed."""
+
+    def __init__(self, build: Callable[[], Prices]) -> None:
+        self._build = build
+        self._built: Prices | None = None
+        self._lock = threading.Lock()
+
+    def cents_per_hour(self, hardware: str | None, *, v1: bool = False) -> int | None:
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+        return self._built.cents_per_hour(hardware, v1=v1)

@@ -9,6 +9,7 @@ from typing import Any
 
 from endpoint_relay.core.alerting import Notice, NoticeKind
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn
+from endpoint_relay.core.notice_cost import endpoint_cost
 from endpoint_relay.core.policy import Finding, Severity
 from endpoint_relay.core.v2_mrkdwn import deployment_line, of_snapshot, reason_text, short_state
 
@@ -94,6 +95,7 @@ def _fields(notice: Notice) -> list[tuple[str, str]]:
         ("Hardware", _identifier(endpoint.hardware)),
         ("Replicas, actual", _actual_replicas(notice)),
         ("Replicas, expected", _expected_replicas(notice)),
+        ("Cost", endpoint_cost(endpoint)),
         (since_label, _slack_date(notice.opened_at)),
     ]
 

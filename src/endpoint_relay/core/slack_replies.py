@@ -13,9 +13,13 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from endpoint_relay.core.cost import v1_spend
+from endpoint_relay.core.cost_words import spend_words, total_words
 from endpoint_relay.core.models import Endpoint
+from endpoint_relay.core.money import per_hour
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn
 from endpoint_relay.core.policy_v2 import candidates, live_weights
+from endpoint_relay.core.prices import FixedPrices, Prices
 from endpoint_relay.core.slack_commands import USAGE, format_duration
 from endpoint_relay.core.v1_view import primary_deployment
 from endpoint_relay.core.v2_models import Deployment
@@ -234,7 +238,9 @@ def status_reply(
     *,
     age_seconds: int,
     muted_until: float | None = None,
+    price_cents_per_hour: int | None = None,
 ) -> Reply:
+    """A v1 endpoint; ``price_cents_per_hour`` is one replica of its hardware (``None``: price unknown)."""
     autoscaling = endpoint.autoscaling
     replicas = f"{autoscaling.min_replicas} to {autoscaling.max_replicas}" if autoscaling else "unknown"
     blocks: list[dict[str, Any]] = [
@@ -247,6 +253,7 @@ def status_reply(
                 ("Hardware", _code(endpoint.hardware)),
                 ("Replicas (min to max)", replicas),
                 ("Name", _text(endpoint.display_name)),
+                ("Cost", spend_words(v1_spend(endpoint, price_cents_per_hour))),
             ]
         ),
     ]
@@ -270,20 +277,31 @@ def v2_status_reply(
     *,
     age_seconds: int,
     muted_until: float | None = None,
+    prices: Prices | None = None,
 ) -> Reply:
-    """A v2 endpoint: one line per deployment (state, ready/desired, min-max, weight, hardware), then findings."""
+    """A v2 endpoint: one line per deployment (state, ready/desired, min-max, weight, hardware, cost), then findings.
+
+    ``prices`` prices each deployment's hardware; without it every price reads as unknown.
+    """
     every = candidates(endpoint, deployments)
     weights = live_weights(endpoint, every)
+    priced = prices or FixedPrices()
+    deployment_lines = [_line(d, weights.get(d.id), priced.cents_per_hour(d.hardware)) for d in every]
     primary = primary_deployment(endpoint, every)
     state = short_state(primary.state) if primary else "no deployments"
     name = endpoint.name or endpoint.id
     blocks: list[dict[str, Any]] = [
         _header(f"{name}: {state}"),
         _fields(
-            [("Endpoint", _code(endpoint.id)), ("Project", _code(endpoint.project_id or "")), ("Name", _text(name))]
+            [
+                ("Endpoint", _code(endpoint.id)),
+                ("Project", _code(endpoint.project_id or "")),
+                ("Name", _text(name)),
+                ("Cost", total_words([line.spend for line in deployment_lines]) if every else per_hour(0)),
+            ]
         ),
     ]
-    lines = [deployment_line(_line(deployment, weights.get(deployment.id))) for deployment in every]
+    lines = [deployment_line(line) for line in deployment_lines]
     blocks.extend(_packed_sections(["*Deployments*", *lines] if lines else ["_No deployments._"], max_sections=10))
     if findings:
         lines = [_finding_line(finding) for finding in findings]
@@ -298,7 +316,7 @@ def v2_status_reply(
     return _reply(f"{_code(endpoint.id)}: {_text(state)}, {len(every)} deployment(s), {verdict}", blocks)
 
 
-def _line(deployment: Deployment, weight: float | None) -> DeploymentLine:
+def _line(deployment: Deployment, weight: float | None, price: int | None) -> DeploymentLine:
     bounds = deployment.autoscaling
     return DeploymentLine(
         id=deployment.id,
@@ -310,6 +328,7 @@ def _line(deployment: Deployment, weight: float | None) -> DeploymentLine:
         high=bounds.max_replicas if bounds else None,
         hardware=deployment.hardware,
         weight=weight,
+        price_cents_per_hour=price,
     )
 
 

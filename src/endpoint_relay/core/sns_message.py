@@ -23,6 +23,7 @@ from typing import Any
 
 from endpoint_relay.core.alerting import Notice, NoticeKind
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, code_span, single_line
+from endpoint_relay.core.notice_cost import endpoint_cost
 from endpoint_relay.core.v2_mrkdwn import deployment_line, of_snapshot, reason_text, short_state
 
 MAX_SUBJECT_CHARS = 99
@@ -145,6 +146,7 @@ def _description(notice: Notice) -> str:
         f"*Model:* {_identifier(endpoint.model)} \u00b7 *Hardware:* {_identifier(endpoint.hardware)}",
         f"*State:* {clip_mrkdwn(short_state(endpoint.state), 100)}",
         f"*Replicas:* actual {actual}; expected {expected or 'no bounds set'}",
+        f"*Cost:* {endpoint_cost(endpoint)}",
         f"*{'Was firing since' if notice.kind is NoticeKind.RESOLVED else 'Since'}:* {since}",
         heading,
         *(f"\u2022 *{f.severity.value}* {clip_mrkdwn(f.message, 600)}" for f in notice.findings),

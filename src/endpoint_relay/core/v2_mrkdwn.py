@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from endpoint_relay.core.cost import Spend, not_serving_note
+from endpoint_relay.core.cost_words import spend_words
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, code_span
 from endpoint_relay.core.v2_models import DeploymentState
 from endpoint_relay.core.v2_notice import DeploymentSnapshot, ReasonLine
@@ -40,6 +42,12 @@ class DeploymentLine:
     hardware: str | None
     weight: float | None
     """Its live-traffic weight; ``None`` when it gets no live traffic."""
+    price_cents_per_hour: int | None = None
+    """One replica of ``hardware``; ``None`` when unknown."""
+
+    @property
+    def spend(self) -> Spend:
+        return Spend(self.hardware, self.ready or 0, self.price_cents_per_hour, self.high)
 
 
 def short_state(state: str) -> str:
@@ -58,6 +66,7 @@ def of_snapshot(snapshot: DeploymentSnapshot) -> DeploymentLine:
         high=snapshot.max_replicas,
         hardware=snapshot.hardware,
         weight=snapshot.weight,
+        price_cents_per_hour=snapshot.price_cents_per_hour,
     )
 
 
@@ -72,7 +81,11 @@ def deployment_line(line: DeploymentLine) -> str:
         f"min\u2013max {_count(line.low)}\u2013{_count(line.high)}",
         code_span(line.hardware, 120) if line.hardware else "hardware unknown",
         weight,
+        spend_words(line.spend),
     ]
+    note = not_serving_note(line.state, line.spend)
+    if note:
+        parts.append(f":warning: {note}")
     return " \u00b7 ".join(parts)  # every part is clipped, so the line stays under MAX_LINE_CHARS
 
 

@@ -32,6 +32,8 @@ class DeploymentSnapshot:
     hardware: str | None
     weight: float | None
     """Its share of live traffic; ``None`` when it receives none."""
+    price_cents_per_hour: int | None = None
+    """One replica of its hardware when the notice was issued; ``None`` when unknown (or stored before prices)."""
 
     @classmethod
     def of(cls, deployment: Deployment, weight: float | None) -> DeploymentSnapshot:
@@ -63,13 +65,18 @@ class ReasonLine:
 def deployment_snapshots(
     deployments: Sequence[Deployment], weights: Mapping[str, float], firing: Iterable[str]
 ) -> tuple[DeploymentSnapshot, ...]:
-    """The deployments a notice names: those with findings first, then the live ones; at most ten."""
+    """The deployments a notice names: those with findings first, then the live ones, then any other holding
+    ready replicas (it bills too); at most ten."""
     concerned = set(firing)
     ranked = sorted(
         deployments,
         key=lambda deployment: (deployment.id not in concerned, -weights.get(deployment.id, 0.0)),
     )
-    shown = [deployment for deployment in ranked if deployment.id in concerned or deployment.id in weights]
+    shown = [
+        deployment
+        for deployment in ranked
+        if deployment.id in concerned or deployment.id in weights or (deployment.ready_replicas or 0) > 0
+    ]
     return tuple(DeploymentSnapshot.of(d, weights.get(d.id)) for d in shown[:MAX_DEPLOYMENTS_SHOWN])
 
 

@@ -20,6 +20,7 @@ from endpoint_relay.app.recorder import DecisionRecorder
 from endpoint_relay.core.alerting import AlertStore, Sink
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.policy import PolicyDocument
+from endpoint_relay.core.prices import LazyPrices, Prices
 from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
 from endpoint_relay.settings import AlertSink, Settings, SlackWebhookSettings
 from endpoint_relay.wiring.common import Clock
@@ -47,8 +48,10 @@ def build_alerting(
     sinks: Sequence[Sink] | None,
     events: EventFeed | None = None,
     default_project: str | None = None,
+    prices: Callable[[], Prices] | None = None,
 ) -> Alerting:
-    """``events`` (the Together client) explains v2 notices; ``default_project`` is what a bare ``ep_…`` means."""
+    """``events`` (the Together client) explains v2 notices; ``default_project`` is what a bare ``ep_…`` means;
+    ``prices`` prices each notice as it is issued."""
     store = DynamoAlertStore(settings.alert_table_name) if settings.alert_table_name else None
     if sinks is None:
         sinks = _sinks(settings, secrets, deadline)
@@ -74,6 +77,8 @@ def build_alerting(
         repeat_interval=settings.alert_repeat_seconds,
         reasons=reasons,
         default_project=default_project,
+        # Built, and a catalogue read, only when a notice is issued.
+        prices=LazyPrices(prices) if prices is not None else None,
     )
     return Alerting(
         store=store,

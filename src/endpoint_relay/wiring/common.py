@@ -18,7 +18,7 @@ from endpoint_relay.adapters import aws_clients
 from endpoint_relay.adapters.secret_store import SecretStore
 from endpoint_relay.adapters.shared_cache import DynamoSharedCache
 from endpoint_relay.adapters.together import TogetherClient, UpstreamObserver
-from endpoint_relay.core.cache import LocalCache
+from endpoint_relay.core.cache import CachePolicy, LocalCache
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.errors import UpstreamAuthError
 from endpoint_relay.core.lookup import LookupService
@@ -83,13 +83,15 @@ def build_shared(
             # v2 notices quote the endpoint's events feed; a bare ``ep_…`` in the policy means this project.
             events=together,
             default_project=settings.default_project_id,
+            prices=prices,
         )
 
     @cache
     def prices() -> Prices:
-        from endpoint_relay.core.prices import FixedPrices
+        from endpoint_relay.app.price_catalogue import PRICE_POLICY, CataloguePrices  # deferred: lookups never price
 
-        return FixedPrices()
+        # Its own tiers: the catalogues keep for an hour, not for the lookups' CACHE_TTL_SECONDS.
+        return CataloguePrices(_lookups(settings, together, secrets, policy=PRICE_POLICY), together)
 
     return Shared(
         settings=settings,
@@ -114,11 +116,13 @@ def _together(settings: Settings, deadline: Deadline) -> TogetherClient:
     )
 
 
-def _lookups(settings: Settings, together: TogetherClient, secrets: SecretStore) -> LookupService:
+def _lookups(
+    settings: Settings, together: TogetherClient, secrets: SecretStore, *, policy: CachePolicy | None = None
+) -> LookupService:
     return LookupService(
         upstream=together,
         secrets=secrets,
-        policy=settings.cache.policy,
+        policy=policy or settings.cache.policy,
         local=LocalCache(),
         shared=DynamoSharedCache(settings.cache.table_name) if settings.cache.table_name else None,
         # Long enough for one upstream request with its retries; if the holder dies, others wait this long.

@@ -1,0 +1,157 @@
+"""What a notice costs, through `make serve`: a FAILED deployment still holding replicas, priced from the catalogue.
+
+`make serve` is pointed at a simulator this test seeds (the instance type's price and the deployment) and at a
+Slack receiver it owns; SNS is read back from the topic's SQS subscription on serve's own moto server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import pytest
+
+from devstack.aws import aws_client
+from devstack.slack_receiver import SlackReceiver
+from devstack.together_sim import TogetherSimulator
+from devstack.together_v2_docs import make_instance_type, make_v2_deployment, make_v2_endpoint
+from tests.integration.serve_support import HttpResult, Served, http_request, start_serve, stop_serve
+from tests.leakcheck import COLLECTOR
+
+pytestmark = pytest.mark.integration
+
+KEY = "tgp-serve-prices-" + "k" * 16
+PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
+ENDPOINT = "ep_costly0000000000001"
+DEPLOYMENT = "dep_costly000000000001"
+INSTANCE_TYPE = "3xnvidia-h100-80gb"
+WEBHOOK = "/services/"
+RESPONSES = "/commands/"
+SNS_QUEUE = "endpoint-relay-local-alerts-subscriber"
+WAIT = 30.0
+"""Upper bound for an asynchronous answer to arrive; it normally takes well under a second."""
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[TogetherSimulator]:
+    with TogetherSimulator(api_keys={KEY}) as sim:
+        sim.v2.put_instance_type(make_instance_type(INSTANCE_TYPE, gpu_count=3, price_cents_per_hour=3192))
+        failed = make_v2_deployment(
+            DEPLOYMENT,
+            endpoint_id=ENDPOINT,
+            project_id=PROJECT,
+            state="DEPLOYMENT_STATE_FAILED",
+            min_replicas=3,
+            max_replicas=3,
+            desired_replicas=3,
+            ready_replicas=3,
+            hardware=INSTANCE_TYPE,
+            message="Deployment failed: health check timed out",
+        )
+        sim.v2.put_endpoint(make_v2_endpoint(ENDPOINT, project_id=PROJECT, deployments=[failed]), [failed])
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def slack() -> Iterator[SlackReceiver]:
+    with SlackReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(scope="module")
+def served(upstream: TogetherSimulator, slack: SlackReceiver) -> Iterator[Served]:
+    serve = start_serve(
+        {
+            "TOGETHER_API_BASE_URL": upstream.base_url,
+            "TOGETHER_API_KEY": KEY,
+            "TOGETHER_PROJECT_ID": PROJECT,
+            "SLACK_WEBHOOK_URL": slack.webhook_url(),
+        }
+    )
+    COLLECTOR.register_secret(serve.token, serve.signing_secret, KEY)
+    try:
+        yield serve
+    finally:
+        stop_serve(serve)
+
+
+def _moto_url(served: Served) -> str:
+    prefix = "aws (moto server): "
+    [line] = [line for line in served.output if prefix in line]
+    return line.split(prefix, 1)[1].strip()
+
+
+def _sns_descriptions(served: Served) -> list[str]:
+    """The descriptions SNS delivered to the topic's SQS subscription, waiting (bounded) for the first."""
+    sqs = aws_client("sqs", _moto_url(served))
+    queue_url = sqs.get_queue_url(QueueName=SNS_QUEUE)["QueueUrl"]
+    found: list[str] = []
+    deadline = time.monotonic() + WAIT
+    for _ in range(30):
+        received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in received.get("Messages", []):
+            envelope = json.loads(message["Body"])
+            found.append(json.loads(envelope["Message"])["content"]["description"])
+        if found or time.monotonic() > deadline:
+            break
+    return found
+
+
+def _signed_command(served: Served, text: str, response_url: str) -> HttpResult:
+    body = urlencode(
+        {
+            "team_id": "T0001",
+            "user_id": "U2147483697",
+            "command": "/together",
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": f"{time.monotonic_ns()}.1.x",
+        }
+    ).encode()
+    timestamp = str(int(time.time()))
+    digest = hmac.new(served.signing_secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": f"v0={digest.hexdigest()}",
+    }
+    return http_request(f"{served.url}/slack/commands", method="POST", headers=headers, body=body)
+
+
+def test_a_failed_deployment_holding_three_replicas_notifies_what_it_bills(
+    served: Served, upstream: TogetherSimulator, slack: SlackReceiver
+) -> None:
+    # When the FAILED endpoint (3 ready replicas of an instance type at 3192 cents/h) is looked up
+    answer = http_request(
+        f"{served.url}/v2/projects/{PROJECT}/endpoints/{ENDPOINT}",
+        headers={"Authorization": f"Bearer {served.token}"},
+    )
+    assert answer.status == 200, answer.body
+    # Then the Slack notice shows $95.76/h, and that the replicas bill without serving
+    [notice] = [
+        text
+        for text in (json.dumps(message.json(), ensure_ascii=False) for message in slack.messages(WEBHOOK))
+        if ENDPOINT in text
+    ]
+    assert "$95.76/h" in notice
+    assert "failed, yet still holds 3 replica(s) billing $95.76/h that do not serve" in notice
+    # And so does the SNS notification
+    [description] = _sns_descriptions(served)
+    assert "*Cost:* $95.76/h" in description and "still holds 3 replica(s)" in description
+    # And the price came from the v2 catalogue, read once; the v1 hardware list was never asked for
+    assert upstream.call_count("/v2/public/inference-instance-types") == 1
+    assert upstream.call_count("<hardware>") == 0
+
+
+def test_status_shows_the_same_cost(served: Served, slack: SlackReceiver) -> None:
+    response_url = f"{slack.url}{RESPONSES}T0001/1/status"
+    reply = _signed_command(served, f"status {ENDPOINT}", response_url)
+    assert reply.status == 200, reply.body
+    answers = [reply.body.decode()]
+    if "$95.76/h" not in answers[0]:
+        answers += [message.body.decode() for message in slack.wait_for(1, timeout=WAIT, path_prefix=RESPONSES)]
+    assert "$95.76/h" in answers[-1]
