@@ -138,4 +138,6 @@ def test_spend_and_the_fleet_route_agree_on_the_same_fleet(served: Served, slack
         f"*Total:* {per_hour(total)} · {per_day(total)} across {len(fleet['data'])} line(s)"
     )
     assert fleet["totalCentsPerDay"] == total * 24
+    # Priced from the simulator's catalogues: 3 x 698 + 2 x 449 + 1 x 349 (v2) and 2 x 698 (v1 at its minimum)
+    assert (total, fleet["unpricedLines"]) == (3 * 698 + 2 * 449 + 349 + 2 * 698, 0)
     json.dumps(fleet)  # the documented schema is plain JSON
