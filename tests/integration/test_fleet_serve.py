@@ -26,7 +26,7 @@ V1_ID = "endpoint-5e1f0b7a-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
 RESPONSES = "/commands/"
 WAIT = 30.0
 """Upper bound for the deferred answer to arrive; it normally takes well under a second."""
-_KEY_IN_LINE = re.compile(r"`((?:proj_\w+/ep_\w+)|(?:endpoint-[0-9a-f-]+))`(?: `(dep_\w+)`)?")
+_KEY_IN_LINE = re.compile(r"`((?:proj_[\w-]+/ep_[\w-]+)|(?:endpoint-[\w-]+))`(?: `(dep_[\w-]+)`)?")
 
 
 @pytest.fixture(scope="module")
