@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from devstack import demo_fleet
+from devstack import demo_costs, demo_fleet
 from devstack import stack as local
 from devstack.events import http_event
 from devstack.local_lambda import FUNCTION_NAMES, WORKER, function_for
@@ -547,6 +547,7 @@ def _run(demo: Demo) -> None:
         ("v2 lookup", demo.v2_lookup),
         ("v1 view", demo.v1_view),
         ("v2 notices", demo.v2_notices),
+        ("costed notice", lambda: demo_costs.run(demo)),
         ("fleet spend", lambda: demo_fleet.run(demo)),
     ]
     for name, run in steps:

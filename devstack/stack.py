@@ -45,7 +45,7 @@ from devstack.moto_process import (
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator, make_endpoint
 from devstack.together_v2_docs import DEFAULT_PROJECT_ID
-from devstack.v2_seed import demo_policy_v2, seeded_v2_endpoints
+from devstack.v2_seed import demo_policy_v2, seeded_instance_types, seeded_v2_endpoints
 
 SIM_API_KEY_PREFIX = "tgp-local-"
 
@@ -240,6 +240,8 @@ class DevStack:
                 for document in seeded_endpoints():
                     self.together.put(document)
                 self.together.v2.add_project(DEFAULT_PROJECT_ID)  # the v2 project make serve defaults to
+                for instance_type in seeded_instance_types():
+                    self.together.v2.put_instance_type(instance_type)
                 for seeded in seeded_v2_endpoints():
                     self.together.v2.put_endpoint(seeded.endpoint, seeded.deployments)
                     self.together.v2.add_events(*seeded.events)

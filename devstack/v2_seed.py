@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from devstack.together_v2_docs import DEFAULT_PROJECT_ID, make_v2_deployment, make_v2_endpoint, make_v2_event
+from devstack.together_v2_docs import (
+    DEFAULT_PROJECT_ID,
+    make_instance_type,
+    make_v2_deployment,
+    make_v2_endpoint,
+    make_v2_event,
+)
 
 V2_HEALTHY_ID = "ep_demo-healthy"
 V2_FAILED_ID = "ep_demo-failed"
@@ -100,6 +106,16 @@ def seeded_v2_endpoints(now: datetime | None = None) -> list[SeededV2]:
         _one(V2_PROVISIONING_ID, "Vision v2 (stuck provisioning)", state="DEPLOYMENT_STATE_PROVISIONING"),
         _one(V2_FORGOTTEN_ID, "Experiment v2 (should be stopped)", min_replicas=1, max_replicas=1),
     ]
+
+
+COSTLY_INSTANCE_TYPE = "3xnvidia-h100-80gb"
+COSTLY_CENTS_PER_REPLICA_HOUR = 3192
+
+
+def seeded_instance_types() -> list[dict[str, Any]]:
+    """Added to the simulator's catalogue from the start: the relay caches the catalogue for an hour, so a price
+    put later would not be seen (the demo's "costed notice" step uses this one)."""
+    return [make_instance_type(COSTLY_INSTANCE_TYPE, gpu_count=3, price_cents_per_hour=COSTLY_CENTS_PER_REPLICA_HOUR)]
 
 
 def demo_policy_v2(overdue_after_minutes: float) -> dict[str, dict[str, Any]]:
