@@ -20,7 +20,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from benchmarks import cold_start, package, shared_cache, sweep, sweep_v2, v1_view, v2_uncached, warm_hit, warm_uncached
+from benchmarks import (
+    cold_start,
+    fleet,
+    package,
+    shared_cache,
+    sweep,
+    sweep_v2,
+    v1_view,
+    v2_uncached,
+    warm_hit,
+    warm_uncached,
+)
 from benchmarks.stack import REPO, V2_PROJECT_ID, Stack, endpoint_ids, event_endpoint_id, v2_endpoint_ids
 
 RESULTS = REPO / "benchmarks" / "results.json"
@@ -33,6 +44,7 @@ ALL = (
     "v1_view",
     "sweep",
     "sweep_v2",
+    "fleet",
     "shared_cache",
 )
 SDK3_COLD_TARGET = 1.0
@@ -167,6 +179,7 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
     targets += _package_targets(results.get("package"))
     targets += _sweep_targets(results.get("sweep"))
     targets += _sweep_v2_targets(results.get("sweep_v2"))
+    targets += _fleet_targets(results.get("fleet"))
     shared = results.get("shared_cache")
     if shared:
         calls, ideal = shared["upstream_calls"], shared["ideal_upstream_calls"]
@@ -320,6 +333,24 @@ def _sweep_v2_targets(result: dict[str, Any] | None) -> list[Target]:
             round(calls / allowed, 3),
             f"<= ⌈{result['endpoints']}/{result['page_size']}⌉ + {result['firing']} firing = {allowed}",
             calls <= allowed,
+        )
+    ]
+
+
+def _fleet_targets(result: dict[str, Any] | None) -> list[Target]:
+    if result is None:
+        return []
+    calls = result["list_calls"] + result["catalogue_calls"]
+    allowed = result["allowed_calls"]
+    return [
+        Target(
+            "fleet view",
+            f"GET /relay/fleet over {result['endpoints']} v2 endpoints: upstream calls",
+            f"{result['list_calls']} list + {result['catalogue_calls']} catalogue, {result['first']['wall_s']:.2f} s",
+            f"v1 (retired): {result['v1_calls']} call; cached read: {result['second']['upstream_calls']} calls",
+            round(calls / allowed, 3),
+            f"<= ⌈{result['endpoints']}/{result['page_size']}⌉ + 1 catalogue = {allowed}",
+            calls <= allowed and not result["other_calls"],
         )
     ]
 
@@ -494,6 +525,7 @@ def main() -> int:
         "v1_view": lambda stack: v1_view.measure(),
         "sweep": lambda stack: sweep.measure(stack, sweep_ids),
         "sweep_v2": lambda stack: sweep_v2.measure(stack, args.sweep_endpoints),
+        "fleet": lambda stack: fleet.measure(stack, args.sweep_endpoints),
         "shared_cache": lambda stack: shared_cache.measure(stack, shared_ids, args.shared_seconds),
     }
     errors: dict[str, str] = {}

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from endpoint_relay.routes import errors, health
 from endpoint_relay.routes.endpoints import endpoints_router
+from endpoint_relay.routes.fleet import fleet_router
 from endpoint_relay.routes.slack import slack_router
 from endpoint_relay.routes.v2 import v2_router
 from endpoint_relay.wiring.api import ApiGraph
@@ -44,6 +45,7 @@ def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
             observe_v2=observe_v2,
         )
     )
+    app.include_router(fleet_router(fleet=graph.fleet, secrets=shared.secrets, auth_mode=shared.settings.auth_mode))
     app.include_router(health.router)
     app.include_router(slack_router(slack=graph.slack, secrets=shared.secrets))
     errors.install(app)

@@ -124,7 +124,7 @@ def test_a_lookup_cold_start_imports_neither_the_sweep_nor_the_slack_side_nor_al
         },
     ).stdout.split()
     # Then the API's entry point pulled in the lookup path only: alerting loads on the first retrieval,
-    # the Slack side on the first Slack request
+    # the Slack side on the first Slack request, the fleet view on the first GET /relay/fleet
     assert "endpoint_relay.http_api" in loaded
     unwanted = {
         "endpoint_relay.wiring.alerting",
@@ -152,6 +152,11 @@ def test_a_lookup_cold_start_imports_neither_the_sweep_nor_the_slack_side_nor_al
         "endpoint_relay.core.v2_resources",
         "endpoint_relay.core.v2_errors",
         "endpoint_relay.core.v1_view",
+        "endpoint_relay.app.fleet_view",
+        "endpoint_relay.wiring.fleet",
+        "endpoint_relay.adapters.alert_batches",
+        "endpoint_relay.core.fleet",
+        "endpoint_relay.core.slack_spend",
     }
     assert sorted(unwanted.intersection(loaded)) == []
 

@@ -110,9 +110,9 @@ def test_the_http_api_invokes_the_api_functions_alias(translated: dict[str, dict
         if body["Properties"]["Principal"] == "apigateway.amazonaws.com"
     ]
     # Then they name the alias, never the function itself ($LATEST)
-    assert len(integrations) == 4  # /v1/endpoints, /v2, /healthz, /slack/commands
+    assert len(integrations) == 5  # /v1/endpoints, /v2, /relay/fleet, /healthz, /slack/commands
     assert all(f"/functions/${{{alias}}}/invocations" in uri for uri in integrations), integrations
-    assert len(permissions) == 4
+    assert len(permissions) == 5
     assert all(permission["FunctionName"] == {"Ref": alias} for permission in permissions)
 
 

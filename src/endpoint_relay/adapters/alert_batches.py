@@ -1,6 +1,6 @@
-"""A sweep's batch read of its targets' alert state (BatchGetItem), apart from the store's single-item calls.
+"""A batch read of many endpoints' alert state (BatchGetItem), apart from the store's single-item calls.
 
-Only the sweep path imports this module, so only the roles of functions that sweep are granted
+Only the sweep path and the fleet view import this module, so only their functions' roles are granted
 ``dynamodb:BatchGetItem``; ApiFunction's lookups read one item at a time.
 """
 

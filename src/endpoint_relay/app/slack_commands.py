@@ -27,6 +27,7 @@ from endpoint_relay.core.slack_commands import (
     MuteCommand,
     Projects,
     SlashRequest,
+    SpendCommand,
     StatusCommand,
     UnmuteCommand,
     parse_command,
@@ -93,6 +94,9 @@ class SlackCommands:
                 return self._status.cached(endpoint_id) or self._defer(request.followup("status", endpoint_id))
             case CheckCommand(endpoint_id=endpoint_id):
                 return self._check(request, endpoint_id)
+            case SpendCommand():
+                # Always deferred: it reads every project's list and the alert table.
+                return self._defer(request.followup("spend"))
             case MuteCommand(endpoint_id=endpoint_id, duration_seconds=seconds):
                 if not self._may_mute(request):
                     return slack_replies.mute_refused_reply(allow_list_empty=not self._mute_users)
@@ -143,6 +147,8 @@ class SlackCommands:
             not_queued()
             return slack_replies.failure_reply("The relay could not start that check. Please try again in a moment.")
         what = f"`{followup.endpoint_id}`" if followup.endpoint_id else "the watched endpoints"
+        if followup.kind == "spend":
+            what = "what the fleet bills"
         return slack_replies.acknowledgement_reply(what)
 
     def _may_mute(self, request: SlashRequest) -> bool:

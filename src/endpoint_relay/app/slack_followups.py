@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -11,6 +12,7 @@ from endpoint_relay.app.sweep import SweepRunner
 from endpoint_relay.core import slack_replies
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.errors import RelayError
+from endpoint_relay.core.fleet import Fleet
 from endpoint_relay.core.slack_followup import AnswerRefusedError, FollowUp
 from endpoint_relay.observability import count
 
@@ -25,6 +27,10 @@ class AnswerPoster(Protocol):
         ...
 
 
+class FleetSource(Protocol):
+    def fleet(self) -> Fleet: ...
+
+
 @dataclass(kw_only=True, slots=True, eq=False)
 class SlackFollowUps:
     status: EndpointStatus
@@ -33,6 +39,8 @@ class SlackFollowUps:
     deadline: Deadline
     post_seconds: float
     """Kept back from a ``check`` sweep so the answer can still be posted."""
+    fleet: Callable[[], FleetSource]
+    """The fleet spend view, built on the first ``spend``."""
 
     def handle(self, followup: FollowUp) -> str:
         """Answer the follow-up; returns "delivered", "ignored" or "undeliverable".
@@ -44,7 +52,9 @@ class SlackFollowUps:
             logger.error("ignoring a Slack follow-up whose response_url is outside the allow-list")
             return "ignored"
         count("SlackFollowUps")
-        if followup.endpoint_id is None:
+        if followup.kind == "spend":
+            reply = self._spend()
+        elif followup.endpoint_id is None:
             reply = self._check()
         else:
             with self.deadline.reserving(self.post_seconds):
@@ -58,6 +68,17 @@ class SlackFollowUps:
             return "undeliverable"
         logger.info("Slack follow-up answered", extra=extra)
         return "delivered"
+
+    def _spend(self) -> slack_replies.Reply:
+        from endpoint_relay.core.slack_spend import spend_reply  # only a spend needs it
+
+        try:
+            with self.deadline.reserving(self.post_seconds):
+                fleet = self.fleet().fleet()
+        except RelayError as exc:
+            logger.error("the fleet spend view failed", extra={"error_code": exc.code, "error": type(exc).__name__})
+            return slack_replies.failure_reply("The fleet's spend could not be read from Together just now.")
+        return spend_reply(fleet)
 
     def _check(self) -> slack_replies.Reply:
         try:

@@ -54,6 +54,11 @@ class CheckCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class SpendCommand:
+    """``spend``: every deployment holding replicas, most expensive first, with totals. Run by the worker."""
+
+
+@dataclass(frozen=True, slots=True)
 class MuteCommand:
     """``mute <id> <duration>``: nobody is notified about the endpoint until the mute ends."""
 
@@ -117,11 +122,12 @@ class SlashRequest:
         )
 
 
-Command = StatusCommand | CheckCommand | MuteCommand | UnmuteCommand | HelpCommand
+Command = StatusCommand | CheckCommand | SpendCommand | MuteCommand | UnmuteCommand | HelpCommand
 
 USAGE = {
     "status": "status <endpoint-id>",
     "check": "check [<endpoint-id>]",
+    "spend": "spend",
     "mute": "mute <endpoint-id> <duration, e.g. 30m, 2h, 1d>",
     "unmute": "unmute <endpoint-id>",
     "help": "help",
@@ -153,6 +159,9 @@ def parse_command(text: str, projects: Projects = NO_PROJECTS) -> Command:
         if len(arguments) > 1:
             raise CommandArgumentError(f"too many arguments; usage: {USAGE[verb]}")
         return CheckCommand(endpoint_key(arguments[0], projects) if arguments else None)
+    if verb == "spend":
+        _arguments(verb, arguments, 0)
+        return SpendCommand()
     if verb == "mute":
         endpoint_id, duration = _arguments(verb, arguments, 2)
         return MuteCommand(endpoint_key(endpoint_id, projects), parse_duration(duration))

@@ -15,7 +15,7 @@ from endpoint_relay.core.endpoint_ref import is_alert_key
 TASK = "slack_command"
 TASK_KEY = "endpoint_relay"
 
-FollowUpKind = Literal["status", "check"]
+FollowUpKind = Literal["status", "check", "spend"]
 
 
 class AnswerRefusedError(Exception):
@@ -63,6 +63,8 @@ class FollowUp:
         named = isinstance(endpoint_id, str) and is_alert_key(endpoint_id)
         if kind == "check" and (endpoint_id is None or named):
             return cls(kind="check", endpoint_id=endpoint_id if named else None, **common)
+        if kind == "spend" and endpoint_id is None:
+            return cls(kind="spend", **common)
         if kind == "status" and named:
             return cls(kind="status", endpoint_id=endpoint_id, **common)
         return None

@@ -41,6 +41,7 @@ _SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":warning:"}
 _HELP = {
     "status": "one endpoint, with its findings (a v2 endpoint with a line per deployment)",
     "check": "check every watched endpoint now and summarise; with an id, fetch that one afresh and alert on it",
+    "spend": "what the fleet bills: every deployment holding replicas, most expensive first, with totals",
     "mute": "silence notifications for one endpoint (at most 7d)",
     "unmute": "lift the silence",
     "help": "this list",

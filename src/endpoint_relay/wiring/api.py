@@ -1,7 +1,7 @@
-"""ApiFunction's object graph: lookups, alerting after a retrieval, and the Slack command's acknowledgement.
+"""ApiFunction's object graph: lookups, alerting after a retrieval, the fleet view, and the Slack acknowledgement.
 
-The Slack side is built on the first Slack request, and alerting on the first retrieval (see
-:mod:`endpoint_relay.wiring.common`): a lookup cold start imports neither.
+The Slack side is built on the first Slack request, the fleet view on the first ``GET /relay/fleet``, and
+alerting on the first retrieval (see :mod:`endpoint_relay.wiring.common`): a lookup cold start imports none.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from endpoint_relay.wiring.common import Shared, SharedOptions, build_shared
 
 if TYPE_CHECKING:
     from endpoint_relay.adapters.lambda_invoker import AsyncInvoker
+    from endpoint_relay.app.fleet_view import FleetView
     from endpoint_relay.core.slack_signature import SlackSignatureVerifier
     from endpoint_relay.wiring.slack_side import SlackSide
 
@@ -27,6 +28,8 @@ class ApiGraph:
     shared: Shared
     slack: Callable[[], SlackSide]
     """The slash command's collaborators, built on the first Slack request."""
+    fleet: Callable[[], FleetView]
+    """The fleet spend view, built on the first ``GET /relay/fleet``."""
 
 
 def build_api(
@@ -44,4 +47,10 @@ def build_api(
 
         return build_slack_side(shared, invoker=invoker, verifier=verifier)
 
-    return ApiGraph(shared=shared, slack=slack)
+    @cache
+    def fleet() -> FleetView:
+        from endpoint_relay.wiring.fleet import build_fleet_view  # deferred: see the module docstring
+
+        return build_fleet_view(shared)
+
+    return ApiGraph(shared=shared, slack=slack, fleet=fleet)
