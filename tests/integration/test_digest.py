@@ -53,7 +53,7 @@ def digests(alerting_env: dict[str, str], request: pytest.FixtureRequest) -> Ale
 
 
 def _handler(alerting: AlertingHarness) -> Handler:
-    return sweep.create_handler(build_sweep(Settings.from_env(), clock=alerting.clock, fleet=FixedFleet()))
+    return sweep.create_handler(build_sweep(Settings.from_env(), clock=alerting.clock), fleet=FixedFleet())
 
 
 def _invoke(handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
@@ -100,9 +100,7 @@ def test_a_failed_sink_is_retried_later_exactly_once(digests: AlertingHarness, t
     # When the next sweep runs: it posts the owed digest to Slack only
     digests.clock.advance(300)
     result = _invoke(handler, load_event("scheduled_sweep.json"))
-    assert result["digests_retried"] == [
-        {"date": first["date"], "created": False, "posted": ["slack"], "failed": {}}
-    ]
+    assert result["digests_retried"] == [{"date": first["date"], "created": False, "posted": ["slack"], "failed": {}}]
     # Then further sweeps and a late duplicate of the schedule post nothing more
     digests.clock.advance(300)
     assert _invoke(handler, load_event("scheduled_sweep.json"))["digests_retried"] == []
