@@ -17,6 +17,7 @@ from endpoint_relay.core.digest import CostLine, Digest, FiringLine, IdleLine
 from endpoint_relay.core.money import dollars, per_day, per_hour
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, single_line
 from endpoint_relay.core.sns_message import SnsMessage, subject_line
+from endpoint_relay.core.v2_mrkdwn import short_state
 
 MAX_SECTION_CHARS = 3000
 MAX_FIELD_CHARS = 2000
@@ -54,7 +55,7 @@ def _who(name: str, key: str, deployment_id: str | None) -> str:
 
 
 def _top_line(line: CostLine) -> str:
-    state = clip_mrkdwn(single_line(line.state), 40)
+    state = clip_mrkdwn(single_line(short_state(line.state)), 40)
     spend = clip_mrkdwn(single_line(line.spend), 200)
     return f"\u2022 {_who(line.name, line.key, line.deployment_id)} \u00b7 {state} \u00b7 {spend}"
 
