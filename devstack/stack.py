@@ -206,6 +206,8 @@ def resource_variables(resources: Resources) -> dict[str, str]:
         "ALERT_TOPIC_ARN": resources.topic_arn,
         # The local Invoke API runs the Slack worker's entry point under this name.
         "SLACK_WORKER_FUNCTION": FUNCTION_NAMES[WORKER],
+        # The DigestEnabled condition at DailyDigest's default (Disabled): sweeps leave the digest alone.
+        "DAILY_DIGEST": "false",
     }
 
 
@@ -356,8 +358,6 @@ class DevStack:
             # What Lambda sets, and the endpoints that keep every AWS call on loopback.
             **LOOPBACK_ENV,
             "SLACK_WORKER_FUNCTION": FUNCTION_NAMES[WORKER],
-            # DailyDigest's default (Disabled): sweeps leave the digest alone.
-            "DAILY_DIGEST": "false",
             "AWS_ENDPOINT_URL": self.moto.url,
             # The Slack worker's invocation goes to the local Invoke API, which runs the worker's entry point.
             "AWS_ENDPOINT_URL_LAMBDA": self.lambda_invoke.url,
