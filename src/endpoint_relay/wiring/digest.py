@@ -5,32 +5,23 @@ from __future__ import annotations
 from endpoint_relay.adapters.digest_ledger import DynamoDigestLedger
 from endpoint_relay.adapters.open_alerts import DynamoOpenAlerts
 from endpoint_relay.app.digest import DailyDigest, DigestSink, FleetSource
-from endpoint_relay.app.digest_fleet import ListedFleet
-from endpoint_relay.app.v2_listing import V2Listing, page_size
 from endpoint_relay.wiring.common import Shared
 
 
 def build_digest(shared: Shared, fleet: FleetSource | None = None) -> DailyDigest | None:
-    """None without an alert table: the date's de-duplication lives there."""
-    settings = shared.settings
-    table = settings.alert_table_name
+    """None without an alert table: the date's de-duplication lives there. ``fleet`` defaults to the fleet view."""
+    table = shared.settings.alert_table_name
     if table is None:
         return None
-    alerting = shared.alerting()
-    alerts = DynamoOpenAlerts(table, shared.clock)
     if fleet is None:
-        listing = V2Listing(
-            shared.together,
-            shared.secrets,
-            shared.lookups,
-            sorted(settings.allowed_project_ids),
-            size=page_size(settings.upstream.max_response_bytes),
-        )
-        fleet = ListedFleet(listing, shared.prices(), alerts, shared.clock)
+        from endpoint_relay.wiring.fleet import build_fleet_view  # the view /relay/fleet and /together spend read
+
+        fleet = build_fleet_view(shared)
+    alerting = shared.alerting()
     budget = alerting.dispatcher.budget_seconds
     return DailyDigest(
         fleet=fleet,
-        alerts=alerts,
+        alerts=DynamoOpenAlerts(table, shared.clock),
         ledger=DynamoDigestLedger(table),
         sinks=[sink for sink in alerting.sinks if isinstance(sink, DigestSink)],
         clock=shared.clock,
