@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from devstack import demo_costs, demo_fleet, demo_idle
+from devstack import demo_costs, demo_digest, demo_fleet, demo_idle
 from devstack import stack as local
 from devstack.events import http_event
 from devstack.local_lambda import FUNCTION_NAMES, WORKER, function_for
@@ -550,6 +550,7 @@ def _run(demo: Demo) -> None:
         ("costed notice", lambda: demo_costs.run(demo)),
         ("idle deployment", lambda: demo_idle.run(demo)),
         ("fleet spend", lambda: demo_fleet.run(demo)),
+        ("daily digest", lambda: demo_digest.run(demo)),
     ]
     for name, run in steps:
         with demo.step(name):

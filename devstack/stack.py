@@ -206,6 +206,8 @@ def resource_variables(resources: Resources) -> dict[str, str]:
         "ALERT_TOPIC_ARN": resources.topic_arn,
         # The local Invoke API runs the Slack worker's entry point under this name.
         "SLACK_WORKER_FUNCTION": FUNCTION_NAMES[WORKER],
+        # The DigestEnabled condition at DailyDigest's default (Disabled): sweeps leave the digest alone.
+        "DAILY_DIGEST": "false",
     }
 
 

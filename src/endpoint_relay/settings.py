@@ -194,6 +194,8 @@ class Settings:
     policy_max_age: int = env("POLICY_MAX_AGE_SECONDS", parse.int_between(0, 86_400), default=300)
     sweep_max_workers: int = env("SWEEP_MAX_WORKERS", parse.int_between(1, 64), default=10)
     sweep_time_margin_ms: int = env("SWEEP_TIME_MARGIN_MS", parse.int_between(0, 900_000), default=5_000)
+    daily_digest: bool = env("DAILY_DIGEST", parse.boolean, default=False)
+    """The daily digest is scheduled: each sweep then posts what is still owed of yesterday's and today's."""
     slack_webhook: SlackWebhookSettings = group(SlackWebhookSettings)
     together_console_url: str = env(
         "TOGETHER_CONSOLE_URL", parse.console_url, default="https://api.together.ai/endpoints/{endpoint_id}"

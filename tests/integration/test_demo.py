@@ -38,6 +38,10 @@ def test_make_demo_runs_every_step_and_shows_the_v2_endpoints() -> None:
     outcomes = transcript.rsplit("== Stopped", 1)[-1]
     for step in ("HTTP lookup", "slash command", "scheduled sweep", "v2 lookup", "v1 view", "v2 notices"):
         assert step.ljust(16) + " ran" in outcomes, outcomes
+    # The daily digest: a Slack post that failed is retried by a duplicate delivery, and nothing is posted twice.
+    assert "daily digest".ljust(16) + " ran" in outcomes, outcomes
+    assert "Daily digest " in transcript and '"posted": ["slack"]' in transcript
+    assert "Idle, still billing" in transcript  # the idle deployment, from the fleet view
     assert f"GET /v2/projects/proj_sim/endpoints/{V2_HEALTHY_ID}" in transcript
     assert "X-Relay-Translated-From: v2" in transcript
     assert f'"id": "{V2_FAILED_ID}", "state": "ERROR"' in transcript

@@ -85,6 +85,7 @@ DEPLOY_TIME_VALUES = {
     "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:endpoint-relay-AlertTopic-1A2B3C4D5E6F",
     "POWERTOOLS_SERVICE_NAME": "endpoint-relay",
     "SLACK_WORKER_FUNCTION": "arn:aws:lambda:us-east-1:123456789012:function:endpoint-relay-SlackWorker-1A2B3C:live",
+    "DAILY_DIGEST": "false",
 }
 
 CALL_TARGETS = {
@@ -99,6 +100,8 @@ CALL_TARGETS = {
     "adapters/policy_source.py": "POLICY_PARAMETER_NAME",
     "adapters/lambda_invoker.py": "SLACK_WORKER_FUNCTION",
     "adapters/sweep_cursor.py": "ALERT_TABLE_NAME",
+    "adapters/digest_ledger.py": "ALERT_TABLE_NAME",
+    "adapters/open_alerts.py": "ALERT_TABLE_NAME",
 }
 
 DYNAMIC_METRICS = {

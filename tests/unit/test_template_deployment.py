@@ -116,22 +116,36 @@ def test_the_http_api_invokes_the_api_functions_alias(translated: dict[str, dict
     assert all(permission["FunctionName"] == {"Ref": alias} for permission in permissions)
 
 
-def test_the_schedule_invokes_the_sweep_alias_with_retries_and_a_dead_letter_queue(
+def _schedules(translated: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each schedule's properties, by its name's suffix (``sweep``, ``digest``)."""
+    schedules = _of_type(translated, "AWS::Scheduler::Schedule").values()
+    return {body["Properties"]["Name"]["Fn::Sub"].rsplit("-", 1)[-1]: body["Properties"] for body in schedules}
+
+
+def test_the_schedules_invoke_the_sweep_alias_with_retries_and_a_dead_letter_queue(
     translated: dict[str, dict[str, Any]],
 ) -> None:
     alias = _alias(translated, "SweepFunction")
-    (schedule,) = _of_type(translated, "AWS::Scheduler::Schedule").values()
-    target = schedule["Properties"]["Target"]
-
-    assert target["Arn"] == {"Ref": alias}
-    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["SweepScheduleDeadLetterQueue", "Arn"]}}
-    assert set(target["RetryPolicy"]) == {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"}
-    assert json.loads(target["Input"]["Fn::Sub"].replace("${WatchedEndpoints}", "all")) == {
+    schedules = _schedules(translated)
+    assert sorted(schedules) == ["digest", "sweep"]
+    for schedule in schedules.values():
+        target = schedule["Target"]
+        assert target["Arn"] == {"Ref": alias}
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["SweepScheduleDeadLetterQueue", "Arn"]}}
+        assert set(target["RetryPolicy"]) == {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"}
+        # Schedule names are unique per account: the stack's name keeps dev and prod apart.
+        assert "${AWS::StackName}" in schedule["Name"]["Fn::Sub"]
+    assert json.loads(schedules["sweep"]["Target"]["Input"]["Fn::Sub"].replace("${WatchedEndpoints}", "all")) == {
         "endpoint_relay": "sweep",
         "endpoints": "all",
     }
-    # Schedule names are unique per account: the stack's name keeps dev and prod apart.
-    assert "${AWS::StackName}" in schedule["Properties"]["Name"]["Fn::Sub"]
+    assert json.loads(schedules["digest"]["Target"]["Input"]) == {"endpoint_relay": "digest"}
+
+
+def test_the_daily_digest_is_off_unless_enabled(translated: dict[str, dict[str, Any]]) -> None:
+    digest = _schedules(translated)["digest"]
+    assert digest["State"] == {"Fn::If": ["DigestEnabled", "ENABLED", "DISABLED"]}
+    assert template()["Parameters"]["DailyDigest"]["Default"] == "Disabled"
 
 
 def test_the_api_function_hands_follow_ups_to_the_workers_alias_only(translated: dict[str, dict[str, Any]]) -> None:
@@ -189,21 +203,26 @@ def test_sam_adds_only_the_scheduler_and_codedeploy_roles(translated: dict[str, 
 
     assert sorted(principal(properties)[0] for properties in added.values()) == [
         "codedeploy.amazonaws.com",
-        "scheduler.amazonaws.com",
+        "scheduler.amazonaws.com",  # the sweep's schedule
+        "scheduler.amazonaws.com",  # the daily digest's
     ]
-    # The scheduler's role may invoke the sweep's alias and fill its dead-letter queue, nothing else.
-    (scheduler,) = [p for p in added.values() if principal(p) == ["scheduler.amazonaws.com"]]
-    grants = sorted(
-        (statement["Action"], json.dumps(statement["Resource"], sort_keys=True))
-        for policy in scheduler["Policies"]
-        for statement in policy["PolicyDocument"]["Statement"]
-    )
-    assert grants == sorted(
-        [
-            ("lambda:InvokeFunction", json.dumps({"Ref": _alias(translated, "SweepFunction")})),
-            ("sqs:SendMessage", json.dumps({"Fn::GetAtt": ["SweepScheduleDeadLetterQueue", "Arn"]}, sort_keys=True)),
-        ]
-    )
+    # Each scheduler role may invoke the sweep's alias and fill its dead-letter queue, nothing else.
+    schedulers = [p for p in added.values() if principal(p) == ["scheduler.amazonaws.com"]]
+    for scheduler in schedulers:
+        grants = sorted(
+            (statement["Action"], json.dumps(statement["Resource"], sort_keys=True))
+            for policy in scheduler["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+        )
+        assert grants == sorted(
+            [
+                ("lambda:InvokeFunction", json.dumps({"Ref": _alias(translated, "SweepFunction")})),
+                (
+                    "sqs:SendMessage",
+                    json.dumps({"Fn::GetAtt": ["SweepScheduleDeadLetterQueue", "Arn"]}, sort_keys=True),
+                ),
+            ]
+        )
     # The functions' own roles come through the transform untouched.
     for role in resources("AWS::IAM::Role"):
         assert translated[role]["Properties"]["Policies"] == _plain(resources()[role]["Properties"]["Policies"])

@@ -31,6 +31,8 @@ from endpoint_relay.adapters.http import (
 )
 from endpoint_relay.core.alerting import DeliveryError, Notice
 from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.core.digest import Digest
+from endpoint_relay.core.digest_render import slack_payload
 from endpoint_relay.core.errors import DeadlineExceededError, RelayError
 from endpoint_relay.core.loopback import is_secure_url
 from endpoint_relay.core.slack_blocks import render_messages
@@ -169,3 +171,11 @@ class SlackSink:
             for notice_id in message.notice_ids:
                 results[notice_id] = error
         return results
+
+    def deliver_digest(self, digest: Digest) -> DeliveryError | None:
+        """The daily digest, as one message."""
+        try:
+            self._client.post(slack_payload(digest))
+        except DeliveryError as exc:
+            return exc
+        return None

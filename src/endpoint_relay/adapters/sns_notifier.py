@@ -12,6 +12,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from endpoint_relay.adapters import aws_clients
 from endpoint_relay.adapters.aws_clients import LazyClient
 from endpoint_relay.core.alerting import DeliveryError, Notice
+from endpoint_relay.core.digest import Digest
+from endpoint_relay.core.digest_render import sns_message
 from endpoint_relay.core.errors import DeadlineExceededError
 from endpoint_relay.core.sns_message import build
 
@@ -63,6 +65,26 @@ class SnsSink:
                 code = str(failure.get("Code", "Failed"))
                 results[notice.id] = _failed(code, permanent=bool(failure.get("SenderFault")))
         return results
+
+    def deliver_digest(self, digest: Digest) -> DeliveryError | None:
+        """The daily digest, as one notification."""
+        message = sns_message(digest)
+        attributes: Any = {name: _attribute(value) for name, value in message.attributes.items()}
+        try:
+            self._sns().publish(
+                TopicArn=self._topic_arn,
+                Subject=message.subject,
+                Message=message.message,
+                MessageAttributes=attributes,
+            )
+        except ClientError as exc:
+            code = aws_clients.error_code(exc)
+            return _failed(code, permanent=code in _PERMANENT_CODES)
+        except BotoCoreError as exc:
+            return _failed(type(exc).__name__)
+        except DeadlineExceededError:
+            return _failed("deadline_exceeded")
+        return None
 
 
 def _entry(entry_id: str, notice: Notice, console_url: Callable[[str], str]) -> Any:

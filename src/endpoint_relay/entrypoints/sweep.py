@@ -1,4 +1,4 @@
-"""SweepFunction: the scheduled policy sweep (EventBridge Scheduler)."""
+"""SweepFunction: the scheduled policy sweep and the daily digest (EventBridge Scheduler)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,40 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from endpoint_relay.app.digest import FleetSource
 from endpoint_relay.observability import Handler, logger, metrics, traced
+from endpoint_relay.routes.digest import digest_date, digest_summary, is_digest_event, retry_dates
 from endpoint_relay.routes.scheduled import summary, targets_of
+from endpoint_relay.wiring.digest import build_digest
 from endpoint_relay.wiring.sweep import SweepGraph, build_sweep
 
 RESERVE_MS = 2_000
 """Kept back so the sweep records its outcome and flushes metrics before the function timeout."""
 
 
-def create_handler(graph: SweepGraph) -> Handler:
+def create_handler(graph: SweepGraph, fleet: FleetSource | None = None) -> Handler:
+    """``fleet`` is where the digest reads the fleet from (default: see wiring.digest)."""
     deadline = graph.shared.deadline
+    # Built on first use: most invocations are sweeps, and only one that owes a digest needs it.
+    digests = cache(lambda: build_digest(graph.shared, fleet))
 
     @logger.inject_lambda_context
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        targets = targets_of(event)  # a malformed schedule input fails loudly, before any work
+        # A malformed schedule input fails loudly, before any work.
+        date = digest_date(event, graph.shared.clock()) if is_digest_event(event) else None
+        targets = targets_of(event)
         with deadline.invocation(context.get_remaining_time_in_millis(), reserve_ms=RESERVE_MS):
-            return summary(graph.sweeps.run(targets))
+            if date is not None:
+                digest = digests()
+                return digest_summary(digest.run(date) if digest else None)
+            result = summary(graph.sweeps.run(targets))
+            if graph.shared.settings.daily_digest and (digest := digests()):
+                # A sink that failed to post a digest is sent it by the next sweep.
+                result["digests_retried"] = [
+                    report.to_dict() for report in digest.retry_owed(retry_dates(graph.shared.clock()))
+                ]
+            return result
 
     return traced(handle, enabled=graph.shared.settings.xray_sdk_enabled)
 

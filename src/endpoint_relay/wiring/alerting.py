@@ -33,6 +33,7 @@ class Alerting:
     dispatcher: NoticeDispatcher
     mutes: Mutes
     lookup_alerts: LookupAlerts
+    sinks: tuple[Sink, ...] = ()
 
     def observe_v2(self, project_id: str, endpoint: V2Endpoint) -> None:
         """After a successful v2 fetch: record what the policy says, and deliver within the request's budget."""
@@ -86,6 +87,7 @@ def build_alerting(
         dispatcher=dispatcher,
         mutes=Mutes(store=store, sink_names=sink_names, clock=clock),
         lookup_alerts=LookupAlerts(recorder=recorder, dispatcher=dispatcher),
+        sinks=tuple(sinks),
     )
 
 

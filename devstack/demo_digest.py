@@ -1,0 +1,48 @@
+"""The demo's daily digest: SweepFunction invoked as the digest schedule would, and what each sink received.
+
+Slack answers the first post with a 500, so the run shows the digest owed to Slack alone: a duplicate
+delivery of the schedule then posts it to Slack only, and a third posts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from devstack.events import load_event
+from devstack.slack_receiver import ScriptedReply
+
+if TYPE_CHECKING:
+    from devstack.demo import Demo
+
+SAMPLE = "scheduled_digest.json"
+
+
+def run(demo: Demo) -> None:
+    from devstack.demo import WIDTH, DemoStepError
+
+    demo.out.section('Daily digest (EventBridge Scheduler -> SweepFunction, {"endpoint_relay": "digest"})')
+    demo.out.say(
+        "the fleet's $/day, the five most expensive deployments, the idle ones and what is firing; its UTC date"
+        " is its de-duplication key in the alert table",
+        2,
+    )
+    runs: tuple[tuple[str, list[str]], ...] = (
+        ("the day's schedule fires; Slack's webhook answers 500 this once:", ["sns"]),
+        (
+            "EventBridge delivers the schedule again: only Slack, which still owes it, posts (the stored digest):",
+            ["slack"],
+        ),
+        ("and once more: every sink has it, nothing is posted twice:", []),
+    )
+    demo.stack.slack.script(ScriptedReply(status=500, body="internal_error"))
+    for label, expected in runs:
+        demo.out.say(label, 2)
+        result = demo.invoke(load_event(SAMPLE))
+        demo.out.say(f"-> handler returned: {json.dumps(result)[: WIDTH * 3]}", 4)
+        demo.digest()
+        demo.notifications()
+        report = result.get("digest") if isinstance(result, dict) else None
+        posted = sorted(report.get("posted", [])) if isinstance(report, dict) else None
+        if posted != expected:
+            raise DemoStepError(f"the digest posted to {posted}, not {expected}")

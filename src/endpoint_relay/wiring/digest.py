@@ -1,0 +1,32 @@
+"""The daily digest's units, built on first use in SweepFunction (a sweep only needs them to retry a sink)."""
+
+from __future__ import annotations
+
+from endpoint_relay.adapters.digest_ledger import DynamoDigestLedger
+from endpoint_relay.adapters.open_alerts import DynamoOpenAlerts
+from endpoint_relay.app.digest import DailyDigest, DigestSink, FleetSource
+from endpoint_relay.wiring.common import Shared
+
+
+def build_digest(shared: Shared, fleet: FleetSource | None = None) -> DailyDigest | None:
+    """None without an alert table: the date's de-duplication lives there. ``fleet`` defaults to the fleet view."""
+    table = shared.settings.alert_table_name
+    if table is None:
+        return None
+    if fleet is None:
+        from endpoint_relay.wiring.fleet import build_fleet_view  # the view /relay/fleet and /together spend read
+
+        fleet = build_fleet_view(shared)
+    alerting = shared.alerting()
+    budget = alerting.dispatcher.budget_seconds
+    return DailyDigest(
+        fleet=fleet,
+        alerts=DynamoOpenAlerts(table, shared.clock),
+        ledger=DynamoDigestLedger(table),
+        sinks=[sink for sink in alerting.sinks if isinstance(sink, DigestSink)],
+        clock=shared.clock,
+        deadline=shared.deadline,
+        # As notices: longer than the slowest post, doubled; posting and recording it must both fit.
+        lease_seconds=max(60.0, 2 * budget),
+        budget_seconds=budget,
+    )
