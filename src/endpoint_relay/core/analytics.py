@@ -63,12 +63,12 @@ def total_requests(metrics: object) -> int | None:
         return 0
     if not isinstance(metrics, dict):
         return None
-    requests = metrics.get("requestMetrics")
-    if requests is None:
+    request_metrics = metrics.get("requestMetrics")
+    if request_metrics is None:
         return 0
-    if not isinstance(requests, dict):
+    if not isinstance(request_metrics, dict):
         return None
-    return count(requests.get("totalRequests"))
+    return count(request_metrics.get("totalRequests"))
 
 
 def request_counts(document: Any) -> RequestCounts:
