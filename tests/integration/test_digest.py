@@ -5,6 +5,7 @@ by a later invocation, and nothing is posted twice."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -62,8 +63,11 @@ def _invoke(handler: Handler, event: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _digest(handler: Handler) -> dict[str, Any]:
-    result: dict[str, Any] = _invoke(handler, load_event("scheduled_digest.json"))["digest"]
+def _digest(handler: Handler, alerting: AlertingHarness) -> dict[str, Any]:
+    """The schedule's event as Scheduler fills it in: scheduled for the harness's now."""
+    scheduled = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(alerting.clock()))
+    event = {**load_event("scheduled_digest.json"), "scheduled_time": scheduled}
+    result: dict[str, Any] = _invoke(handler, event)["digest"]
     return result
 
 
@@ -77,8 +81,8 @@ def _posted(alerting: AlertingHarness) -> tuple[list[dict[str, Any]], list[dict[
 def test_a_duplicate_delivery_posts_once_per_sink(digests: AlertingHarness) -> None:
     handler = _handler(digests)
     # When EventBridge delivers the day's schedule twice
-    first = _digest(handler)
-    second = _digest(handler)
+    first = _digest(handler, digests)
+    second = _digest(handler, digests)
     # Then each sink got the digest once
     assert first["created"] and sorted(first["posted"]) == ["slack", "sns"]
     assert not second["created"] and second["posted"] == [] and second["failed"] == {}
@@ -94,7 +98,7 @@ def test_a_failed_sink_is_retried_later_exactly_once(digests: AlertingHarness, t
     together.put(make_endpoint(EP, state="STARTED", display_name="Prod chat"))
     # Given Slack answers 500 to the digest
     digests.receiver.script(ScriptedReply(status=500))
-    first = _digest(handler)
+    first = _digest(handler, digests)
     assert first["failed"] == {"slack": "server_error"} and first["posted"] == ["sns"]
     assert [len(posted) for posted in _posted(digests)] == [0, 1]
     # When the next sweep runs: it posts the owed digest to Slack only
@@ -104,7 +108,7 @@ def test_a_failed_sink_is_retried_later_exactly_once(digests: AlertingHarness, t
     # Then further sweeps and a late duplicate of the schedule post nothing more
     digests.clock.advance(300)
     assert _invoke(handler, load_event("scheduled_sweep.json"))["digests_retried"] == []
-    assert _digest(handler)["posted"] == []
+    assert _digest(handler, digests)["posted"] == []
     slack, sns = _posted(digests)
     assert len(slack) == 1 and len(sns) == 1
     assert slack[0]["blocks"][0]["text"]["text"].endswith(sns[0]["content"]["title"].split(": ", 1)[1])
@@ -118,7 +122,7 @@ def test_the_digest_lists_what_is_firing_from_the_alert_table(
     together.put(make_endpoint(EP, state="ERROR", display_name="Prod chat"))
     assert _invoke(handler, {**load_event("scheduled_sweep.json"), "endpoints": [EP]})["firing"] == [EP]
     # When the digest runs, its firing list names it
-    assert _digest(handler)["created"]
+    assert _digest(handler, digests)["created"]
     slack, sns = _posted(digests)
     assert EP in json.dumps(slack[0]) and EP in sns[0]["content"]["description"]
     assert "Prod chat" in json.dumps(slack[0])

@@ -19,6 +19,22 @@ def test_the_sample_event_is_a_digest_of_today_and_not_a_sweep() -> None:
     assert digest_date(event, NOON) == "2026-12-07"
 
 
+def test_the_scheduled_time_names_the_day_even_when_a_retry_lands_after_midnight() -> None:
+    scheduled = {"endpoint_relay": "digest", "scheduled_time": "2026-12-06T23:59:00Z"}
+    assert digest_date(scheduled, NOON) == "2026-12-06"
+    assert digest_date({**scheduled, "scheduled_time": "2026-12-07T01:00:00+02:00"}, NOON) == "2026-12-06"
+
+
+@pytest.mark.parametrize("scheduled", ["<aws.scheduler.scheduled-time>", "2026-12-07T08:00:00", 1796630400, None])
+def test_an_unreadable_scheduled_time_is_refused(scheduled: Any) -> None:
+    event = {"endpoint_relay": "digest", "scheduled_time": scheduled}
+    if scheduled is None:
+        assert digest_date(event, NOON) == "2026-12-07"  # a manual invoke without one: today
+        return
+    with pytest.raises(InvalidDigestEventError):
+        digest_date(event, NOON)
+
+
 def test_a_date_in_the_input_names_another_day() -> None:
     assert digest_date({"endpoint_relay": "digest", "date": "2026-12-01"}, NOON) == "2026-12-01"
 

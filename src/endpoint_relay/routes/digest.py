@@ -1,13 +1,16 @@
 """The daily digest's event: EventBridge Scheduler invokes SweepFunction with ``{"endpoint_relay": "digest"}``.
 
-The digest's date (its de-duplication key) is the UTC date the invocation runs on, so a duplicate
-delivery of the same schedule posts nothing twice. ``"date": "YYYY-MM-DD"`` in the input names
-another day (a manual re-run); ``events/scheduled_digest.json`` is a sample.
+The digest's date (its de-duplication key) is the UTC date of the schedule's ``scheduled_time``, which the
+template fills from Scheduler's ``<aws.scheduler.scheduled-time>``: a duplicate delivery, or a retry that
+lands after midnight, carries the same time and so posts nothing twice. Without it (a manual invoke) the
+invocation's own UTC date is used. ``"date": "YYYY-MM-DD"`` in the input names another day (a manual
+re-run); ``events/scheduled_digest.json`` is a sample.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from endpoint_relay.app.digest import DigestReport
@@ -32,10 +35,21 @@ def utc_date(epoch: float) -> str:
 def digest_date(event: dict[str, Any], now: float) -> str:
     date = event.get("date")
     if date is None:
-        return utc_date(now)
+        scheduled = event.get("scheduled_time")
+        return utc_date(now) if scheduled is None else _scheduled_date(scheduled)
     if not isinstance(date, str) or not is_digest_date(date):
         raise InvalidDigestEventError('"date" must be a UTC date, YYYY-MM-DD')
     return date
+
+
+def _scheduled_date(scheduled: object) -> str:
+    try:
+        instant = datetime.fromisoformat(scheduled) if isinstance(scheduled, str) else None
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise InvalidDigestEventError('"scheduled_time" must be an RFC 3339 time with its offset')
+    return instant.astimezone(UTC).strftime("%Y-%m-%d")
 
 
 def retry_dates(now: float) -> list[str]:
