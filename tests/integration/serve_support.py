@@ -13,12 +13,17 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from devstack.moto_process import free_port
+from devstack.slack_receiver import SlackReceiver
+from devstack.together_sim import TogetherSimulator
+from tests.integration.slack_support import signed_headers, slack_form
 from tests.leakcheck import COLLECTOR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +130,28 @@ def stop_serve(served: Served) -> None:
             served.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(served.process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def serving_v2(upstream: TogetherSimulator, slack: SlackReceiver, *, key: str, project: str) -> Iterator[Served]:
+    """``make serve`` against the simulator with one v2 project and the Slack receiver's webhook; stopped after."""
+    served = start_serve(
+        {
+            "TOGETHER_API_BASE_URL": upstream.base_url,
+            "TOGETHER_API_KEY": key,
+            "TOGETHER_PROJECT_ID": project,
+            "SLACK_WEBHOOK_URL": slack.webhook_url(),
+        }
+    )
+    COLLECTOR.register_secret(served.token, served.signing_secret, key)
+    try:
+        yield served
+    finally:
+        stop_serve(served)
+
+
+def signed_command(served: Served, text: str, response_url: str) -> HttpResult:
+    """``/together <text>`` as Slack posts it to the served relay, signed with its signing secret."""
+    body = slack_form(text, team_id="T0001", user_id="U2147483697", response_url=response_url)
+    headers = signed_headers(served.signing_secret, body)
+    return http_request(f"{served.url}/slack/commands", method="POST", headers=headers, body=body)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
@@ -17,8 +13,7 @@ from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator, make_endpoint
 from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
 from endpoint_relay.core.money import per_day, per_hour
-from tests.integration.serve_support import HttpResult, Served, http_request, start_serve, stop_serve
-from tests.leakcheck import COLLECTOR
+from tests.integration.serve_support import Served, http_request, serving_v2, signed_command
 
 KEY = "tgp-serve-fleet-" + "k" * 16
 PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
@@ -68,45 +63,13 @@ def slack() -> Iterator[SlackReceiver]:
 
 @pytest.fixture(scope="module")
 def served(upstream: TogetherSimulator, slack: SlackReceiver) -> Iterator[Served]:
-    serve = start_serve(
-        {
-            "TOGETHER_API_BASE_URL": upstream.base_url,
-            "TOGETHER_API_KEY": KEY,
-            "TOGETHER_PROJECT_ID": PROJECT,
-            "SLACK_WEBHOOK_URL": slack.webhook_url(),
-        }
-    )
-    COLLECTOR.register_secret(serve.token, serve.signing_secret, KEY)
-    try:
-        yield serve
-    finally:
-        stop_serve(serve)
-
-
-def _signed_command(served: Served, text: str, response_url: str) -> HttpResult:
-    body = urlencode(
-        {
-            "team_id": "T0001",
-            "user_id": "U2147483697",
-            "command": "/together",
-            "text": text,
-            "response_url": response_url,
-            "trigger_id": f"{time.monotonic_ns()}.1.x",
-        }
-    ).encode()
-    timestamp = str(int(time.time()))
-    digest = hmac.new(served.signing_secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": f"v0={digest.hexdigest()}",
-    }
-    return http_request(f"{served.url}/slack/commands", method="POST", headers=headers, body=body)
+    with serving_v2(upstream, slack, key=KEY, project=PROJECT) as served:
+        yield served
 
 
 def _spend(served: Served, slack: SlackReceiver) -> dict[str, Any]:
     response_url = f"{slack.url}{RESPONSES}T0001/1/spend"
-    acknowledgement = _signed_command(served, "spend", response_url)
+    acknowledgement = signed_command(served, "spend", response_url)
     assert acknowledgement.status == 200, acknowledgement.body
     assert "what the fleet bills" in acknowledgement.body.decode()
     (answer,) = slack.wait_for(1, timeout=WAIT, path_prefix=RESPONSES)

@@ -6,12 +6,9 @@ Slack receiver it owns; SNS is read back from the topic's SQS subscription on se
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Iterator
-from urllib.parse import urlencode
 
 import pytest
 
@@ -19,8 +16,7 @@ from devstack.aws import aws_client
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator
 from devstack.together_v2_docs import make_instance_type, make_v2_deployment, make_v2_endpoint
-from tests.integration.serve_support import HttpResult, Served, http_request, start_serve, stop_serve
-from tests.leakcheck import COLLECTOR
+from tests.integration.serve_support import Served, http_request, serving_v2, signed_command
 
 pytestmark = pytest.mark.integration
 
@@ -64,19 +60,8 @@ def slack() -> Iterator[SlackReceiver]:
 
 @pytest.fixture(scope="module")
 def served(upstream: TogetherSimulator, slack: SlackReceiver) -> Iterator[Served]:
-    serve = start_serve(
-        {
-            "TOGETHER_API_BASE_URL": upstream.base_url,
-            "TOGETHER_API_KEY": KEY,
-            "TOGETHER_PROJECT_ID": PROJECT,
-            "SLACK_WEBHOOK_URL": slack.webhook_url(),
-        }
-    )
-    COLLECTOR.register_secret(serve.token, serve.signing_secret, KEY)
-    try:
-        yield serve
-    finally:
-        stop_serve(serve)
+    with serving_v2(upstream, slack, key=KEY, project=PROJECT) as served:
+        yield served
 
 
 def _moto_url(served: Served) -> str:
@@ -99,27 +84,6 @@ def _sns_descriptions(served: Served) -> list[str]:
         if found or time.monotonic() > deadline:
             break
     return found
-
-
-def _signed_command(served: Served, text: str, response_url: str) -> HttpResult:
-    body = urlencode(
-        {
-            "team_id": "T0001",
-            "user_id": "U2147483697",
-            "command": "/together",
-            "text": text,
-            "response_url": response_url,
-            "trigger_id": f"{time.monotonic_ns()}.1.x",
-        }
-    ).encode()
-    timestamp = str(int(time.time()))
-    digest = hmac.new(served.signing_secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": f"v0={digest.hexdigest()}",
-    }
-    return http_request(f"{served.url}/slack/commands", method="POST", headers=headers, body=body)
 
 
 def test_a_failed_deployment_holding_three_replicas_notifies_what_it_bills(
@@ -149,7 +113,7 @@ def test_a_failed_deployment_holding_three_replicas_notifies_what_it_bills(
 
 def test_status_shows_the_same_cost(served: Served, slack: SlackReceiver) -> None:
     response_url = f"{slack.url}{RESPONSES}T0001/1/status"
-    reply = _signed_command(served, f"status {ENDPOINT}", response_url)
+    reply = signed_command(served, f"status {ENDPOINT}", response_url)
     assert reply.status == 200, reply.body
     answers = [reply.body.decode()]
     if "$95.76/h" not in answers[0]:

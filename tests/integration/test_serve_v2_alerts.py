@@ -8,20 +8,17 @@ reads and the SDK 2.x reading ``ep_…`` through the v1 view (tests/integration/
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Iterator
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import pytest
 
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator
 from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint, make_v2_event
-from tests.integration.serve_support import HttpResult, Served, http_request, start_serve, stop_serve
-from tests.leakcheck import COLLECTOR
+from tests.integration.serve_support import HttpResult, Served, http_request, serving_v2, signed_command
 
 KEY = "tgp-serve-v2-" + "k" * 16
 PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
@@ -94,19 +91,8 @@ def slack() -> Iterator[SlackReceiver]:
 
 @pytest.fixture(scope="module")
 def served(upstream: TogetherSimulator, slack: SlackReceiver) -> Iterator[Served]:
-    serve = start_serve(
-        {
-            "TOGETHER_API_BASE_URL": upstream.base_url,
-            "TOGETHER_API_KEY": KEY,
-            "TOGETHER_PROJECT_ID": PROJECT,
-            "SLACK_WEBHOOK_URL": slack.webhook_url(),
-        }
-    )
-    COLLECTOR.register_secret(serve.token, serve.signing_secret, KEY)
-    try:
-        yield serve
-    finally:
-        stop_serve(serve)
+    with serving_v2(upstream, slack, key=KEY, project=PROJECT) as served:
+        yield served
 
 
 def _get(served: Served, path: str, *, refresh: bool = False) -> HttpResult:
@@ -120,27 +106,6 @@ def _notices(slack: SlackReceiver, endpoint_id: str) -> list[str]:
     """The webhook messages (alerts) about ``endpoint_id``, each as its JSON text."""
     texts = [json.dumps(message.json(), ensure_ascii=False) for message in slack.messages(WEBHOOK)]
     return [text for text in texts if endpoint_id in text]
-
-
-def _signed_command(served: Served, text: str, response_url: str) -> HttpResult:
-    body = urlencode(
-        {
-            "team_id": "T0001",
-            "user_id": "U2147483697",
-            "command": "/together",
-            "text": text,
-            "response_url": response_url,
-            "trigger_id": f"{time.monotonic_ns()}.1.x",
-        }
-    ).encode()
-    timestamp = str(int(time.time()))
-    digest = hmac.new(served.signing_secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": f"v0={digest.hexdigest()}",
-    }
-    return http_request(f"{served.url}/slack/commands", method="POST", headers=headers, body=body)
 
 
 def test_a_failed_deployment_notifies_once_quoting_the_events_feed(served: Served, slack: SlackReceiver) -> None:
@@ -172,7 +137,7 @@ def test_a_degraded_under_replicated_deployment_notifies(served: Served, slack: 
 def test_status_of_an_ep_id_answers_with_its_deployments(served: Served, slack: SlackReceiver) -> None:
     response_url = f"{slack.url}{RESPONSES}T0001/1/status"
     # When someone asks for an endpoint nobody looked up (so the Slack worker fetches it)
-    reply = _signed_command(served, f"status {TWO_EP}", response_url)
+    reply = signed_command(served, f"status {TWO_EP}", response_url)
     assert reply.status == 200, reply.body
     answers = [reply.body.decode()]
     if "dep_twocanary00000001" not in answers[0]:
@@ -199,6 +164,6 @@ def test_hostile_ids_other_projects_and_bad_slack_names_make_no_upstream_call(
         assert answer.status in (400, 404), (path, answer.status)
         assert set(json.loads(answer.body)["error"]) == {"message", "type", "param", "code"}
     for text in ("status proj_other0000000000001/ep_x", "status ep_../x", "check <!channel>", "mute ep_%2F 1h"):
-        reply = _signed_command(served, text, f"{slack.url}{RESPONSES}T0001/1/hostile")
+        reply = signed_command(served, text, f"{slack.url}{RESPONSES}T0001/1/hostile")
         assert reply.status == 200 and '"ephemeral"' in reply.body.decode(), text
     assert dict(upstream.calls) == before
