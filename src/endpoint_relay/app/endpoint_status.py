@@ -11,6 +11,7 @@ records and delivers what the policy says.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from endpoint_relay.app.lookup_alerts import LookupAlerts
@@ -21,6 +22,7 @@ from endpoint_relay.core.cache import CacheStatus
 from endpoint_relay.core.endpoint_ref import EndpointRef, EndpointRefError, parse_endpoint_ref
 from endpoint_relay.core.errors import NotFoundError, RelayError, UpstreamError
 from endpoint_relay.core.lookup import Cached, LookupService
+from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.policy import Finding
 from endpoint_relay.core.prices import FixedPrices, Prices
 from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
@@ -63,13 +65,7 @@ class EndpointStatus:
         if cached is None:
             return None
         findings = self.recorder.evaluate(cached.endpoint)
-        return slack_replies.status_reply(
-            cached.endpoint,
-            findings,
-            age_seconds=cached.age,
-            muted_until=muted_until(self.mutes, key),
-            price_cents_per_hour=self.cached_prices.cents_per_hour(cached.endpoint.hardware or None, v1=True),
-        )
+        return self._v1_reply(key, cached.endpoint, findings, cached.age, self.cached_prices)
 
     def fetched(self, key: str, *, check: bool = False) -> slack_replies.Reply:
         """Through the tiers (``check``: from Together, afresh); a real retrieval records and delivers findings."""
@@ -98,12 +94,17 @@ class EndpointStatus:
             return slack_replies.failure_reply(
                 f"The relay found {key} but could not evaluate its policy; the alerting setup needs a look."
             )
+        return self._v1_reply(key, found.endpoint, findings, found.age, self.prices)
+
+    def _v1_reply(
+        self, key: str, endpoint: Endpoint, findings: Sequence[Finding], age: int, prices: Prices
+    ) -> slack_replies.Reply:
         return slack_replies.status_reply(
-            found.endpoint,
+            endpoint,
             findings,
-            age_seconds=found.age,
+            age_seconds=age,
             muted_until=muted_until(self.mutes, key),
-            price_cents_per_hour=self.prices.cents_per_hour(found.endpoint.hardware or None, v1=True),
+            price_cents_per_hour=prices.cents_per_hour(endpoint.hardware or None, v1=True),
         )
 
     def _v2_reply(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from endpoint_relay.core.cost import Spend
-from endpoint_relay.core.money import per_hour, replicas_cost
+from endpoint_relay.core.money import per_hour
 
 UNKNOWN = "price unknown"
 
@@ -41,6 +41,7 @@ def total_words(spends: Sequence[Spend]) -> str:
 
 
 def _ceiling(spend: Spend) -> int | None:
+    """What it bills at its maximum; a deployment already there (or without one) bills what it does now."""
     if spend.max_replicas is None or spend.max_replicas <= spend.replicas:
         return spend.now_cents
-    return replicas_cost(spend.max_replicas, spend.cents_per_replica_hour)
+    return spend.ceiling_cents
