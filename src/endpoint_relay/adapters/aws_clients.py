@@ -7,15 +7,13 @@ only serves a cached lookup should not pay for DynamoDB, SNS or Lambda clients.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, replace
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from endpoint_relay.core.deadline import Deadline
 
 
-@dataclass(frozen=True, slots=True)
-class _ClientSettings:
+class _ClientSettings(NamedTuple):
     """Timeouts and retries for every AWS client the relay creates."""
 
     # Fail fast: DynamoDB, Secrets Manager and SNS answer in milliseconds in-region, every caller has a
@@ -38,8 +36,7 @@ def configure(*, max_pool_connections: int = 10, connect_timeout: float = 1.0, r
     Call before first use; clients created earlier are dropped.
     """
     global _settings
-    wanted = replace(
-        _settings,
+    wanted = _settings._replace(
         # Never below botocore's own default of 10.
         max_pool_connections=max(10, max_pool_connections),
         connect_timeout=connect_timeout,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
 import urllib3
@@ -48,8 +47,7 @@ UpstreamObserver = Callable[[float, str | None], None]
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-@dataclass(frozen=True, slots=True)
-class Refusals:
+class Refusals(NamedTuple):
     """How one API's refusals read: which 404 it is, and whether a 400 body says something worth passing on."""
 
     not_found: Callable[[], NotFoundError]

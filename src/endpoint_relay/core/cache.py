@@ -9,9 +9,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from endpoint_relay.core.models import Endpoint
 
@@ -23,8 +22,7 @@ class CacheStatus(StrEnum):
     REFRESH = "REFRESH"
 
 
-@dataclass(frozen=True, slots=True)
-class CacheEntry[T = Endpoint]:
+class CacheEntry[T = Endpoint](NamedTuple):
     """An upstream answer: the body as sent and its parsed ``value``, or a remembered 404 (no body)."""
 
     fetched_at: float
@@ -41,8 +39,7 @@ class CacheEntry[T = Endpoint]:
         return self.value
 
 
-@dataclass(frozen=True, slots=True)
-class CachePolicy:
+class CachePolicy(NamedTuple):
     """How long an answer is fresh, may be served stale, and a 404 is remembered (seconds)."""
 
     fresh_ttl: float

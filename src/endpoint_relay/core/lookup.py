@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from endpoint_relay.core.cache import CacheEntry, CachePolicy, CacheStatus, LocalCache
 from endpoint_relay.core.errors import EndpointNotFoundError, NotFoundError, UpstreamAuthError, UpstreamError
@@ -49,8 +48,7 @@ class SharedCache(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Resource[T]:
+class Resource[T](NamedTuple):
     """Anything the relay caches: where it lives in the cache, how to fetch it, how to read a cached body."""
 
     key: str
@@ -63,8 +61,7 @@ class Resource[T]:
     """The error a remembered 404 is answered with."""
 
 
-@dataclass(frozen=True, slots=True)
-class Cached[T]:
+class Cached[T](NamedTuple):
     """An answer read from a cache tier: the body as sent, its model, and how old it is."""
 
     body: str
@@ -74,8 +71,7 @@ class Cached[T]:
     max_age: int
 
 
-@dataclass(frozen=True, slots=True)
-class LookupResult:
+class LookupResult(NamedTuple):
     """A v1 lookup's answer with its cache status and lifetimes, as the HTTP response needs them."""
 
     body: str

@@ -7,9 +7,8 @@ alerting on the first retrieval (see :mod:`endpoint_relay.wiring.common`): a loo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Unpack
+from typing import TYPE_CHECKING, NamedTuple, Unpack
 
 from endpoint_relay.settings import Settings
 from endpoint_relay.wiring.common import Shared, SharedOptions, build_shared
@@ -21,8 +20,7 @@ if TYPE_CHECKING:
     from endpoint_relay.wiring.slack_side import SlackSide
 
 
-@dataclass(frozen=True, slots=True)
-class ApiGraph:
+class ApiGraph(NamedTuple):
     """ApiFunction's object graph: the shared pieces and, on demand, the Slack side."""
 
     shared: Shared

@@ -10,9 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 from endpoint_relay.adapters import aws_clients
 from endpoint_relay.adapters.secret_store import SecretStore
@@ -36,8 +35,7 @@ PROCESS_DEADLINE = Deadline()
 """One per process: Lambda runs one invocation per container at a time, and every AWS client is process-wide."""
 
 
-@dataclass(frozen=True, slots=True)
-class Shared:
+class Shared(NamedTuple):
     """The object graph every function shares."""
 
     settings: Settings
