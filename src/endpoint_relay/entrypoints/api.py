@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from endpoint_relay.entrypoints.collector import collector_paused
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with collector_paused():  # see entrypoints/collector.py: the imports of every cold start
+    from functools import cache
+    from typing import Any
 
-from endpoint_relay.http_api import create_app
-from endpoint_relay.observability import Handler, logger, metrics, traced
-from endpoint_relay.wiring.api import ApiGraph, build_api
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from endpoint_relay.http_api import create_app
+    from endpoint_relay.observability import Handler, logger, metrics, traced
+    from endpoint_relay.wiring.api import ApiGraph, build_api
 
 ANSWER_RESERVE_MS = 1_000
 """Kept back from every remote call so the answer (even an error) goes out before API Gateway gives up."""

@@ -6,14 +6,17 @@ destination (an SQS queue with an alarm) instead of losing it silently.
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from endpoint_relay.entrypoints.collector import collector_paused
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with collector_paused():  # see entrypoints/collector.py: the imports of every cold start
+    from functools import cache
+    from typing import Any
 
-from endpoint_relay.core.slack_followup import FollowUp
-from endpoint_relay.observability import Handler, logger, metrics, traced
-from endpoint_relay.wiring.worker import WorkerGraph, build_worker
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from endpoint_relay.core.slack_followup import FollowUp
+    from endpoint_relay.observability import Handler, logger, metrics, traced
+    from endpoint_relay.wiring.worker import WorkerGraph, build_worker
 
 RESERVE_MS = 1_000
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from endpoint_relay.entrypoints.collector import collector_paused
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+with collector_paused():  # see entrypoints/collector.py: the imports of every cold start
+    from functools import cache
+    from typing import Any
 
-from endpoint_relay.app.digest import FleetSource
-from endpoint_relay.observability import Handler, logger, metrics, traced
-from endpoint_relay.routes.digest import digest_date, digest_summary, is_digest_event, retry_dates
-from endpoint_relay.routes.scheduled import summary, targets_of
-from endpoint_relay.wiring.digest import build_digest
-from endpoint_relay.wiring.sweep import SweepGraph, build_sweep
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from endpoint_relay.app.digest import FleetSource
+    from endpoint_relay.observability import Handler, logger, metrics, traced
+    from endpoint_relay.routes.digest import digest_date, digest_summary, is_digest_event, retry_dates
+    from endpoint_relay.routes.scheduled import summary, targets_of
+    from endpoint_relay.wiring.digest import build_digest
+    from endpoint_relay.wiring.sweep import SweepGraph, build_sweep
 
 RESERVE_MS = 2_000
 """Kept back so the sweep records its outcome and flushes metrics before the function timeout."""
