@@ -9,6 +9,7 @@ variants. One discarded round first compiles bytecode and warms the page cache.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -153,6 +154,49 @@ def measure(
             "peak_rss_mb": summary([r["peak_rss_kb"] for r in runs_of], scale=1024, digits=1),
         }
     return result
+
+
+INSTRUCTION_VARIANTS = ("relay", "relay_sweep", "relay_worker", "dependencies")
+"""Counted once each under callgrind: a count that machine noise does not move, beside the noisy milliseconds."""
+
+
+def instructions(stack: Stack, ids: list[str]) -> dict[str, Any]:
+    """Instructions from process start to the first answer, per variant: one fresh id per variant in ``ids``.
+
+    ``valgrind --tool=callgrind`` counts instructions, not time, so the same code on the same inputs gives
+    the same count whatever else the machine is doing (within a fraction of a percent: the endpoint ids and
+    the servers' answers differ by a few bytes). A cold start's time mostly follows its instructions; cache
+    misses and page faults are what the count leaves out.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return {"measured": False, "reason": "valgrind not found (apt-get install valgrind)"}
+    envs = environments(stack)
+    counts: dict[str, Any] = {"measured": True, "unit": "million instructions"}
+    for variant, endpoint_id in zip(INSTRUCTION_VARIANTS, ids, strict=True):
+        env = dict(envs[variant], BENCH_SPAWN_NS=str(time.monotonic_ns()))
+        completed = subprocess.run(
+            [
+                valgrind,
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                sys.executable,
+                str(PROBE),
+                variant,
+                endpoint_id,
+            ],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
+        collected = re.search(r"Collected : (\d+)", completed.stderr.decode("utf-8", "replace"))
+        if b"status=200" not in completed.stdout or collected is None:
+            raise RuntimeError(f"callgrind probe '{variant}' failed (exit {completed.returncode})")
+        counts[variant] = round(int(collected.group(1)) / 1e6, 1)
+    return counts
 
 
 def import_profile(stack: Stack, ids: list[str]) -> dict[str, Any]:

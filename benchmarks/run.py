@@ -106,6 +106,7 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
                 reference=f"dependencies {dependencies:.0f} ms",
                 target="<= 1.05x boto3 + Powertools alone",
             ),
+            _instructions_target(cold.get("instructions")),
             _check(
                 "cold start",
                 "vs floor",
@@ -195,6 +196,24 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
             )
         )
     return targets
+
+
+def _instructions_target(counts: dict[str, Any] | None) -> Target:
+    """The same comparison counted in instructions: what noise cannot move (cold_start.instructions)."""
+    name, target = "ApiFunction vs dependencies, instructions", "<= 1.05x boto3 + Powertools alone"
+    if not counts or not counts.get("measured"):
+        reason = (counts or {}).get("reason", "not run")
+        return Target("cold start", name, reason, "-", None, target, None, reason)
+    relay, dependencies = counts["relay"], counts["dependencies"]
+    return _check(
+        "cold start",
+        name,
+        relay / dependencies,
+        at_most=1.05,
+        measured=f"{relay:,.0f} M",
+        reference=f"dependencies {dependencies:,.0f} M",
+        target=target,
+    )
 
 
 def _sdk3_cold_targets(cold: dict[str, Any]) -> list[Target]:
@@ -389,6 +408,10 @@ def also_measured(results: dict[str, Any]) -> list[str]:
                 f"{row['interpreter_start_ms']['p50']:.0f} + imports/init {row['import_and_init_ms']['p50']:.0f} "
                 f"+ first call {row['first_call_ms']['p50']:.0f} ms; peak RSS {row['peak_rss_mb']['max']:.1f} MB"
             )
+        counts = cold.get("instructions") or {}
+        if counts.get("measured"):
+            each = ", ".join(f"{variant} {counts[variant]:,.0f} M" for variant in cold_start.INSTRUCTION_VARIANTS)
+            lines.append(f"cold start instructions (callgrind, process start to first answer): {each}")
     built = results.get("package") or {}
     if built.get("unpack_ms"):
         lines.append(
@@ -499,7 +522,8 @@ def main() -> int:
 
     started = time.monotonic()
     exits = contextlib.ExitStack()
-    cold_ids = endpoint_ids("cold", len(cold_start.VARIANTS) * (args.cold_runs + 1) + 2)
+    counted = len(cold_start.INSTRUCTION_VARIANTS)
+    cold_ids = endpoint_ids("cold", len(cold_start.VARIANTS) * (args.cold_runs + 1) + 2 + counted)
     sweep_ids = endpoint_ids("sweep", args.sweep_endpoints)
     shared_ids = endpoint_ids("shared", 10)
     seed = [make_endpoint(endpoint_id) for endpoint_id in (event_endpoint_id(), *cold_ids, *sweep_ids, *shared_ids)]
@@ -516,8 +540,11 @@ def main() -> int:
     package_root = exits.enter_context(package.unpacked()) if "cold_start" in args.only else None
     steps: dict[str, Callable[[Stack], Any]] = {
         "package": lambda stack: package.measure(),
-        "cold_start": lambda stack: cold_start.measure(
-            stack, cold_ids[:-2], args.cold_runs, package_root=package_root, v2_ids=cold_v2_ids
+        "cold_start": lambda stack: (
+            cold_start.measure(
+                stack, cold_ids[: -2 - counted], args.cold_runs, package_root=package_root, v2_ids=cold_v2_ids
+            )
+            | {"instructions": cold_start.instructions(stack, cold_ids[-2 - counted : -2])}
         ),
         "warm_hit": lambda stack: warm_hit.measure(stack, args.hit_iterations),
         "warm_uncached": lambda stack: warm_uncached.measure(stack, args.uncached_iterations),
