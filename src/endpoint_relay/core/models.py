@@ -7,7 +7,7 @@ kept as a string (Together has added FAILED once already).
 
 The records here, and the others a v1 lookup's cold start defines, are ``NamedTuple``s rather than
 dataclasses: a frozen dataclass compiles its methods when it is defined (about 0.4 ms each here, 11 ms
-over a lookup's init); a NamedTuple takes about 60 µs (docs/performance.md, "Cold start").
+over a lookup's init); a NamedTuple takes about 60 µs (benchmarks/PROFILE.md).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ once more. So each entry module imports with the collector paused, then freezes 
 (``gc.freeze``: those objects move to a generation no collection visits) and resumes it.
 
 Measured with callgrind on ApiFunction's whole cold start (import, init and a first lookup that misses
-both cache tiers): 1,365 M instructions without the pause, 1,324 M with it (docs/performance.md).
+both cache tiers): 1,365 M instructions without the pause, 1,325 M with it (benchmarks/PROFILE.md).
 """
 
 from __future__ import annotations
