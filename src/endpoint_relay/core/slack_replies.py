@@ -257,16 +257,7 @@ def status_reply(
             ]
         ),
     ]
-    if findings:
-        lines = [_finding_line(finding) for finding in findings]
-        blocks.extend(_packed_sections(lines, max_sections=MAX_BLOCKS - 4))
-    else:
-        blocks.append(_section(":white_check_mark: No findings: this endpoint meets the policy."))
-    context = f"Data from Together, {age_seconds}s old."
-    if muted_until is not None:
-        context += f" :zzz: Notifications muted until {_date(muted_until)}."
-    blocks.append(_context(context))
-    verdict = f"{len(findings)} finding(s)" if findings else "no findings"
+    verdict = _findings_and_age(blocks, findings, MAX_BLOCKS - 4, age_seconds=age_seconds, muted_until=muted_until)
     return _reply(f"{_code(endpoint.id)}: {_text(endpoint.state)}, {verdict}", blocks)
 
 
@@ -303,17 +294,29 @@ def v2_status_reply(
     ]
     lines = [deployment_line(line) for line in deployment_lines]
     blocks.extend(_packed_sections(["*Deployments*", *lines] if lines else ["_No deployments._"], max_sections=10))
+    room = MAX_BLOCKS - len(blocks) - 1
+    verdict = _findings_and_age(blocks, findings, room, age_seconds=age_seconds, muted_until=muted_until)
+    return _reply(f"{_code(endpoint.id)}: {_text(state)}, {len(every)} deployment(s), {verdict}", blocks)
+
+
+def _findings_and_age(
+    blocks: list[dict[str, Any]],
+    findings: Sequence[FindingView],
+    room: int,
+    *,
+    age_seconds: int,
+    muted_until: float | None,
+) -> str:
+    """Append a status reply's findings (in at most ``room`` sections) and how old its data is; return the verdict."""
     if findings:
-        lines = [_finding_line(finding) for finding in findings]
-        blocks.extend(_packed_sections(lines, max_sections=MAX_BLOCKS - len(blocks) - 1))
+        blocks.extend(_packed_sections([_finding_line(finding) for finding in findings], max_sections=room))
     else:
         blocks.append(_section(":white_check_mark: No findings: this endpoint meets the policy."))
     context = f"Data from Together, {age_seconds}s old."
     if muted_until is not None:
         context += f" :zzz: Notifications muted until {_date(muted_until)}."
     blocks.append(_context(context))
-    verdict = f"{len(findings)} finding(s)" if findings else "no findings"
-    return _reply(f"{_code(endpoint.id)}: {_text(state)}, {len(every)} deployment(s), {verdict}", blocks)
+    return f"{len(findings)} finding(s)" if findings else "no findings"
 
 
 def _line(deployment: Deployment, weight: float | None, price: int | None) -> DeploymentLine:
