@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from endpoint_relay.routes import errors, health
 from endpoint_relay.routes.endpoints import endpoints_router
 from endpoint_relay.routes.fleet import fleet_router
+from endpoint_relay.routes.lookup_http import CallerAuth
 from endpoint_relay.routes.slack import slack_router
 from endpoint_relay.routes.v2 import v2_router
 from endpoint_relay.wiring.api import ApiGraph
@@ -22,14 +23,14 @@ if TYPE_CHECKING:
 def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
     shared = graph.shared
     observe_v2 = _v2_observer(shared)
+    auth = CallerAuth(shared.settings.auth_mode, shared.secrets)
     app = APIGatewayHttpResolver()
     app.include_router(
         endpoints_router(
             lookups=shared.lookups,
             # Without an alert table nobody is ever notified: a lookup then never loads alerting at all.
             alerts=(lambda: shared.alerting().lookup_alerts) if shared.settings.alert_table_name else None,
-            secrets=shared.secrets,
-            auth_mode=shared.settings.auth_mode,
+            auth=auth,
             upstream=shared.together,
             default_project_id=shared.settings.default_project_id,
             observe_v2=observe_v2,
@@ -39,13 +40,12 @@ def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
         v2_router(
             lookups=shared.lookups,
             upstream=shared.together,
-            secrets=shared.secrets,
-            auth_mode=shared.settings.auth_mode,
+            auth=auth,
             allowed_projects=shared.settings.allowed_project_ids,
             observe_v2=observe_v2,
         )
     )
-    app.include_router(fleet_router(fleet=graph.fleet, secrets=shared.secrets, auth_mode=shared.settings.auth_mode))
+    app.include_router(fleet_router(fleet=graph.fleet, auth=auth))
     app.include_router(health.router)
     app.include_router(slack_router(slack=graph.slack, secrets=shared.secrets))
     errors.install(app)

@@ -17,6 +17,7 @@ from endpoint_relay.core.v1_view import to_v1_document
 from endpoint_relay.core.v2_models import Endpoint, load_json
 from endpoint_relay.routes import errors as error_routes
 from endpoint_relay.routes.endpoints import endpoints_router
+from endpoint_relay.routes.lookup_http import CallerAuth
 from endpoint_relay.routes.v2 import v2_router
 from endpoint_relay.settings import Settings
 from endpoint_relay.wiring.api import build_api
@@ -243,8 +244,7 @@ def _app_with(observe: Callable[[str, Endpoint], None]) -> APIGatewayHttpResolve
     app = APIGatewayHttpResolver()
     common: dict[str, Any] = {
         "lookups": shared.lookups,
-        "secrets": shared.secrets,
-        "auth_mode": shared.settings.auth_mode,
+        "auth": CallerAuth(shared.settings.auth_mode, shared.secrets),
     }
     app.include_router(
         v2_router(upstream=shared.together, allowed_projects=frozenset({PROJECT}), observe_v2=observe, **common)

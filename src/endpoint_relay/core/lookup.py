@@ -108,7 +108,7 @@ class LookupService:
 
     def cached(self, endpoint_id: str) -> LookupResult | None:
         """A fresh local answer about a v1 endpoint, or None; never touches the network (Slack's 3-second path)."""
-        result = self.fresh(self._v1_resource(endpoint_id))
+        result = self.fresh(self.v1_resource(endpoint_id))
         return None if result is None else _v1(result)
 
     def fresh[T](self, resource: Resource[T]) -> Cached[T] | None:
@@ -121,13 +121,14 @@ class LookupService:
 
     def lookup(self, endpoint_id: str, *, force_refresh: bool = False) -> LookupResult:
         """A v1 endpoint, through both tiers."""
-        return _v1(self.fetch(self._v1_resource(endpoint_id), force_refresh=force_refresh))
+        return _v1(self.fetch(self.v1_resource(endpoint_id), force_refresh=force_refresh))
 
     def remember(self, key: str, body: str, value: object) -> None:
         """Keep an answer fetched in bulk (an item of a list page) as if ``key`` had just been fetched alone."""
         self._store(key, CacheEntry(fetched_at=self._clock(), body=body, value=value))
 
-    def _v1_resource(self, endpoint_id: str) -> Resource[Endpoint]:
+    def v1_resource(self, endpoint_id: str) -> Resource[Endpoint]:
+        """A v1 endpoint as a :class:`Resource`, keyed by its bare id."""
         return Resource(
             key=endpoint_id,
             fetch=lambda api_key: self._upstream.get_endpoint(endpoint_id, api_key),

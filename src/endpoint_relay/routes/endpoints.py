@@ -12,19 +12,8 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from endpoint_relay.core.endpoint_id import invalid_endpoint_id, require_endpoint_id
 from endpoint_relay.core.errors import EndpointNotFoundError, ProjectNotFoundError
-from endpoint_relay.core.lookup import LookupService, SecretSource
-from endpoint_relay.routes.lookup_http import (
-    RETRIEVED,
-    authenticate,
-    cached_response,
-    count_lookup,
-    guarded,
-    http_event,
-    require_credentials,
-    verify_token,
-    wants_refresh,
-)
-from endpoint_relay.settings import AuthMode
+from endpoint_relay.core.lookup import LookupService
+from endpoint_relay.routes.lookup_http import CallerAuth, cached_response, counted_fetch, http_event
 
 if TYPE_CHECKING:
     from endpoint_relay.app.lookup_alerts import LookupAlerts
@@ -43,8 +32,7 @@ def endpoints_router(
     *,
     lookups: LookupService,
     alerts: Callable[[], LookupAlerts] | None,
-    secrets: SecretSource,
-    auth_mode: AuthMode,
+    auth: CallerAuth,
     upstream: V2Source | None = None,
     default_project_id: str | None = None,
     observe_v2: V2Observer | None = None,
@@ -60,19 +48,16 @@ def endpoints_router(
                 event,
                 endpointId,
                 lookups=lookups,
-                secrets=secrets,
-                auth_mode=auth_mode,
+                auth=auth,
                 upstream=upstream,
                 default_project_id=default_project_id,
                 observe_v2=observe_v2,
             )
         # Order matters: a bad id is refused before the secret or upstream is touched.
         endpoint_id = _in_raw_path(event, require_endpoint_id(endpointId))
-        authenticate(event, auth_mode, secrets)
-        result = lookups.lookup(endpoint_id, force_refresh=wants_refresh(event))
-        count_lookup(result.status)
-        if alerts is not None and result.status in RETRIEVED:
-            guarded("alert evaluation", lambda: alerts().observe(result.endpoint))
+        auth.authenticate(event)
+        observe = None if alerts is None else (lambda endpoint: alerts().observe(endpoint))
+        result = counted_fetch(lookups, lookups.v1_resource(endpoint_id), event, after_retrieval=observe)
         return cached_response(result.body, result.status, result.age, result.max_age)
 
     return router
@@ -83,8 +68,7 @@ def _v1_view(
     raw_id: str,
     *,
     lookups: LookupService,
-    secrets: SecretSource,
-    auth_mode: AuthMode,
+    auth: CallerAuth,
     upstream: V2Source | None,
     default_project_id: str | None,
     observe_v2: V2Observer | None,
@@ -96,24 +80,31 @@ def _v1_view(
     from endpoint_relay.core.v2_resources import v2_resource
 
     endpoint_id = _in_raw_path(event, require_v2_endpoint_id(raw_id))
-    require_credentials(event, auth_mode)
+    auth.require_credentials(event)
     if default_project_id is None or upstream is None:
         raise ProjectNotFoundError(
             "ep_ ids are read from the relay's default project, and TOGETHER_PROJECT_ID is not set",
             param="endpointId",
         )
-    verify_token(event, auth_mode, secrets)
+    auth.verify_token(event)
     request = endpoint_request(default_project_id, endpoint_id)
+    observe = in_project(observe_v2, default_project_id)
     try:
-        result = lookups.fetch(v2_resource(upstream, request), force_refresh=wants_refresh(event))
+        result = counted_fetch(
+            lookups, v2_resource(upstream, request), event, after_retrieval=observe, what="v2 alert evaluation"
+        )
     except EndpointNotFoundError:
         raise EndpointNotFoundError("endpoint not found", param="endpointId") from None
-    count_lookup(result.status)
     endpoint: Endpoint = result.value
-    if observe_v2 is not None and result.status in RETRIEVED:
-        guarded("v2 alert evaluation", lambda: observe_v2(default_project_id, endpoint))
     body = json.dumps(to_v1_document(endpoint), separators=(",", ":"))
     return cached_response(body, result.status, result.age, result.max_age, {TRANSLATED_HEADER: "v2"})
+
+
+def in_project(observe_v2: V2Observer | None, project_id: str | None) -> Callable[[Endpoint], None] | None:
+    """``observe_v2`` for the endpoints of one project; None when nobody listens or there is no project."""
+    if observe_v2 is None or project_id is None:
+        return None
+    return lambda endpoint: observe_v2(project_id, endpoint)
 
 
 def _in_raw_path(event: APIGatewayProxyEventV2, endpoint_id: str) -> str:

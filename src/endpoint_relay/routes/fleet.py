@@ -9,10 +9,8 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from endpoint_relay.core.lookup import SecretSource
 from endpoint_relay.observability import count
-from endpoint_relay.routes.lookup_http import authenticate, cached_response, http_event, wants_refresh
-from endpoint_relay.settings import AuthMode
+from endpoint_relay.routes.lookup_http import CallerAuth, cached_response, http_event, wants_refresh
 
 if TYPE_CHECKING:
     from endpoint_relay.app.fleet_view import FleetView
@@ -20,14 +18,14 @@ if TYPE_CHECKING:
 FLEET_PATH = "/relay/fleet"
 
 
-def fleet_router(*, fleet: Callable[[], FleetView], secrets: SecretSource, auth_mode: AuthMode) -> Router:
+def fleet_router(*, fleet: Callable[[], FleetView], auth: CallerAuth) -> Router:
     """``fleet`` builds the view on the first call: a lookup's cold start never imports it."""
     router = Router()
 
     @router.get(FLEET_PATH)
     def get_fleet() -> Response[str]:
         event = http_event(router)
-        authenticate(event, auth_mode, secrets)
+        auth.authenticate(event)
         answer = fleet().answer(force_refresh=wants_refresh(event))
         count("FleetViews")
         body = json.dumps(answer.fleet.to_dict(), separators=(",", ":"))

@@ -13,18 +13,9 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from endpoint_relay.core.lookup import LookupService, SecretSource
-from endpoint_relay.routes.lookup_http import (
-    RETRIEVED,
-    cached_response,
-    count_lookup,
-    guarded,
-    http_event,
-    require_credentials,
-    verify_token,
-    wants_refresh,
-)
-from endpoint_relay.settings import AuthMode
+from endpoint_relay.core.lookup import LookupService
+from endpoint_relay.routes.endpoints import in_project
+from endpoint_relay.routes.lookup_http import CallerAuth, cached_response, counted_fetch, http_event
 
 if TYPE_CHECKING:
     from endpoint_relay.core.v2_resources import V2Source
@@ -46,8 +37,7 @@ def v2_router(
     *,
     lookups: LookupService,
     upstream: V2Source,
-    secrets: SecretSource,
-    auth_mode: AuthMode,
+    auth: CallerAuth,
     allowed_projects: frozenset[str],
     observe_v2: V2Observer | None = None,
 ) -> Router:
@@ -61,19 +51,14 @@ def v2_router(
 
         event = http_event(router)
         # Anonymous callers are refused first, so they cannot probe which projects the relay serves.
-        require_credentials(event, auth_mode)
+        auth.require_credentials(event)
         request = parse_v2_request(event.raw_path, event.raw_query_string or "", allowed_projects)
-        verify_token(event, auth_mode, secrets)
-        result = lookups.fetch(v2_resource(upstream, request), force_refresh=wants_refresh(event))
-        count_lookup(result.status)
-        project_id = request.project_id
-        if (
-            observe_v2 is not None
-            and project_id is not None
-            and request.resource is V2Resource.ENDPOINT
-            and result.status in RETRIEVED
-        ):
-            guarded("v2 alert evaluation", lambda: observe_v2(project_id, result.value))
+        auth.verify_token(event)
+        endpoint_read = request.resource is V2Resource.ENDPOINT
+        observe = in_project(observe_v2, request.project_id) if endpoint_read else None
+        result = counted_fetch(
+            lookups, v2_resource(upstream, request), event, after_retrieval=observe, what="v2 alert evaluation"
+        )
         return cached_response(result.body, result.status, result.age, result.max_age)
 
     for path in PATHS:
