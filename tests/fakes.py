@@ -108,14 +108,7 @@ class FakeEventFeed:
         self.events.insert(0, Event.from_dict(document))  # newest first, as the feed answers
 
     def list_v2_events(
-        self,
-        project_id: str,
-        endpoint_id: str,
-        api_key: str,
-        *,
-        min_level: str = "LEVEL_WARN",
-        since: str | None = None,
-        limit: int = 5,
+        self, project_id: str, endpoint_id: str, api_key: str, *, min_level: str, since: str | None, limit: int
     ) -> tuple[Event, ...]:
         with self._lock:
             self.calls.append(

@@ -17,14 +17,7 @@ class MeasuringFeed(FakeEventFeed):
         self.seen_remaining: list[float] = []
 
     def list_v2_events(
-        self,
-        project_id: str,
-        endpoint_id: str,
-        api_key: str,
-        *,
-        min_level: str = "LEVEL_WARN",
-        since: str | None = None,
-        limit: int = 5,
+        self, project_id: str, endpoint_id: str, api_key: str, *, min_level: str, since: str | None, limit: int
     ) -> tuple[Event, ...]:
         self.seen_remaining.append(self.deadline.remaining())
         return super().list_v2_events(project_id, endpoint_id, api_key, min_level=min_level, since=since, limit=limit)

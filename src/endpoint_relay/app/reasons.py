@@ -24,15 +24,10 @@ EVENTS_ASKED = 5
 
 
 class EventFeed(Protocol):
+    """The events feed as :meth:`EventReasons.explain` calls it, every argument given: the defaults are the client's."""
+
     def list_v2_events(
-        self,
-        project_id: str,
-        endpoint_id: str,
-        api_key: str,
-        *,
-        min_level: str = "LEVEL_WARN",
-        since: str | None = None,
-        limit: int = 5,
+        self, project_id: str, endpoint_id: str, api_key: str, *, min_level: str, since: str | None, limit: int
     ) -> tuple[Event, ...]: ...
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from endpoint_relay.app.reasons import EventReasons
-from endpoint_relay.app.subjects import Subject, V1Subject, V2Subject
+from endpoint_relay.app.subjects import Moment, Subject, V1Subject, V2Subject
 from endpoint_relay.core.alert_preload import NO_STORED_ALERT, PreloadedAlert
 from endpoint_relay.core.alerting import (
     DEFAULT_REPEAT_INTERVAL,
@@ -136,19 +136,19 @@ class DecisionRecorder:
             except AlertStoreError:
                 logger.warning("alert state unavailable; evaluating without it", extra={"endpoint_id": subject.key})
         if stored is None:
-            return subject.findings(None, now)
+            return subject.findings(Moment(now))
         since = state_since(stored.state, subject.tracked_state, now)
-        return subject.findings(since, now, subject.clocks(stored.state, since, now), stored.state)
+        return subject.findings(Moment(now, since, subject.clocks(stored.state, since, now), stored.state))
 
     def _record_subject(self, subject: Subject, stored: PreloadedAlert | None) -> Recorded:
         if self._store is None:
-            findings = subject.findings(None, self._clock())
+            findings = subject.findings(Moment(self._clock()))
             return Recorded(EndpointCheck(subject.key, subject.shown_state, findings))
         try:
             return self._record(subject, self._store, stored)
         except AlertStoreError as exc:
             logger.warning("alert state unavailable", extra={"endpoint_id": subject.key, "error": exc.message})
-            findings = subject.findings(None, self._clock())
+            findings = subject.findings(Moment(self._clock()))
             error = f"{exc.code}: {exc.message}"
             return Recorded(EndpointCheck(subject.key, subject.shown_state, findings, error=error))
 
@@ -163,7 +163,7 @@ class DecisionRecorder:
             previous = stored.state if stored else None
             since = state_since(previous, subject.tracked_state, now)
             clocks = subject.clocks(previous, since, now)
-            findings = subject.findings(since, now, clocks, previous)
+            findings = subject.findings(Moment(now, since, clocks, previous))
             snapshot = subject.snapshot(findings)
             decision = decide(
                 previous,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from endpoint_relay.app.reasons import EventReasons
 from endpoint_relay.core.alerting import AlertState, EndpointSnapshot, Notice, NoticeKind, StoredAlert
@@ -25,6 +25,15 @@ from endpoint_relay.core.v1_view import primary_deployment
 from endpoint_relay.core.v2_models import Deployment
 from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
 from endpoint_relay.core.v2_notice import ReasonLine
+
+
+class Moment(NamedTuple):
+    """When a subject is judged: ``now``, and what the stored state tells (nothing without one)."""
+
+    now: float
+    state_since: float | None = None
+    clocks: Clocks | None = None
+    previous: AlertState | None = None
 
 
 class Subject(Protocol):
@@ -47,14 +56,8 @@ class Subject(Protocol):
         """The per-deployment clocks carried forward from ``previous`` (v1: none)."""
         ...
 
-    def findings(
-        self,
-        state_since: float | None,
-        now: float,
-        clocks: Clocks | None = None,
-        previous: AlertState | None = None,
-    ) -> tuple[Finding, ...]:
-        """The findings now; ``previous`` (the stored state) carries forward what only a sweep can tell."""
+    def findings(self, moment: Moment) -> tuple[Finding, ...]:
+        """The findings at ``moment``; its stored state carries forward what only a sweep can tell."""
         ...
 
     def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot: ...
@@ -75,14 +78,8 @@ class V1Subject:
     def clocks(self, previous: AlertState | None, state_since: float, now: float) -> Clocks | None:
         return None
 
-    def findings(
-        self,
-        state_since: float | None,
-        now: float,
-        clocks: Clocks | None = None,
-        previous: AlertState | None = None,
-    ) -> tuple[Finding, ...]:
-        return evaluate(self._endpoint, self._expected, state_since=state_since, now=now)
+    def findings(self, moment: Moment) -> tuple[Finding, ...]:
+        return evaluate(self._endpoint, self._expected, state_since=moment.state_since, now=moment.now)
 
     def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot:
         return EndpointSnapshot.of(self._endpoint, self._expected)
@@ -124,20 +121,20 @@ class V2Subject:
         every = candidates(self._endpoint, self._deployments)
         return carry_clocks(every, previous.clocks if previous else (), fallback=state_since, now=now)
 
-    def findings(
-        self,
-        state_since: float | None,
-        now: float,
-        clocks: Clocks | None = None,
-        previous: AlertState | None = None,
-    ) -> tuple[Finding, ...]:
+    def findings(self, moment: Moment) -> tuple[Finding, ...]:
         findings = evaluate_v2(
-            self._endpoint, self._deployments, self._expected, state_since=state_since, now=now, clocks=clocks
+            self._endpoint,
+            self._deployments,
+            self._expected,
+            state_since=moment.state_since,
+            now=moment.now,
+            clocks=moment.clocks,
         )
         idle = self._idle
         if idle is None:
             every = candidates(self._endpoint, self._deployments)
-            idle = carried(previous.findings if previous else (), every, self._expected.idle_after_hours)
+            earlier = moment.previous.findings if moment.previous else ()
+            idle = carried(earlier, every, self._expected.idle_after_hours)
         return merged(findings, idle) if idle else findings
 
     def snapshot(self, findings: Sequence[Finding]) -> EndpointSnapshot:
