@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from endpoint_relay.core.v2_models import Deployment, DeploymentState
 
@@ -20,8 +20,9 @@ SERVING_STATES = frozenset({DeploymentState.READY, DeploymentState.SCALING, Depl
 """States in which a deployment answers requests (DEGRADED and SCALING below or around capacity)."""
 
 
-@dataclass(frozen=True)
-class DeploymentClock:
+class DeploymentClock(NamedTuple):
+    """One deployment's start times; stored as its own tuple, ``[deployment_id, state, since, short_since]``."""
+
     deployment_id: str
     state: str
     since: float
@@ -66,9 +67,7 @@ def carry_clocks(deployments: Sequence[Deployment], previous: Clocks | None, *, 
 
 
 def clocks_to_json(clocks: Clocks) -> str:
-    return json.dumps(
-        [[clock.deployment_id, clock.state, clock.since, clock.short_since] for clock in clocks], separators=(",", ":")
-    )
+    return json.dumps(clocks, separators=(",", ":"))
 
 
 def clocks_from_json(text: str | None) -> Clocks | None:
