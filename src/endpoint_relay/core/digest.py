@@ -66,6 +66,8 @@ class IdleLine:
 
 @dataclass(frozen=True, slots=True)
 class FiringLine:
+    """An alert still firing when the digest was built: its key, endpoint name, severity and one-line summary."""
+
     key: str
     name: str
     severity: str
@@ -75,6 +77,8 @@ class FiringLine:
 
 @dataclass(frozen=True, slots=True)
 class Digest:
+    """One UTC day's digest: the fleet's spend, its most expensive and idle lines, and what is firing."""
+
     date: str
     generated_at: str
     cents_per_hour: int
