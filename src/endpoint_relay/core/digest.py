@@ -80,7 +80,9 @@ class Digest:
     """One UTC day's digest: the fleet's spend, its most expensive and idle lines, and what is firing."""
 
     date: str
+    """The UTC day it covers, ``YYYY-MM-DD``: the day of the schedule's ``scheduled-time``, and the digest's key."""
     generated_at: str
+    """When its fleet view was read (``YYYY-MM-DDTHH:MM:SSZ``); a retried post sends the digest as it was then."""
     cents_per_hour: int
     """The total of the lines whose price is known."""
     lines: int
