@@ -72,7 +72,7 @@ class FiringLine:
     name: str
     severity: str
     summary: str
-    muted: bool = False
+    muted: bool
 
 
 @dataclass(frozen=True, slots=True)
