@@ -94,17 +94,26 @@ def environments(stack: Stack, package_root: Path | None = None, v2: bool = Fals
     return envs
 
 
-def probe(variant: str, endpoint_id: str, env: dict[str, str], *, importtime: bool = False) -> dict[str, Any]:
+def probe(
+    variant: str,
+    endpoint_id: str,
+    env: dict[str, str],
+    *,
+    importtime: bool = False,
+    under: tuple[str, ...] = (),
+    timeout: float = 120,
+) -> dict[str, Any]:
+    """One fresh process's cold start; ``under`` runs it inside another tool (callgrind), whose stderr is kept."""
     env = dict(env, BENCH_SPAWN_NS=str(time.monotonic_ns()))
     flags = [*VARIANT_FLAGS.get(variant, []), *(["-X", "importtime"] if importtime else [])]
     python, *script = VARIANT_COMMANDS.get(variant, [sys.executable, str(PROBE), variant])
     completed = subprocess.run(
-        [python, *flags, *script, endpoint_id],
+        [*under, python, *flags, *script, endpoint_id],
         cwd=REPO,
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
     for line in completed.stdout.decode("utf-8", "replace").splitlines():
@@ -113,7 +122,7 @@ def probe(variant: str, endpoint_id: str, env: dict[str, str], *, importtime: bo
             result: dict[str, Any] = {name: int(value) for name, value in fields.items()}
             if result["status"] != 200:
                 raise RuntimeError(f"cold-start probe '{variant}' answered {result['status']}")
-            result["stderr"] = completed.stderr.decode("utf-8", "replace") if importtime else ""
+            result["stderr"] = completed.stderr.decode("utf-8", "replace") if importtime or under else ""
             return result
     tail = completed.stderr.decode("utf-8", "replace")[-3000:]
     raise RuntimeError(f"cold-start probe '{variant}' failed (exit {completed.returncode}):\n{tail}")
@@ -173,28 +182,12 @@ def instructions(stack: Stack, ids: list[str]) -> dict[str, Any]:
         return {"measured": False, "reason": "valgrind not found (apt-get install valgrind)"}
     envs = environments(stack)
     counts: dict[str, Any] = {"measured": True, "unit": "million instructions"}
+    callgrind = (valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null")
     for variant, endpoint_id in zip(INSTRUCTION_VARIANTS, ids, strict=True):
-        env = dict(envs[variant], BENCH_SPAWN_NS=str(time.monotonic_ns()))
-        completed = subprocess.run(
-            [
-                valgrind,
-                "--tool=callgrind",
-                "--callgrind-out-file=/dev/null",
-                sys.executable,
-                str(PROBE),
-                variant,
-                endpoint_id,
-            ],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=600,
-            check=False,
-        )
-        collected = re.search(r"Collected : (\d+)", completed.stderr.decode("utf-8", "replace"))
-        if b"status=200" not in completed.stdout or collected is None:
-            raise RuntimeError(f"callgrind probe '{variant}' failed (exit {completed.returncode})")
+        stderr = probe(variant, endpoint_id, envs[variant], under=callgrind, timeout=600)["stderr"]
+        collected = re.search(r"Collected : (\d+)", stderr)
+        if collected is None:
+            raise RuntimeError(f"callgrind counted nothing for the cold-start probe '{variant}'")
         counts[variant] = round(int(collected.group(1)) / 1e6, 1)
     return counts
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from endpoint_relay.entrypoints.collector import collector_paused
-
-SRC = Path(__file__).resolve().parents[2] / "src"
+from tests.unit.fresh_interpreter import fresh_interpreter
 
 
 @pytest.fixture
@@ -62,12 +58,6 @@ def test_each_function_resumes_the_collector_after_its_cold_start(entry_point: s
         f"from endpoint_relay.entrypoints.{entry_point} import lambda_handler\n"
         "print(gc.isenabled(), gc.get_freeze_count() > 10_000)\n"
     )
-    answer = subprocess.run(  # noqa: S603 - our own interpreter and a constant script
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PYTHONPATH": str(SRC), "PATH": "", "RELAY_SECRET_ID": "relay/secret", "AWS_DEFAULT_REGION": "us-east-1"},
-    ).stdout.split()
+    answer = fresh_interpreter(probe).split()
     # Then the collector runs again, and the imported modules' objects are out of its way
     assert answer == ["True", "True"]

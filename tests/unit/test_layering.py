@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.unit.fresh_interpreter import fresh_interpreter
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "endpoint_relay"
 CORE_MODULES = sorted((PACKAGE / "core").rglob("*.py"))
@@ -108,21 +108,7 @@ def test_a_lookup_cold_start_imports_neither_the_sweep_nor_the_slack_side_nor_al
         "from endpoint_relay.entrypoints.api import lambda_handler\n"
         "print(' '.join(sorted(m for m in sys.modules if m.startswith('endpoint_relay'))))\n"
     )
-    loaded = subprocess.run(  # noqa: S603 - our own interpreter and a constant script
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=PACKAGE.parent.parent,
-        env={
-            "PYTHONPATH": str(PACKAGE.parent),
-            "PATH": "",
-            "RELAY_SECRET_ID": "relay/secret",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "ALERT_TABLE_NAME": "relay-alerts",
-            "ALERT_SINKS": "slack",
-        },
-    ).stdout.split()
+    loaded = fresh_interpreter(probe, ALERT_TABLE_NAME="relay-alerts", ALERT_SINKS="slack").split()
     # Then the API's entry point pulled in the lookup path only: alerting loads on the first retrieval,
     # the Slack side on the first Slack request, the fleet view on the first GET /relay/fleet
     assert "endpoint_relay.http_api" in loaded
