@@ -214,6 +214,15 @@ class Demo:
     def digest(self) -> None:
         self.out.invocation(self._last)
 
+    def sweep(self, label: str, event: dict[str, Any]) -> Any:
+        """Announce ``label``, invoke the sweep with ``event``, show what it returned and logged, await follow-ups."""
+        self.out.say(label, 2)
+        result = self.invoke(event)
+        self.out.say(f"-> handler returned: {json.dumps(result)[: WIDTH * 3]}", 4)
+        self.digest()
+        self.after_async()
+        return result
+
     def after_async(self) -> None:
         """Wait for the Slack worker's asynchronous invocations, then show their digest."""
         if not self.stack.relay.wait_idle(ASYNC_WAIT_SECONDS):
@@ -365,11 +374,7 @@ class Demo:
                 event["endpoints"] = list(self.stack.options.sweep_ids)
             if attempt == 2:
                 self._wait_until_stuck()
-            self.out.say(label, 2)
-            result = self.invoke(event)
-            self.out.say(f"-> handler returned: {json.dumps(result)[: WIDTH * 3]}", 4)
-            self.digest()
-            self.after_async()
+            self.sweep(label, event)
             delivered = self.notifications()
             if attempt == 1 and not delivered:
                 raise DemoStepError("the first sweep sent no notification for the broken endpoints")
@@ -460,11 +465,7 @@ class Demo:
             event["endpoints"] = "all"
             if attempt == 2:
                 self._wait_until_stuck()
-            self.out.say(label, 2)
-            result = self.invoke(event)
-            self.out.say(f"-> handler returned: {json.dumps(result)[: WIDTH * 3]}", 4)
-            self.digest()
-            self.after_async()
+            result = self.sweep(label, event)
             delivered += self.notifications()
             if "ep_" not in json.dumps(result):
                 self.out.say("this checkout's sweep covers v1 endpoints only; no second sweep", 4)

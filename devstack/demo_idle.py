@@ -8,7 +8,6 @@ within a quarter window, reuses the first answer.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from devstack import stack as local
@@ -48,11 +47,7 @@ def run(demo: Demo) -> None:
             raise IdleDemoError(f"no events/{local.SCHEDULED_SWEEP_SAMPLE} to sweep with")
         event["endpoints"] = [f"{project}/{V2_IDLE_ID}"]
         label = "a sweep of the idle endpoint:" if attempt == 1 else "the sweep again: nothing new is owed"
-        demo.out.say(label, 2)
-        result = demo.invoke(event)
-        demo.out.say(f"-> handler returned: {json.dumps(result)[: WIDTH * 3]}", 4)
-        demo.digest()
-        demo.after_async()
+        demo.sweep(label, event)
         delivered += demo.notifications()
         demo.out.say(f"analytics calls the simulator has answered so far: {together.call_count(analytics)}", 4)
     if not delivered:

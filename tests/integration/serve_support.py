@@ -14,9 +14,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -132,22 +132,32 @@ def stop_serve(served: Served) -> None:
             os.killpg(served.process.pid, signal.SIGKILL)
 
 
-@contextmanager
-def serving_v2(upstream: TogetherSimulator, slack: SlackReceiver, *, key: str, project: str) -> Iterator[Served]:
-    """``make serve`` against the simulator with one v2 project and the Slack receiver's webhook; stopped after."""
-    served = start_serve(
-        {
-            "TOGETHER_API_BASE_URL": upstream.base_url,
-            "TOGETHER_API_KEY": key,
-            "TOGETHER_PROJECT_ID": project,
-            "SLACK_WEBHOOK_URL": slack.webhook_url(),
-        }
-    )
-    COLLECTOR.register_secret(served.token, served.signing_secret, key)
-    try:
-        yield served
-    finally:
-        stop_serve(served)
+def v2_serve_fixtures(*, key: str, project: str) -> tuple[Any, Any]:
+    """A module's ``slack`` and ``served`` fixtures: one Slack receiver, and ``make serve`` against the module's
+    ``upstream`` simulator with one v2 project and that receiver's webhook, shared by the module's tests."""
+
+    @pytest.fixture(scope="module")
+    def slack() -> Iterator[SlackReceiver]:
+        with SlackReceiver() as receiver:
+            yield receiver
+
+    @pytest.fixture(scope="module")
+    def served(upstream: TogetherSimulator, slack: SlackReceiver) -> Iterator[Served]:
+        running = start_serve(
+            {
+                "TOGETHER_API_BASE_URL": upstream.base_url,
+                "TOGETHER_API_KEY": key,
+                "TOGETHER_PROJECT_ID": project,
+                "SLACK_WEBHOOK_URL": slack.webhook_url(),
+            }
+        )
+        COLLECTOR.register_secret(running.token, running.signing_secret, key)
+        try:
+            yield running
+        finally:
+            stop_serve(running)
+
+    return slack, served
 
 
 def signed_command(served: Served, text: str, response_url: str) -> HttpResult:

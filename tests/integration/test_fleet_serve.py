@@ -13,7 +13,7 @@ from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator, make_endpoint
 from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
 from endpoint_relay.core.money import per_day, per_hour
-from tests.integration.serve_support import Served, http_request, serving_v2, signed_command
+from tests.integration.serve_support import Served, http_request, signed_command, v2_serve_fixtures
 
 KEY = "tgp-serve-fleet-" + "k" * 16
 PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
@@ -55,16 +55,7 @@ def upstream() -> Iterator[TogetherSimulator]:
         yield sim
 
 
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackReceiver]:
-    with SlackReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture(scope="module")
-def served(upstream: TogetherSimulator, slack: SlackReceiver) -> Iterator[Served]:
-    with serving_v2(upstream, slack, key=KEY, project=PROJECT) as served:
-        yield served
+slack, served = v2_serve_fixtures(key=KEY, project=PROJECT)
 
 
 def _spend(served: Served, slack: SlackReceiver) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from devstack.aws import aws_client
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator
 from devstack.together_v2_docs import make_instance_type, make_v2_deployment, make_v2_endpoint
-from tests.integration.serve_support import Served, http_request, serving_v2, signed_command
+from tests.integration.serve_support import Served, http_request, signed_command, v2_serve_fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -52,16 +52,7 @@ def upstream() -> Iterator[TogetherSimulator]:
         yield sim
 
 
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackReceiver]:
-    with SlackReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture(scope="module")
-def served(upstream: TogetherSimulator, slack: SlackReceiver) -> Iterator[Served]:
-    with serving_v2(upstream, slack, key=KEY, project=PROJECT) as served:
-        yield served
+slack, served = v2_serve_fixtures(key=KEY, project=PROJECT)
 
 
 def _moto_url(served: Served) -> str:

@@ -18,7 +18,7 @@ import pytest
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator
 from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint, make_v2_event
-from tests.integration.serve_support import HttpResult, Served, http_request, serving_v2, signed_command
+from tests.integration.serve_support import HttpResult, Served, http_request, signed_command, v2_serve_fixtures
 
 KEY = "tgp-serve-v2-" + "k" * 16
 PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
@@ -83,16 +83,7 @@ def upstream() -> Iterator[TogetherSimulator]:
         yield sim
 
 
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackReceiver]:
-    with SlackReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture(scope="module")
-def served(upstream: TogetherSimulator, slack: SlackReceiver) -> Iterator[Served]:
-    with serving_v2(upstream, slack, key=KEY, project=PROJECT) as served:
-        yield served
+slack, served = v2_serve_fixtures(key=KEY, project=PROJECT)
 
 
 def _get(served: Served, path: str, *, refresh: bool = False) -> HttpResult:
