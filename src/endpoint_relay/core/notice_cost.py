@@ -13,23 +13,12 @@ from endpoint_relay.core.cost import Spend, v1_spend_of
 from endpoint_relay.core.cost_words import total_words
 from endpoint_relay.core.money import per_hour
 from endpoint_relay.core.prices import Prices
-from endpoint_relay.core.v2_notice import DeploymentSnapshot
-
-
-def snapshot_spend(deployment: DeploymentSnapshot) -> Spend:
-    """A deployment as a notice froze it: its ready replicas at the price it had then."""
-    return Spend(
-        hardware=deployment.hardware,
-        replicas=deployment.ready_replicas or 0,
-        cents_per_replica_hour=deployment.price_cents_per_hour,
-        max_replicas=deployment.max_replicas,
-    )
 
 
 def endpoint_spends(endpoint: EndpointSnapshot) -> list[Spend]:
     """v2: each deployment the notice names; v1: the endpoint at its ``min_replicas`` (it reports no count)."""
     if endpoint.project_id is not None:
-        return [snapshot_spend(deployment) for deployment in endpoint.deployments]
+        return [deployment.spend for deployment in endpoint.deployments]
     spend = v1_spend_of(
         endpoint.state, endpoint.hardware, endpoint.min_replicas, endpoint.max_replicas, endpoint.price_cents_per_hour
     )

@@ -11,7 +11,7 @@ from endpoint_relay.core.alerting import Notice, NoticeKind
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn
 from endpoint_relay.core.notice_cost import endpoint_cost
 from endpoint_relay.core.policy import Finding, Severity
-from endpoint_relay.core.v2_mrkdwn import deployment_line, of_snapshot, reason_text, short_state
+from endpoint_relay.core.v2_mrkdwn import deployment_line, reason_text, short_state
 
 MAX_BLOCKS = 50
 MAX_HEADER_CHARS = 150
@@ -50,7 +50,7 @@ def notice_blocks(notice: Notice, console_url: str) -> list[Block]:
         {"type": "section", "fields": [_field(label, value) for label, value in _fields(notice)][:MAX_FIELDS]},
     ]
     if endpoint.deployments:
-        blocks.extend(_sections(["*Deployments*", *(deployment_line(of_snapshot(d)) for d in endpoint.deployments)]))
+        blocks.extend(_sections(["*Deployments*", *(deployment_line(d) for d in endpoint.deployments)]))
     heading = "*Cleared findings*" if notice.kind is NoticeKind.RESOLVED else "*Findings*"
     lines = [_finding_line(finding) for finding in notice.findings] or ["_none recorded_"]
     blocks.extend(_sections([heading, *lines]))

@@ -24,7 +24,8 @@ from endpoint_relay.core.slack_commands import USAGE, format_duration
 from endpoint_relay.core.v1_view import primary_deployment
 from endpoint_relay.core.v2_models import Deployment
 from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
-from endpoint_relay.core.v2_mrkdwn import DeploymentLine, deployment_line, short_state
+from endpoint_relay.core.v2_mrkdwn import deployment_line, short_state
+from endpoint_relay.core.v2_notice import DeploymentSnapshot
 
 Reply = dict[str, Any]
 
@@ -277,7 +278,7 @@ def v2_status_reply(
     every = candidates(endpoint, deployments)
     weights = live_weights(endpoint, every)
     priced = prices or FixedPrices()
-    deployment_lines = [_line(d, weights.get(d.id), priced.cents_per_hour(d.hardware)) for d in every]
+    snapshots = [DeploymentSnapshot.of(d, weights.get(d.id), priced.cents_per_hour(d.hardware)) for d in every]
     primary = primary_deployment(endpoint, every)
     state = short_state(primary.state) if primary else "no deployments"
     name = endpoint.name or endpoint.id
@@ -288,11 +289,11 @@ def v2_status_reply(
                 ("Endpoint", _code(endpoint.id)),
                 ("Project", _code(endpoint.project_id or "")),
                 ("Name", _text(name)),
-                ("Cost", total_words([line.spend for line in deployment_lines]) if every else per_hour(0)),
+                ("Cost", total_words([snapshot.spend for snapshot in snapshots]) if every else per_hour(0)),
             ]
         ),
     ]
-    lines = [deployment_line(line) for line in deployment_lines]
+    lines = [deployment_line(snapshot) for snapshot in snapshots]
     blocks.extend(_packed_sections(["*Deployments*", *lines] if lines else ["_No deployments._"], max_sections=10))
     room = MAX_BLOCKS - len(blocks) - 1
     verdict = _findings_and_age(blocks, findings, room, age_seconds=age_seconds, muted_until=muted_until)
@@ -317,22 +318,6 @@ def _findings_and_age(
         context += f" :zzz: Notifications muted until {_date(muted_until)}."
     blocks.append(_context(context))
     return f"{len(findings)} finding(s)" if findings else "no findings"
-
-
-def _line(deployment: Deployment, weight: float | None, price: int | None) -> DeploymentLine:
-    bounds = deployment.autoscaling
-    return DeploymentLine(
-        id=deployment.id,
-        name=deployment.name,
-        state=deployment.state,
-        ready=deployment.ready_replicas,
-        desired=deployment.desired_replicas,
-        low=bounds.min_replicas if bounds else None,
-        high=bounds.max_replicas if bounds else None,
-        hardware=deployment.hardware,
-        weight=weight,
-        price_cents_per_hour=price,
-    )
 
 
 def mute_reply(endpoint_id: str, until_epoch: float, duration_seconds: int) -> Reply:

@@ -24,7 +24,7 @@ from typing import Any
 from endpoint_relay.core.alerting import Notice, NoticeKind
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, code_span, single_line
 from endpoint_relay.core.notice_cost import endpoint_cost
-from endpoint_relay.core.v2_mrkdwn import deployment_line, of_snapshot, reason_text, short_state
+from endpoint_relay.core.v2_mrkdwn import deployment_line, reason_text, short_state
 
 MAX_SUBJECT_CHARS = 99
 """SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long"."""
@@ -153,7 +153,7 @@ def _description(notice: Notice) -> str:
         *(["*Why (the endpoint's events)*"] if endpoint.reason else []),
         *(f"\u2022 {reason_text(reason)}" for reason in endpoint.reason),
         *(["*Deployments*"] if endpoint.deployments else []),
-        *(f"\u2022 {deployment_line(of_snapshot(d))}" for d in endpoint.deployments),
+        *(f"\u2022 {deployment_line(d)}" for d in endpoint.deployments),
     ]
     # Whole lines only, so no entity or code span is cut in half.
     kept = [lines[0]]

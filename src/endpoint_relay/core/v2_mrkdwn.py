@@ -8,9 +8,7 @@ two sections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from endpoint_relay.core.cost import Spend, not_serving_note
+from endpoint_relay.core.cost import not_serving_note
 from endpoint_relay.core.cost_words import spend_words
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, code_span
 from endpoint_relay.core.v2_models import DeploymentState
@@ -30,60 +28,27 @@ _STATE_EMOJI = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class DeploymentLine:
-    id: str
-    name: str | None
-    state: str
-    ready: int | None
-    desired: int | None
-    low: int | None
-    high: int | None
-    hardware: str | None
-    weight: float | None
-    """Its live-traffic weight; ``None`` when it gets no live traffic."""
-    price_cents_per_hour: int | None = None
-    """One replica of ``hardware``; ``None`` when unknown."""
-
-    @property
-    def spend(self) -> Spend:
-        return Spend(self.hardware, self.ready or 0, self.price_cents_per_hour, self.high)
-
-
 def short_state(state: str) -> str:
     """``DEPLOYMENT_STATE_READY`` reads as ``READY``; an unknown state is kept whole."""
     return state.removeprefix(_STATE_PREFIX) if state in _STATE_EMOJI else state
 
 
-def of_snapshot(snapshot: DeploymentSnapshot) -> DeploymentLine:
-    return DeploymentLine(
-        id=snapshot.id,
-        name=snapshot.name,
-        state=snapshot.state,
-        ready=snapshot.ready_replicas,
-        desired=snapshot.desired_replicas,
-        low=snapshot.min_replicas,
-        high=snapshot.max_replicas,
-        hardware=snapshot.hardware,
-        weight=snapshot.weight,
-        price_cents_per_hour=snapshot.price_cents_per_hour,
-    )
-
-
-def deployment_line(line: DeploymentLine) -> str:
-    emoji = _STATE_EMOJI.get(line.state, ":grey_question:")
-    name = f"*{clip_mrkdwn(line.name, 120)}* " if line.name else ""
-    weight = "no live traffic" if line.weight is None else f"weight {line.weight:g}"
+def deployment_line(deployment: DeploymentSnapshot) -> str:
+    """A deployment as a notice froze it, or as a status reply sees it now."""
+    emoji = _STATE_EMOJI.get(deployment.state, ":grey_question:")
+    name = f"*{clip_mrkdwn(deployment.name, 120)}* " if deployment.name else ""
+    weight = "no live traffic" if deployment.weight is None else f"weight {deployment.weight:g}"
+    spend = deployment.spend
     parts = [
-        f"{emoji} {name}{code_span(line.id, 70)}",
-        clip_mrkdwn(short_state(line.state), 80),
-        f"ready {_count(line.ready)}/{_count(line.desired)}",
-        f"min\u2013max {_count(line.low)}\u2013{_count(line.high)}",
-        code_span(line.hardware, 120) if line.hardware else "hardware unknown",
+        f"{emoji} {name}{code_span(deployment.id, 70)}",
+        clip_mrkdwn(short_state(deployment.state), 80),
+        f"ready {_count(deployment.ready_replicas)}/{_count(deployment.desired_replicas)}",
+        f"min\u2013max {_count(deployment.min_replicas)}\u2013{_count(deployment.max_replicas)}",
+        code_span(deployment.hardware, 120) if deployment.hardware else "hardware unknown",
         weight,
-        spend_words(line.spend),
+        spend_words(spend),
     ]
-    note = not_serving_note(line.state, line.spend)
+    note = not_serving_note(deployment.state, spend)
     if note:
         parts.append(f":warning: {note}")
     return " \u00b7 ".join(parts)  # every part is clipped, so the line stays under MAX_LINE_CHARS

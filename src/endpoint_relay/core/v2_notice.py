@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from endpoint_relay.core.cost import Spend
 from endpoint_relay.core.v2_models import Deployment, Event, EventLevel
 
 MAX_DEPLOYMENTS_SHOWN = 10
@@ -22,6 +23,8 @@ _REASON_LEVELS = frozenset({EventLevel.WARN, EventLevel.ERROR})
 
 @dataclass(frozen=True, slots=True)
 class DeploymentSnapshot:
+    """A deployment as a notice stores it; a status reply renders the live one through the same record."""
+
     id: str
     name: str | None
     state: str
@@ -35,8 +38,15 @@ class DeploymentSnapshot:
     price_cents_per_hour: int | None = None
     """One replica of its hardware when the notice was issued; ``None`` when unknown (or stored before prices)."""
 
+    @property
+    def spend(self) -> Spend:
+        """Its ready replicas at the price it had when the snapshot was taken."""
+        return Spend(self.hardware, self.ready_replicas or 0, self.price_cents_per_hour, self.max_replicas)
+
     @classmethod
-    def of(cls, deployment: Deployment, weight: float | None) -> DeploymentSnapshot:
+    def of(
+        cls, deployment: Deployment, weight: float | None, price_cents_per_hour: int | None = None
+    ) -> DeploymentSnapshot:
         bounds = deployment.autoscaling
         return cls(
             id=deployment.id,
@@ -48,6 +58,7 @@ class DeploymentSnapshot:
             max_replicas=bounds.max_replicas if bounds else None,
             hardware=deployment.hardware,
             weight=weight,
+            price_cents_per_hour=price_cents_per_hour,
         )
 
 
