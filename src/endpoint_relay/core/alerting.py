@@ -23,6 +23,7 @@ from endpoint_relay.core.errors import AlertStoreError as AlertStoreError
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.policy import Expectations, Finding, Severity, highest_severity
 from endpoint_relay.core.policy_v2 import candidates, live_weights
+from endpoint_relay.core.replica_bounds import replica_bounds
 from endpoint_relay.core.v1_view import primary_deployment
 from endpoint_relay.core.v2_models import Deployment
 from endpoint_relay.core.v2_models import Endpoint as V2Endpoint
@@ -122,7 +123,7 @@ class EndpointSnapshot:
 
     @classmethod
     def of(cls, endpoint: Endpoint, expected: Expectations) -> EndpointSnapshot:
-        scaling = endpoint.autoscaling
+        low, high = replica_bounds(endpoint.autoscaling)
         return cls(
             id=endpoint.id,
             display_name=endpoint.display_name,
@@ -130,8 +131,8 @@ class EndpointSnapshot:
             model=endpoint.model,
             hardware=endpoint.hardware,
             state=endpoint.state,
-            min_replicas=scaling.min_replicas if scaling else None,
-            max_replicas=scaling.max_replicas if scaling else None,
+            min_replicas=low,
+            max_replicas=high,
             expected_min_replicas=expected.min_replicas,
             expected_max_replicas=expected.max_replicas,
         )
@@ -148,7 +149,7 @@ class EndpointSnapshot:
         """The endpoint as its primary deployment shows it (as the v1 view does), with the deployments concerned."""
         every = candidates(endpoint, deployments)
         primary = primary_deployment(endpoint, every)
-        bounds = primary.autoscaling if primary else None
+        low, high = replica_bounds(primary.autoscaling if primary else None)
         name = endpoint.name or ""
         return cls(
             id=endpoint.id,
@@ -157,8 +158,8 @@ class EndpointSnapshot:
             model=(primary.model if primary else None) or "",
             hardware=(primary.hardware if primary else None) or "",
             state=primary.state if primary else "no deployments",
-            min_replicas=bounds.min_replicas if bounds else None,
-            max_replicas=bounds.max_replicas if bounds else None,
+            min_replicas=low,
+            max_replicas=high,
             expected_min_replicas=expected.min_replicas,
             expected_max_replicas=expected.max_replicas,
             project_id=project_id,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from endpoint_relay.core.models import Endpoint as V1Endpoint
 from endpoint_relay.core.money import per_hour, replicas_cost
+from endpoint_relay.core.replica_bounds import replica_bounds
 from endpoint_relay.core.v2_models import Deployment, DeploymentState
 
 _V1_HOLDING_STATES = frozenset({"PENDING", "STARTING", "STARTED", "STOPPING", "ERROR"})
@@ -55,24 +56,13 @@ class Spend:
 
 
 def deployment_spend(deployment: Deployment, cents_per_replica_hour: int | None) -> Spend:
-    bounds = deployment.autoscaling
-    return Spend(
-        hardware=deployment.hardware,
-        replicas=deployment.ready_replicas or 0,
-        cents_per_replica_hour=cents_per_replica_hour,
-        max_replicas=bounds.max_replicas if bounds else None,
-    )
+    _, high = replica_bounds(deployment.autoscaling)
+    return Spend(deployment.hardware, deployment.ready_replicas or 0, cents_per_replica_hour, high)
 
 
 def v1_spend(endpoint: V1Endpoint, cents_per_replica_hour: int | None) -> Spend:
-    scaling = endpoint.autoscaling
-    return v1_spend_of(
-        endpoint.state,
-        endpoint.hardware,
-        scaling.min_replicas if scaling else None,
-        scaling.max_replicas if scaling else None,
-        cents_per_replica_hour,
-    )
+    low, high = replica_bounds(endpoint.autoscaling)
+    return v1_spend_of(endpoint.state, endpoint.hardware, low, high, cents_per_replica_hour)
 
 
 def v1_spend_of(

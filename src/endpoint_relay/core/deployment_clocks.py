@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from endpoint_relay.core.replica_bounds import replica_bounds
 from endpoint_relay.core.v2_models import Deployment, DeploymentState
 
 SERVING_STATES = frozenset({DeploymentState.READY, DeploymentState.SCALING, DeploymentState.DEGRADED})
@@ -36,8 +37,8 @@ Clocks = tuple[DeploymentClock, ...]
 
 def min_replicas(deployment: Deployment) -> int:
     # proto3 JSON omits a zero: an absent minReplicas is 0, as in the v1 view.
-    bounds = deployment.autoscaling
-    return (bounds.min_replicas if bounds else None) or 0
+    low, _ = replica_bounds(deployment.autoscaling)
+    return low or 0
 
 
 def is_short(deployment: Deployment) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from endpoint_relay.core.cost import Spend
+from endpoint_relay.core.replica_bounds import replica_bounds
 from endpoint_relay.core.v2_models import Deployment, Event, EventLevel
 
 MAX_DEPLOYMENTS_SHOWN = 10
@@ -47,15 +48,15 @@ class DeploymentSnapshot:
     def of(
         cls, deployment: Deployment, weight: float | None, price_cents_per_hour: int | None = None
     ) -> DeploymentSnapshot:
-        bounds = deployment.autoscaling
+        low, high = replica_bounds(deployment.autoscaling)
         return cls(
             id=deployment.id,
             name=deployment.name,
             state=deployment.state,
             ready_replicas=deployment.ready_replicas,
             desired_replicas=deployment.desired_replicas,
-            min_replicas=bounds.min_replicas if bounds else None,
-            max_replicas=bounds.max_replicas if bounds else None,
+            min_replicas=low,
+            max_replicas=high,
             hardware=deployment.hardware,
             weight=weight,
             price_cents_per_hour=price_cents_per_hour,
