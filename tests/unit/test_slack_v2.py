@@ -97,7 +97,6 @@ class World:
         self.status = EndpointStatus(
             lookups=lookups,
             v2_source=self.source,
-            recorder=recorder,
             alerts=LookupAlerts(recorder=recorder, dispatcher=dispatcher),
             mutes=self.mutes,
             projects=frozenset({PROJECT}),

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from endpoint_relay.app.lookup_alerts import LookupAlerts
 from endpoint_relay.app.mutes import Mutes
-from endpoint_relay.app.recorder import DecisionRecorder
 from endpoint_relay.core import slack_replies
 from endpoint_relay.core.cache import CacheStatus
 from endpoint_relay.core.endpoint_ref import EndpointRef, EndpointRefError, parse_endpoint_ref
@@ -38,7 +37,6 @@ _RETRIEVED = (CacheStatus.MISS, CacheStatus.REFRESH)
 class EndpointStatus:
     lookups: LookupService
     v2_source: V2Source
-    recorder: DecisionRecorder
     alerts: LookupAlerts
     mutes: Mutes
     projects: frozenset[str]
@@ -56,15 +54,15 @@ class EndpointStatus:
         try:
             if ref.project_id is not None:
                 hit = self.lookups.fresh(v2_resource(self.v2_source, endpoint_request(ref.project_id, ref.endpoint_id)))
-                return (
-                    None if hit is None else self._v2_reply(ref.project_id, key, hit, self.cached_prices, record=False)
-                )
+                if hit is None:
+                    return None
+                return self._v2_reply(ref.project_id, key, hit, self.cached_prices, retrieved=False)
             cached = self.lookups.cached(key)
         except NotFoundError:  # a fresh, remembered 404
             return slack_replies.not_found_reply(key)
         if cached is None:
             return None
-        findings = self.recorder.evaluate(cached.endpoint)
+        findings = self.alerts.judge(cached.endpoint, retrieved=False)
         return self._v1_reply(key, cached.endpoint, findings, cached.age, self.cached_prices)
 
     def fetched(self, key: str, *, check: bool = False) -> slack_replies.Reply:
@@ -86,9 +84,8 @@ class EndpointStatus:
             return slack_replies.failure_reply(f"The relay could not look up {key}: {exc.message}")
         try:
             if ref.project_id is not None:
-                return self._v2_reply(ref.project_id, key, result, self.prices, record=result.status in _RETRIEVED)
-            retrieved = found.status in _RETRIEVED
-            findings = self.alerts.observe(found.endpoint) if retrieved else self.recorder.evaluate(found.endpoint)
+                return self._v2_reply(ref.project_id, key, result, self.prices, retrieved=result.status in _RETRIEVED)
+            findings = self.alerts.judge(found.endpoint, retrieved=found.status in _RETRIEVED)
         except RelayError as exc:
             logger.error("evaluating the policy failed", extra={"error_code": exc.code, "error": type(exc).__name__})
             return slack_replies.failure_reply(
@@ -108,12 +105,10 @@ class EndpointStatus:
         )
 
     def _v2_reply(
-        self, project_id: str, key: str, result: Cached[V2Endpoint], prices: Prices, *, record: bool
+        self, project_id: str, key: str, result: Cached[V2Endpoint], prices: Prices, *, retrieved: bool
     ) -> slack_replies.Reply:
         endpoint = result.value
-        findings: tuple[Finding, ...] = (
-            self.alerts.observe_v2(project_id, endpoint) if record else self.recorder.evaluate_v2(endpoint, project_id)
-        )
+        findings = self.alerts.judge_v2(project_id, endpoint, retrieved=retrieved)
         return slack_replies.v2_status_reply(
             endpoint,
             None,

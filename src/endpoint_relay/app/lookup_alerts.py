@@ -1,7 +1,8 @@
-"""Alerting after a lookup's real retrieval: record the decision, deliver within the request's budget.
+"""Alerting after a lookup: a real retrieval records the decision and delivers within the request's budget.
 
-What cannot be delivered in the time the request has left stays owed, and the
-next sweep delivers it.
+An answer served from the cache is only judged: it says nothing new, so it
+records nothing. What cannot be delivered in the time the request has left
+stays owed, and the next sweep delivers it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ class LookupAlerts:
     def observe_v2(self, project_id: str, endpoint: V2Endpoint) -> tuple[Finding, ...]:
         """After a v2 fetch: judged from the deployments the endpoint embeds."""
         return self._dispatch(self._recorder.record_v2(endpoint, project_id))
+
+    def judge(self, endpoint: Endpoint, *, retrieved: bool) -> tuple[Finding, ...]:
+        """The findings; only a real retrieval (``retrieved``) is recorded and delivered, as by :meth:`observe`."""
+        return self.observe(endpoint) if retrieved else self._recorder.evaluate(endpoint)
+
+    def judge_v2(self, project_id: str, endpoint: V2Endpoint, *, retrieved: bool) -> tuple[Finding, ...]:
+        """As :meth:`judge`, for a v2 endpoint."""
+        return self.observe_v2(project_id, endpoint) if retrieved else self._recorder.evaluate_v2(endpoint, project_id)
 
     def _dispatch(self, recorded: Recorded) -> tuple[Finding, ...]:
         tally = self._dispatcher.dispatch([recorded.owed] if recorded.owed else [])

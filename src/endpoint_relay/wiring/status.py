@@ -13,7 +13,6 @@ def endpoint_status(shared: Shared) -> EndpointStatus:
     return EndpointStatus(
         lookups=shared.lookups,
         v2_source=shared.together,
-        recorder=alerting.recorder,
         alerts=alerting.lookup_alerts,
         mutes=alerting.mutes,
         projects=shared.settings.allowed_project_ids,
