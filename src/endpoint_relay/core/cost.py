@@ -57,7 +57,12 @@ class Spend:
 
 def deployment_spend(deployment: Deployment, cents_per_replica_hour: int | None) -> Spend:
     _, high = replica_bounds(deployment.autoscaling)
-    return Spend(deployment.hardware, deployment.ready_replicas or 0, cents_per_replica_hour, high)
+    return Spend(
+        hardware=deployment.hardware,
+        replicas=deployment.ready_replicas or 0,
+        cents_per_replica_hour=cents_per_replica_hour,
+        max_replicas=high,
+    )
 
 
 def v1_spend(endpoint: V1Endpoint, cents_per_replica_hour: int | None) -> Spend:

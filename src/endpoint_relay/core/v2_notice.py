@@ -42,7 +42,12 @@ class DeploymentSnapshot:
     @property
     def spend(self) -> Spend:
         """Its ready replicas at the price it had when the snapshot was taken."""
-        return Spend(self.hardware, self.ready_replicas or 0, self.price_cents_per_hour, self.max_replicas)
+        return Spend(
+            hardware=self.hardware,
+            replicas=self.ready_replicas or 0,
+            cents_per_replica_hour=self.price_cents_per_hour,
+            max_replicas=self.max_replicas,
+        )
 
     @classmethod
     def of(
