@@ -334,6 +334,17 @@ def test_evaluate_changes_nothing(world: World) -> None:
     assert world.store.saves == 0 and world.slack.kinds() == []
 
 
+def test_a_lookup_judges_an_answer_from_the_cache_and_records_only_a_real_retrieval(world: World) -> None:
+    world.upstream.put(EP, state="ERROR")
+    endpoint = Endpoint.from_json(world.upstream.get_endpoint(EP, "k")[0])
+    alerts = world.service().alerts
+    judged = alerts.judge(endpoint, retrieved=False)
+    assert [finding.kind for finding in judged] == ["state_failed"]
+    assert world.store.saves == 0 and world.slack.kinds() == []
+    assert alerts.judge(endpoint, retrieved=True) == judged
+    assert world.store.saves > 0 and world.slack.kinds() == ["firing"]
+
+
 def test_a_broken_store_is_reported_per_endpoint_and_policy_still_evaluated(world: World) -> None:
     world.upstream.put(EP, state="ERROR")
     world.store.fail_with = AlertStoreError("ProvisionedThroughputExceededException")

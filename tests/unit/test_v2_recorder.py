@@ -249,6 +249,18 @@ def test_evaluate_v2_reads_the_timing_but_writes_and_sends_nothing() -> None:
     assert world.store.saves == saves and world.slack.delivered == [] and world.feed.calls == []
 
 
+def test_a_lookup_judges_an_answer_from_the_cache_and_records_only_a_real_retrieval() -> None:
+    world = World()
+    # An answer from the cache is judged: the failure is found, but nothing is written or sent
+    judged = world.alerts.judge_v2(PROJECT, _failed(), retrieved=False)
+    assert [f.kind for f in judged] == [FindingKind.STATE_FAILED]
+    assert world.store.saves == 0 and world.slack.delivered == []
+    # A real retrieval of the same endpoint records the transition and notifies
+    retrieved = world.alerts.judge_v2(PROJECT, _failed(), retrieved=True)
+    assert retrieved == judged
+    assert world.store.saves > 0 and world.slack.kinds() == ["firing"]
+
+
 def test_the_policy_of_a_bare_ep_key_applies_in_the_default_project_only() -> None:
     policy = PolicyDocument.from_dict({"endpoints": {EP2: {"expected_state": "stopped"}}})
     world = World(policy)
