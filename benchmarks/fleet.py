@@ -9,36 +9,39 @@ The view is read through the real route handler, twice: the second read is the c
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
 from typing import Any
 
-from benchmarks.stack import RELAY_TOKEN, TOGETHER_API_KEY, Stack, run_child, write_result
+from benchmarks.stack import (
+    RELAY_TOKEN,
+    TOGETHER_API_KEY,
+    V2_PROJECT_ID,
+    Stack,
+    count_child_args,
+    run_child,
+    seed_v2_endpoints,
+    write_result,
+)
 
-PROJECT = "proj_bench"
-LIST_LABEL = f"/v2/projects/{PROJECT}/endpoints"
+LIST_LABEL = f"/v2/projects/{V2_PROJECT_ID}/endpoints"
 CATALOGUE_LABEL = "/v2/public/inference-instance-types"
 
 
 def measure(stack: Stack, count: int) -> dict[str, Any]:
     # No shared tier: a catalogue another benchmark left in the table would hide the call being counted.
-    env = stack.relay_env(CACHE_TABLE_NAME=None, TOGETHER_PROJECT_ID=PROJECT)
+    env = stack.relay_env(CACHE_TABLE_NAME=None, TOGETHER_PROJECT_ID=V2_PROJECT_ID)
     return run_child("fleet", ["--count", str(count)], env, timeout=600)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--count", type=int, default=1000)
-    args = parser.parse_args()
+    args = count_child_args()
 
     import os
 
     from devstack.events import FakeLambdaContext, http_event
     from devstack.together_sim import TogetherSimulator
-    from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
     from endpoint_relay.app.v2_listing import list_calls, page_size
     from endpoint_relay.entrypoints.api import create_handler
     from endpoint_relay.settings import Settings
@@ -46,14 +49,7 @@ def main() -> None:
 
     with TogetherSimulator(api_keys={TOGETHER_API_KEY}) as sim:
         sim.v1_retired = 410
-        for index in range(args.count):
-            endpoint_id = f"ep_fleet{index:05d}"
-            deployment = make_v2_deployment(
-                f"dep_fleet{index:05d}", endpoint_id=endpoint_id, project_id=PROJECT, min_replicas=1 + index % 3
-            )
-            sim.v2.put_endpoint(
-                make_v2_endpoint(endpoint_id, project_id=PROJECT, deployments=[deployment]), [deployment]
-            )
+        seed_v2_endpoints(sim.v2, "fleet", args.count, lambda index: {"min_replicas": 1 + index % 3})
         os.environ["TOGETHER_API_BASE_URL"] = sim.base_url
         settings = Settings.from_env()
         graph = build_api(settings)

@@ -18,9 +18,13 @@ import subprocess
 import sys
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from devstack.together_sim_v2 import TogetherV2
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
@@ -220,6 +224,32 @@ def run_child(module: str, args: list[str], env: dict[str, str], timeout: float)
 
 def write_result(path: str, document: dict[str, Any]) -> None:
     Path(path).write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
+def count_child_args() -> argparse.Namespace:
+    """The arguments of a child that seeds its own simulator: where to write its result, and how many endpoints."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--count", type=int, default=1000)
+    return parser.parse_args()
+
+
+def seed_v2_endpoints(
+    v2: TogetherV2, prefix: str, count: int, deployment: Callable[[int], dict[str, Any]] = lambda _: {}
+) -> list[str]:
+    """``count`` endpoints of one deployment each in ``V2_PROJECT_ID`` (``deployment``: the options of the
+    ``index``-th); returns their ``proj_…/ep_…`` keys."""
+    from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
+
+    keys = []
+    for index in range(count):
+        endpoint_id = f"ep_{prefix}{index:05d}"
+        seeded = make_v2_deployment(
+            f"dep_{prefix}{index:05d}", endpoint_id=endpoint_id, project_id=V2_PROJECT_ID, **deployment(index)
+        )
+        v2.put_endpoint(make_v2_endpoint(endpoint_id, project_id=V2_PROJECT_ID, deployments=[seeded]), [seeded])
+        keys.append(f"{V2_PROJECT_ID}/{endpoint_id}")
+    return keys
 
 
 # -- server side (in the child processes) ------------------------------------------------------------------------

@@ -14,21 +14,27 @@ Counts are the measure; times are reported to show what the counts cost at that 
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections import Counter
 from typing import Any
 
-from benchmarks.stack import TOGETHER_API_KEY, Stack, run_child, write_result
+from benchmarks.stack import (
+    TOGETHER_API_KEY,
+    V2_PROJECT_ID,
+    Stack,
+    count_child_args,
+    run_child,
+    seed_v2_endpoints,
+    write_result,
+)
 
 LATENCY_SECONDS = 0.05
-PROJECT = "proj_bench"
 FIRING = 5
 
 
 def measure(stack: Stack, count: int) -> dict[str, Any]:
-    env = stack.relay_env(CACHE_TABLE_NAME=None, TOGETHER_PROJECT_ID=PROJECT)
+    env = stack.relay_env(CACHE_TABLE_NAME=None, TOGETHER_PROJECT_ID=V2_PROJECT_ID)
     return run_child("sweep_v2", ["--count", str(count)], env, timeout=600)
 
 
@@ -37,31 +43,22 @@ def _v2_calls(calls: Counter[str]) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--count", type=int, default=1000)
-    args = parser.parse_args()
+    args = count_child_args()
 
     import os
 
     from devstack.together_sim import TogetherSimulator
-    from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
     from endpoint_relay.app.v2_listing import list_calls, page_size
     from endpoint_relay.settings import Settings
     from endpoint_relay.wiring.sweep import build_sweep
 
     with TogetherSimulator(api_keys={TOGETHER_API_KEY}) as sim:
-        keys = []
-        for index in range(args.count):
-            endpoint_id = f"ep_bench{index:05d}"
-            state = "DEPLOYMENT_STATE_FAILED" if index < FIRING else "DEPLOYMENT_STATE_READY"
-            deployment = make_v2_deployment(
-                f"dep_bench{index:05d}", endpoint_id=endpoint_id, project_id=PROJECT, state=state
-            )
-            sim.v2.put_endpoint(
-                make_v2_endpoint(endpoint_id, project_id=PROJECT, deployments=[deployment]), [deployment]
-            )
-            keys.append(f"{PROJECT}/{endpoint_id}")
+        keys = seed_v2_endpoints(
+            sim.v2,
+            "bench",
+            args.count,
+            lambda index: {"state": "DEPLOYMENT_STATE_FAILED" if index < FIRING else "DEPLOYMENT_STATE_READY"},
+        )
         os.environ["TOGETHER_API_BASE_URL"] = sim.base_url
         settings = Settings.from_env()
         graph = build_sweep(settings)
