@@ -24,12 +24,13 @@ COSTLY_DEPLOYMENT = "dep_demo-costly-1"
 EXPECTED = "$95.76/h"
 
 
-def seed(sim_v2: TogetherV2) -> None:
-    """The endpoint, in the simulator's default project (its instance type is in the catalogue from the start)."""
+def seed(sim_v2: TogetherV2, project_id: str = DEFAULT_PROJECT_ID) -> None:
+    """The endpoint, in the simulator's default project unless told (its instance type is in the catalogue from the
+    start: ``seeded_instance_types``)."""
     deployment = make_v2_deployment(
         COSTLY_DEPLOYMENT,
         endpoint_id=COSTLY_ID,
-        project_id=DEFAULT_PROJECT_ID,
+        project_id=project_id,
         name="Rerank v2 (failed, still billing) / rollout 1",
         state="DEPLOYMENT_STATE_FAILED",
         min_replicas=3,
@@ -40,7 +41,7 @@ def seed(sim_v2: TogetherV2) -> None:
         message="Deployment failed: health check timed out after 600s",
     )
     endpoint = make_v2_endpoint(
-        COSTLY_ID, project_id=DEFAULT_PROJECT_ID, name="Rerank v2 (failed, still billing)", deployments=[deployment]
+        COSTLY_ID, project_id=project_id, name="Rerank v2 (failed, still billing)", deployments=[deployment]
     )
     sim_v2.put_endpoint(endpoint, [deployment])
 

@@ -1,7 +1,7 @@
 """What a notice costs, through `make serve`: a FAILED deployment still holding replicas, priced from the catalogue.
 
-`make serve` is pointed at a simulator this test seeds (the instance type's price and the deployment) and at a
-Slack receiver it owns; SNS is read back from the topic's SQS subscription on serve's own moto server.
+`make serve` is pointed at a simulator this test seeds with the demo's "costed notice" endpoint and instance type,
+and at a Slack receiver it owns; SNS is read back from the topic's SQS subscription on serve's own moto server.
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.aws import aws_client
+from devstack.demo_costs import COSTLY_ID, seed
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator
-from devstack.together_v2_docs import make_instance_type, make_v2_deployment, make_v2_endpoint
+from devstack.v2_seed import seeded_instance_types
 from tests.integration.serve_support import Served, http_request, signed_command, v2_serve_fixtures
 
 pytestmark = pytest.mark.integration
 
 KEY = "tgp-serve-prices-" + "k" * 16
 PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
-ENDPOINT = "ep_costly0000000000001"
-DEPLOYMENT = "dep_costly000000000001"
-INSTANCE_TYPE = "3xnvidia-h100-80gb"
 WEBHOOK = "/services/"
 RESPONSES = "/commands/"
 SNS_QUEUE = "endpoint-relay-local-alerts-subscriber"
@@ -35,20 +33,9 @@ WAIT = 30.0
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[TogetherSimulator]:
     with TogetherSimulator(api_keys={KEY}) as sim:
-        sim.v2.put_instance_type(make_instance_type(INSTANCE_TYPE, gpu_count=3, price_cents_per_hour=3192))
-        failed = make_v2_deployment(
-            DEPLOYMENT,
-            endpoint_id=ENDPOINT,
-            project_id=PROJECT,
-            state="DEPLOYMENT_STATE_FAILED",
-            min_replicas=3,
-            max_replicas=3,
-            desired_replicas=3,
-            ready_replicas=3,
-            hardware=INSTANCE_TYPE,
-            message="Deployment failed: health check timed out",
-        )
-        sim.v2.put_endpoint(make_v2_endpoint(ENDPOINT, project_id=PROJECT, deployments=[failed]), [failed])
+        for instance_type in seeded_instance_types():
+            sim.v2.put_instance_type(instance_type)
+        seed(sim.v2, project_id=PROJECT)
         yield sim
 
 
@@ -82,7 +69,7 @@ def test_a_failed_deployment_holding_three_replicas_notifies_what_it_bills(
 ) -> None:
     # When the FAILED endpoint (3 ready replicas of an instance type at 3192 cents/h) is looked up
     answer = http_request(
-        f"{served.url}/v2/projects/{PROJECT}/endpoints/{ENDPOINT}",
+        f"{served.url}/v2/projects/{PROJECT}/endpoints/{COSTLY_ID}",
         headers={"Authorization": f"Bearer {served.token}"},
     )
     assert answer.status == 200, answer.body
@@ -90,7 +77,7 @@ def test_a_failed_deployment_holding_three_replicas_notifies_what_it_bills(
     [notice] = [
         text
         for text in (json.dumps(message.json(), ensure_ascii=False) for message in slack.messages(WEBHOOK))
-        if ENDPOINT in text
+        if COSTLY_ID in text
     ]
     assert "$95.76/h" in notice
     assert "failed, yet still holds 3 replica(s) billing $95.76/h that do not serve" in notice
@@ -104,7 +91,7 @@ def test_a_failed_deployment_holding_three_replicas_notifies_what_it_bills(
 
 def test_status_shows_the_same_cost(served: Served, slack: SlackReceiver) -> None:
     response_url = f"{slack.url}{RESPONSES}T0001/1/status"
-    reply = signed_command(served, f"status {ENDPOINT}", response_url)
+    reply = signed_command(served, f"status {COSTLY_ID}", response_url)
     assert reply.status == 200, reply.body
     answers = [reply.body.decode()]
     if "$95.76/h" not in answers[0]:
