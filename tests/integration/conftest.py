@@ -163,6 +163,15 @@ def relay(relay_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterato
     aws_clients.reset()
 
 
+def relay_serving(request: pytest.FixtureRequest, env: dict[str, str], default_project: str, other: str) -> Relay:
+    """The ``relay`` fixture, serving ``default_project`` and ``other``; ``env`` is what it is built from
+    (``relay_env``, or an environment built on it)."""
+    env["TOGETHER_PROJECT_ID"] = default_project
+    env["TOGETHER_PROJECT_IDS"] = other
+    relay: Relay = request.getfixturevalue("relay")
+    return relay
+
+
 # --- Slack slash command ------------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from devstack.together_sim import Fault, TogetherSimulator, make_endpoint
 from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
-from tests.integration.conftest import Relay
+from tests.integration.conftest import Relay, relay_serving
 
 PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
 SECOND = "proj_7Tp1Xc9Lq4Nz2Wd6Rk8Ym"
@@ -36,11 +36,8 @@ def _seed(together: TogetherSimulator) -> None:
 
 @pytest.fixture
 def fleet_relay(relay_env: dict[str, str], together: TogetherSimulator, request: pytest.FixtureRequest) -> Relay:
-    relay_env["TOGETHER_PROJECT_ID"] = PROJECT
-    relay_env["TOGETHER_PROJECT_IDS"] = SECOND
     _seed(together)
-    relay: Relay = request.getfixturevalue("relay")
-    return relay
+    return relay_serving(request, relay_env, PROJECT, SECOND)
 
 
 def _error(response: dict[str, Any]) -> dict[str, Any]:
@@ -119,10 +116,8 @@ def test_an_unreadable_project_is_named_and_the_rest_still_answers(
 def test_the_alert_column_comes_from_the_alert_table(
     alerting_env: dict[str, str], together: TogetherSimulator, request: pytest.FixtureRequest
 ) -> None:
-    alerting_env["TOGETHER_PROJECT_ID"] = PROJECT
-    alerting_env["TOGETHER_PROJECT_IDS"] = SECOND
     _seed(together)
-    relay: Relay = request.getfixturevalue("relay")
+    relay = relay_serving(request, alerting_env, PROJECT, SECOND)
     # Given the FAILED endpoint was looked up, so its alert fired
     assert relay.get(f"/v2/projects/{PROJECT}/endpoints/{FAILED_EP}")["statusCode"] == 200
     # When the fleet is read

@@ -21,7 +21,7 @@ from endpoint_relay.routes.lookup_http import CallerAuth
 from endpoint_relay.routes.v2 import v2_router
 from endpoint_relay.settings import Settings
 from endpoint_relay.wiring.api import build_api
-from tests.integration.conftest import Relay
+from tests.integration.conftest import Relay, relay_serving
 
 PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
 SECOND = "proj_7Tp1Xc9Lq4Nz2Wd6Rk8Ym"
@@ -46,11 +46,8 @@ def _seed(together: TogetherSimulator) -> None:
 
 @pytest.fixture
 def v2(relay_env: dict[str, str], together: TogetherSimulator, request: pytest.FixtureRequest) -> Relay:
-    relay_env["TOGETHER_PROJECT_ID"] = PROJECT
-    relay_env["TOGETHER_PROJECT_IDS"] = SECOND
     _seed(together)
-    relay: Relay = request.getfixturevalue("relay")
-    return relay
+    return relay_serving(request, relay_env, PROJECT, SECOND)
 
 
 def _get(relay: Relay, path: str, query: str = "", **headers: str) -> dict[str, Any]:
