@@ -165,3 +165,14 @@ def signed_command(served: Served, text: str, response_url: str) -> HttpResult:
     body = slack_form(text, team_id="T0001", user_id="U2147483697", response_url=response_url)
     headers = signed_headers(served.signing_secret, body)
     return http_request(f"{served.url}/slack/commands", method="POST", headers=headers, body=body)
+
+
+def status_answer(served: Served, slack: SlackReceiver, key: str, expect: str, *, prefix: str, wait: float) -> str:
+    """``/together status <key>``'s answer: the acknowledgement when it already holds ``expect`` (from the cache),
+    else the Slack worker's follow-up, posted to ``slack`` under ``prefix`` within ``wait`` seconds."""
+    reply = signed_command(served, f"status {key}", f"{slack.url}{prefix}T0001/1/status")
+    assert reply.status == 200, reply.body
+    answers = [reply.body.decode()]
+    if expect not in answers[0]:
+        answers += [message.body.decode() for message in slack.wait_for(1, timeout=wait, path_prefix=prefix)]
+    return answers[-1]

@@ -17,7 +17,7 @@ from devstack.demo_costs import COSTLY_ID, seed
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator
 from devstack.v2_seed import seeded_instance_types
-from tests.integration.serve_support import Served, http_request, signed_command, v2_serve_fixtures
+from tests.integration.serve_support import Served, http_request, status_answer, v2_serve_fixtures
 
 pytestmark = pytest.mark.integration
 
@@ -90,10 +90,5 @@ def test_a_failed_deployment_holding_three_replicas_notifies_what_it_bills(
 
 
 def test_status_shows_the_same_cost(served: Served, slack: SlackReceiver) -> None:
-    response_url = f"{slack.url}{RESPONSES}T0001/1/status"
-    reply = signed_command(served, f"status {COSTLY_ID}", response_url)
-    assert reply.status == 200, reply.body
-    answers = [reply.body.decode()]
-    if "$95.76/h" not in answers[0]:
-        answers += [message.body.decode() for message in slack.wait_for(1, timeout=WAIT, path_prefix=RESPONSES)]
-    assert "$95.76/h" in answers[-1]
+    answer = status_answer(served, slack, COSTLY_ID, "$95.76/h", prefix=RESPONSES, wait=WAIT)
+    assert "$95.76/h" in answer

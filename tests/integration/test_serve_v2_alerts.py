@@ -18,7 +18,14 @@ import pytest
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator
 from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint, make_v2_event
-from tests.integration.serve_support import HttpResult, Served, http_request, signed_command, v2_serve_fixtures
+from tests.integration.serve_support import (
+    HttpResult,
+    Served,
+    http_request,
+    signed_command,
+    status_answer,
+    v2_serve_fixtures,
+)
 
 KEY = "tgp-serve-v2-" + "k" * 16
 PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
@@ -126,15 +133,9 @@ def test_a_degraded_under_replicated_deployment_notifies(served: Served, slack: 
 
 
 def test_status_of_an_ep_id_answers_with_its_deployments(served: Served, slack: SlackReceiver) -> None:
-    response_url = f"{slack.url}{RESPONSES}T0001/1/status"
     # When someone asks for an endpoint nobody looked up (so the Slack worker fetches it)
-    reply = signed_command(served, f"status {TWO_EP}", response_url)
-    assert reply.status == 200, reply.body
-    answers = [reply.body.decode()]
-    if "dep_twocanary00000001" not in answers[0]:
-        answers += [message.body.decode() for message in slack.wait_for(1, timeout=WAIT, path_prefix=RESPONSES)]
+    answer = status_answer(served, slack, TWO_EP, "dep_twocanary00000001", prefix=RESPONSES, wait=WAIT)
     # Then the answer lists each deployment, with its weight, under the endpoint's project
-    answer = answers[-1]
     assert "dep_twolive0000000001" in answer and "dep_twocanary00000001" in answer
     assert PROJECT in answer and "90" in answer
 
