@@ -6,16 +6,17 @@ from endpoint_relay.entrypoints.collector import collector_paused
 
 with collector_paused():  # see entrypoints/collector.py: the imports of every cold start
     from functools import cache
-    from typing import Any
+    from typing import TYPE_CHECKING, Any
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from endpoint_relay.app.digest import FleetSource
     from endpoint_relay.observability import Handler, logger, metrics, traced
     from endpoint_relay.routes.digest import digest_date, digest_summary, is_digest_event, retry_dates
     from endpoint_relay.routes.scheduled import summary, targets_of
-    from endpoint_relay.wiring.digest import build_digest
     from endpoint_relay.wiring.sweep import SweepGraph, build_sweep
+
+if TYPE_CHECKING:
+    from endpoint_relay.app.digest import DailyDigest, FleetSource
 
 RESERVE_MS = 2_000
 """Kept back so the sweep records its outcome and flushes metrics before the function timeout."""
@@ -24,8 +25,13 @@ RESERVE_MS = 2_000
 def create_handler(graph: SweepGraph, fleet: FleetSource | None = None) -> Handler:
     """``fleet`` is where the digest reads the fleet from (default: see wiring.digest)."""
     deadline = graph.shared.deadline
-    # Built on first use: most invocations are sweeps, and only one that owes a digest needs it.
-    digests = cache(lambda: build_digest(graph.shared, fleet))
+
+    @cache
+    def digests() -> DailyDigest | None:
+        # Built, and imported, on first use: most invocations are sweeps, and only one that owes a digest needs it.
+        from endpoint_relay.wiring.digest import build_digest
+
+        return build_digest(graph.shared, fleet)
 
     @logger.inject_lambda_context
     @metrics.log_metrics(capture_cold_start_metric=True)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from endpoint_relay.app.digest import DigestReport
-from endpoint_relay.core.digest import is_digest_date
+from endpoint_relay.routes.scheduled import EVENT_MARKER
 
-_MARKER = "endpoint_relay"
+if TYPE_CHECKING:
+    from endpoint_relay.app.digest import DigestReport
+
 _DAY_SECONDS = 86_400
 
 
@@ -25,7 +26,7 @@ class InvalidDigestEventError(ValueError):
 
 
 def is_digest_event(event: dict[str, Any]) -> bool:
-    return event.get(_MARKER) == "digest"
+    return event.get(EVENT_MARKER) == "digest"
 
 
 def utc_date(epoch: float) -> str:
@@ -33,6 +34,8 @@ def utc_date(epoch: float) -> str:
 
 
 def digest_date(event: dict[str, Any], now: float) -> str:
+    from endpoint_relay.core.digest import is_digest_date  # the digest's modules stay off a sweep's cold start
+
     date = event.get("date")
     if date is None:
         scheduled = event.get("scheduled_time")

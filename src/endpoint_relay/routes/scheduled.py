@@ -15,7 +15,8 @@ from typing import Any
 
 from endpoint_relay.core.alerting import SweepReport
 
-_MARKER = "endpoint_relay"
+EVENT_MARKER = "endpoint_relay"
+"""The input key that names what a schedule asks SweepFunction for (``"sweep"`` or ``"digest"``)."""
 _MAX_TARGETS = 1_000
 
 
@@ -24,14 +25,14 @@ class InvalidSweepEventError(ValueError):
 
 
 def is_sweep_event(event: dict[str, Any]) -> bool:
-    if event.get(_MARKER) == "sweep":
+    if event.get(EVENT_MARKER) == "sweep":
         return True
     return event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"
 
 
 def targets_of(event: dict[str, Any]) -> Sequence[str] | None:
     """The ids to check, ``("all",)``, or None for the configured watched endpoints."""
-    if event.get(_MARKER) != "sweep":
+    if event.get(EVENT_MARKER) != "sweep":
         return None
     endpoints = event.get("endpoints")
     if endpoints is None:
