@@ -45,7 +45,7 @@ def create_app(graph: ApiGraph) -> APIGatewayHttpResolver:
             observe_v2=observe_v2,
         )
     )
-    app.include_router(fleet_router(fleet=graph.fleet, auth=auth))
+    app.include_router(fleet_router(fleet=graph.shared.fleet, auth=auth))
     app.include_router(health.router)
     app.include_router(slack_router(slack=graph.slack, secrets=shared.secrets))
     errors.install(app)

@@ -15,7 +15,6 @@ from endpoint_relay.wiring.common import Shared, SharedOptions, build_shared
 
 if TYPE_CHECKING:
     from endpoint_relay.adapters.lambda_invoker import AsyncInvoker
-    from endpoint_relay.app.fleet_view import FleetView
     from endpoint_relay.core.slack_signature import SlackSignatureVerifier
     from endpoint_relay.wiring.slack_side import SlackSide
 
@@ -26,8 +25,6 @@ class ApiGraph(NamedTuple):
     shared: Shared
     slack: Callable[[], SlackSide]
     """The slash command's collaborators, built on the first Slack request."""
-    fleet: Callable[[], FleetView]
-    """The fleet spend view, built on the first ``GET /relay/fleet``."""
 
 
 def build_api(
@@ -45,10 +42,4 @@ def build_api(
 
         return build_slack_side(shared, invoker=invoker, verifier=verifier)
 
-    @cache
-    def fleet() -> FleetView:
-        from endpoint_relay.wiring.fleet import build_fleet_view  # deferred: see the module docstring
-
-        return build_fleet_view(shared)
-
-    return ApiGraph(shared=shared, slack=slack, fleet=fleet)
+    return ApiGraph(shared=shared, slack=slack)

@@ -1,8 +1,9 @@
-"""The pieces every function shares: the deadline, secrets, the Together client and lookups; alerting on demand.
+"""The pieces every function shares: the deadline, secrets, the Together client and lookups; the rest on demand.
 
-Alerting (the store, policy, sinks and their renderers) is built on first use: a lookup answered from the
-cache, and a relay without an alert table, never import it. That keeps ApiFunction's cold start close to
-what its libraries alone cost (``make bench``, cold start against ``dependencies``).
+Alerting (the store, policy, sinks and their renderers), prices and the fleet view are built on first use: a
+lookup answered from the cache, and a relay without an alert table, never import them. That keeps
+ApiFunction's cold start close to what its libraries alone cost (``make bench``, cold start against
+``dependencies``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from endpoint_relay.observability import record_upstream_call
 from endpoint_relay.settings import Settings
 
 if TYPE_CHECKING:
+    from endpoint_relay.app.fleet_view import FleetView
     from endpoint_relay.core.alerting import Sink
     from endpoint_relay.core.prices import Prices
     from endpoint_relay.wiring.alerting import Alerting
@@ -48,6 +50,8 @@ class Shared(NamedTuple):
     """The alerting units, built on the first call (see the module docstring)."""
     prices: Callable[[], Prices]
     """Prices per replica-hour by hardware id, built on the first call (a lookup never needs them)."""
+    fleet: Callable[[], FleetView]
+    """The fleet spend view (``/relay/fleet``, ``/together spend``, the digest), built on the first call."""
 
 
 class SharedOptions(TypedDict, total=False):
@@ -93,7 +97,7 @@ def build_shared(
         # Its own tiers: the catalogues keep for an hour, not for the lookups' CACHE_TTL_SECONDS.
         return CataloguePrices(_lookups(settings, together, secrets, policy=PRICE_POLICY), together)
 
-    return Shared(
+    shared = Shared(
         settings=settings,
         clock=clock,
         deadline=deadline,
@@ -102,7 +106,15 @@ def build_shared(
         lookups=_lookups(settings, together, secrets),
         alerting=alerting,
         prices=prices,
+        fleet=cache(lambda: _fleet_view(shared)),
     )
+    return shared
+
+
+def _fleet_view(shared: Shared) -> FleetView:
+    from endpoint_relay.wiring.fleet import build_fleet_view  # deferred: see the module docstring
+
+    return build_fleet_view(shared)
 
 
 def _together(settings: Settings, deadline: Deadline) -> TogetherClient:

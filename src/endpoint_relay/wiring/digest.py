@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
 from endpoint_relay.adapters.digest_ledger import DynamoDigestLedger
 from endpoint_relay.adapters.open_alerts import DynamoOpenAlerts
 from endpoint_relay.app.digest import DailyDigest, DigestSink, FleetSource
 from endpoint_relay.wiring.common import Shared
+
+if TYPE_CHECKING:
+    from endpoint_relay.core.fleet import Fleet
+
+
+class _FleetOnDemand(NamedTuple):
+    """The view /relay/fleet and /together spend read, built when a digest is first made: a sweep that only
+    retries an owed digest posts the stored one and never builds it."""
+
+    view: Callable[[], FleetSource]
+
+    def fleet(self) -> Fleet:
+        return self.view().fleet()
 
 
 def build_digest(shared: Shared, fleet: FleetSource | None = None) -> DailyDigest | None:
@@ -13,14 +29,10 @@ def build_digest(shared: Shared, fleet: FleetSource | None = None) -> DailyDiges
     table = shared.settings.alert_table_name
     if table is None:
         return None
-    if fleet is None:
-        from endpoint_relay.wiring.fleet import build_fleet_view  # the view /relay/fleet and /together spend read
-
-        fleet = build_fleet_view(shared)
     alerting = shared.alerting()
     budget = alerting.dispatcher.budget_seconds
     return DailyDigest(
-        fleet=fleet,
+        fleet=fleet or _FleetOnDemand(shared.fleet),
         alerts=DynamoOpenAlerts(table, shared.clock),
         ledger=DynamoDigestLedger(table),
         sinks=[sink for sink in alerting.sinks if isinstance(sink, DigestSink)],

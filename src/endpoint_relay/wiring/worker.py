@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING, Unpack
+from typing import Unpack
 
 from endpoint_relay.adapters.slack_response import SlackResponder
 from endpoint_relay.app.slack_followups import SlackFollowUps
@@ -12,9 +11,6 @@ from endpoint_relay.settings import Settings
 from endpoint_relay.wiring.common import Shared, SharedOptions, build_shared
 from endpoint_relay.wiring.status import endpoint_status
 from endpoint_relay.wiring.sweep import sweep_runner
-
-if TYPE_CHECKING:
-    from endpoint_relay.app.fleet_view import FleetView
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,18 +30,12 @@ def build_worker(
         settings.slack_response_url_hosts, allow_http=settings.slack_response_url_allow_http, deadline=shared.deadline
     )
 
-    @cache
-    def fleet() -> FleetView:
-        from endpoint_relay.wiring.fleet import build_fleet_view  # only a spend needs it
-
-        return build_fleet_view(shared)
-
     followups = SlackFollowUps(
         status=endpoint_status(shared),
         sweeps=sweep_runner(shared),
         poster=poster,
         deadline=shared.deadline,
         post_seconds=poster.worst_case_seconds(),
-        fleet=fleet,
+        fleet=shared.fleet,  # only a spend builds it
     )
     return WorkerGraph(shared=shared, followups=followups)
