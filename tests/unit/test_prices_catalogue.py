@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from endpoint_relay.app.price_catalogue import PRICE_POLICY, CataloguePrices, fresh_only
+from endpoint_relay.app.price_catalogue import PRICE_POLICY, CataloguePrices
 from endpoint_relay.core import errors
 from endpoint_relay.core.cache import LocalCache
 from endpoint_relay.core.lookup import LookupService
@@ -163,7 +163,7 @@ def test_an_unexpected_error_is_unknown_not_raised() -> None:
 def test_fresh_only_prices_never_call_upstream() -> None:
     catalogues, clock = Catalogues(), FakeClock()
     prices = _prices(catalogues, clock)
-    cached = fresh_only(prices)
+    cached = prices.fresh_only()
     # Nothing read yet: unknown, and no call made
     assert cached.cents_per_hour("2xnvidia-h100-80gb") is None
     assert catalogues.calls == []
@@ -175,4 +175,4 @@ def test_fresh_only_prices_never_call_upstream() -> None:
     assert catalogues.calls == ["v2"]
     # Prices known up front are their own cached view
     fixed = FixedPrices(v2=PriceBook({"x": 1}))
-    assert fresh_only(fixed) is fixed
+    assert fixed.fresh_only() is fixed

@@ -43,6 +43,9 @@ class CountingPrices:
         self.asked.append(hardware)
         return self.prices.cents_per_hour(hardware, v1=v1)
 
+    def fresh_only(self) -> CountingPrices:
+        return self
+
 
 def _v1(state: str = "STARTED", hardware: str = "h100") -> V1Endpoint:
     return V1Endpoint.from_dict(

@@ -42,9 +42,8 @@ class EndpointStatus:
     projects: frozenset[str]
     """The v2 projects the relay serves; a key in any other is refused before any call."""
     prices: Prices = field(default_factory=FixedPrices)
-    """What a replica costs, for a reply that fetched (and may call upstream)."""
-    cached_prices: Prices = field(default_factory=FixedPrices)
-    """The same, limited to what is at hand: a reply from the cache makes no network call."""
+    """What a replica costs: a reply that fetched may call upstream for it; one from the cache only reads what is
+    at hand (``fresh_only``), and makes no network call."""
 
     def cached(self, key: str) -> slack_replies.Reply | None:
         """The answer from a fresh local cache entry, or None when it needs an upstream call."""
@@ -56,14 +55,14 @@ class EndpointStatus:
                 hit = self.lookups.fresh(v2_resource(self.v2_source, endpoint_request(ref.project_id, ref.endpoint_id)))
                 if hit is None:
                     return None
-                return self._v2_reply(ref.project_id, key, hit, self.cached_prices, retrieved=False)
+                return self._v2_reply(ref.project_id, key, hit, self.prices.fresh_only(), retrieved=False)
             cached = self.lookups.cached(key)
         except NotFoundError:  # a fresh, remembered 404
             return slack_replies.not_found_reply(key)
         if cached is None:
             return None
         findings = self.alerts.judge(cached.endpoint, retrieved=False)
-        return self._v1_reply(key, cached.endpoint, findings, cached.age, self.cached_prices)
+        return self._v1_reply(key, cached.endpoint, findings, cached.age, self.prices.fresh_only())
 
     def fetched(self, key: str, *, check: bool = False) -> slack_replies.Reply:
         """Through the tiers (``check``: from Together, afresh); a real retrieval records and delivers findings."""

@@ -132,10 +132,8 @@ class _FreshOnly:
         book = self._prices._fresh_book(v1)
         return book.price_of(hardware) if book is not None else None
 
-
-def fresh_only(prices: Prices) -> Prices:
-    """``prices`` limited to what needs no network call; prices known up front (a test's) are that already."""
-    return prices.fresh_only() if isinstance(prices, CataloguePrices) else prices
+    def fresh_only(self) -> Prices:
+        return self
 
 
 def _book(body: str, read: Callable[[Any], PriceBook]) -> tuple[str, PriceBook]:

@@ -12,7 +12,6 @@ unknown" rather than as free. Pure: the adapters fetch, these parse.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -73,6 +72,10 @@ class Prices(Protocol):
         """One replica of ``hardware`` per hour, from the v2 catalogue (or the v1 list); ``None`` when unknown."""
         ...
 
+    def fresh_only(self) -> Prices:
+        """The same prices, limited to what needs no network call (a reply inside Slack's 3 seconds)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class FixedPrices:
@@ -84,17 +87,21 @@ class FixedPrices:
     def cents_per_hour(self, hardware: str | None, *, v1: bool = False) -> int | None:
         return (self.v1 if v1 else self.v2).price_of(hardware)
 
+    def fresh_only(self) -> Prices:
+        return self  # known up front: never a network call
+
 
 class LazyPrices:
-    """Prices built on the first question: holding one costs nothing until a price is needed."""
+    """Prices built on the first question: holding one costs nothing until a price is needed.
+
+    ``build`` is a cached factory (``Shared.prices``), so this keeps no copy of its own.
+    """
 
     def __init__(self, build: Callable[[], Prices]) -> None:
         self._build = build
-        self._built: Prices | None = None
-        self._lock = threading.Lock()
 
     def cents_per_hour(self, hardware: str | None, *, v1: bool = False) -> int | None:
-        with self._lock:
-            if self._built is None:
-                self._built = self._build()
-        return self._built.cents_per_hour(hardware, v1=v1)
+        return self._build().cents_per_hour(hardware, v1=v1)
+
+    def fresh_only(self) -> Prices:
+        return LazyPrices(lambda: self._build().fresh_only())

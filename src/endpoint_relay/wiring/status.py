@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from endpoint_relay.app.endpoint_status import EndpointStatus
-from endpoint_relay.app.price_catalogue import fresh_only
 from endpoint_relay.core.prices import LazyPrices
 from endpoint_relay.wiring.common import Shared
 
@@ -17,5 +16,4 @@ def endpoint_status(shared: Shared) -> EndpointStatus:
         mutes=alerting.mutes,
         projects=shared.settings.allowed_project_ids,
         prices=LazyPrices(shared.prices),
-        cached_prices=LazyPrices(lambda: fresh_only(shared.prices())),
     )
