@@ -21,12 +21,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from endpoint_relay.app.sweep_targets import V1Retirement
+from endpoint_relay.app.sweep_targets import V1Retirement, v1_ids
 from endpoint_relay.core.alert_preload import NO_STORED_ALERT, AlertBatchReader, PreloadedAlert
 from endpoint_relay.core.alerting import AlertStatus
 from endpoint_relay.core.cache import CacheStatus
 from endpoint_relay.core.cost import deployment_spend, v1_spend
-from endpoint_relay.core.errors import NotFoundError, RelayError, V1RetiredError
+from endpoint_relay.core.errors import NotFoundError, RelayError
 from endpoint_relay.core.fleet import Fleet, FleetLine
 from endpoint_relay.core.models import Endpoint as V1Endpoint
 from endpoint_relay.core.policy import utc_text
@@ -139,15 +139,8 @@ class FleetView:
         return lines
 
     def _v1_lines(self) -> list[FleetLine]:
-        v1 = self._sources.v1
-        if v1.retired:
-            return []
-        try:
-            ids = self._sources.list_v1_ids()
-            endpoints = [endpoint for endpoint_id in ids if (endpoint := self._read_v1(endpoint_id)) is not None]
-        except V1RetiredError as exc:
-            v1.note(exc)
-            return []
+        ids = v1_ids(self._sources.list_v1_ids, self._sources.v1)  # only the list tells v1's retirement
+        endpoints = [endpoint for endpoint_id in ids if (endpoint := self._read_v1(endpoint_id)) is not None]
         lines = []
         for endpoint in endpoints:
             spend = v1_spend(endpoint, self._prices.cents_per_hour(endpoint.hardware or None, v1=True))
