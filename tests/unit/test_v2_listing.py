@@ -52,3 +52,10 @@ def test_listing_pages_through_and_caches_each_endpoint_under_its_get_key() -> N
     entry = local.get(endpoint_request("proj_a", "ep_n0042").cache_key)
     assert entry is not None and entry.body is not None
     assert json.loads(entry.body) == _endpoint(42)
+
+
+def test_a_listing_without_lookups_lists_the_same_endpoints_and_remembers_none() -> None:
+    pages = Pages(250)
+    listed = V2Listing(pages, FakeSecrets(), None, ["proj_a"], size=100)()
+    assert len(pages.calls) == 3 and len(listed) == 250
+    assert listed["proj_a/ep_n0042"].endpoint.id == "ep_n0042"

@@ -61,11 +61,12 @@ class V2Listing:
         self,
         pages: EndpointPages,
         secrets: SecretSource,
-        lookups: LookupService,
+        lookups: LookupService | None,
         projects: Sequence[str],
         *,
         size: int,
     ) -> None:
+        """``lookups``: the tiers each listed endpoint is remembered in, for the next GET; None remembers none."""
         self._pages = pages
         self._secrets = secrets
         self._lookups = lookups
@@ -96,14 +97,20 @@ class V2Listing:
             return self._pages.list_v2_endpoints_page(project_id, key, after=after, limit=self._size)
 
     def _keep(self, project_id: str, body: str, page: Page[Endpoint], listed: dict[str, Listed]) -> None:
+        for endpoint in page.data:
+            if is_valid_v2_endpoint_id(endpoint.id):
+                listed[v2_key(project_id, endpoint.id)] = Listed(project_id, endpoint)
+            else:
+                logger.warning("skipping a listed v2 endpoint with an unusable id", extra={"project_id": project_id})
+        if self._lookups is not None:
+            self._remember(self._lookups, project_id, body, page)
+
+    def _remember(self, lookups: LookupService, project_id: str, body: str, page: Page[Endpoint]) -> None:
         items: list[Any] = json.loads(body)["data"]  # parsed once already: page.data came from it
         if len(items) != len(page.data):
             raise InvalidUpstreamResponseError("upstream sent a v2 endpoint page the relay cannot read")
         for raw, endpoint in zip(items, page.data, strict=True):
-            if not is_valid_v2_endpoint_id(endpoint.id):
-                logger.warning("skipping a listed v2 endpoint with an unusable id", extra={"project_id": project_id})
-                continue
-            listed[v2_key(project_id, endpoint.id)] = Listed(project_id, endpoint)
-            # The item as sent (re-serialised; a GET answers the same object), under the GET's cache key.
-            cache_key = endpoint_request(project_id, endpoint.id).cache_key
-            self._lookups.remember(cache_key, json.dumps(raw, separators=(",", ":")), endpoint)
+            if is_valid_v2_endpoint_id(endpoint.id):
+                # The item as sent (re-serialised; a GET answers the same object), under the GET's cache key.
+                cache_key = endpoint_request(project_id, endpoint.id).cache_key
+                lookups.remember(cache_key, json.dumps(raw, separators=(",", ":")), endpoint)

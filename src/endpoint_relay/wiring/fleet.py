@@ -11,8 +11,6 @@ from endpoint_relay.adapters.alert_batches import DynamoAlertBatches
 from endpoint_relay.app.fleet_view import FleetSources, FleetView
 from endpoint_relay.app.sweep_targets import V1Retirement
 from endpoint_relay.app.v2_listing import V2Listing, page_size
-from endpoint_relay.core.cache import LocalCache
-from endpoint_relay.core.lookup import LookupService
 from endpoint_relay.core.models import Endpoint as V1Endpoint
 from endpoint_relay.core.v2_models import Endpoint
 from endpoint_relay.wiring.common import Shared, together_lister
@@ -20,15 +18,12 @@ from endpoint_relay.wiring.common import Shared, together_lister
 
 def build_fleet_view(shared: Shared) -> FleetView:
     settings = shared.settings
-    # The pages are read for the view alone: remembering each listed endpoint in the shared tier would cost a
-    # write per endpoint on a path that answers a person, so the listing's copies go to a throwaway local tier.
-    scratch = LookupService(
-        upstream=shared.together, secrets=shared.secrets, policy=settings.cache.policy, local=LocalCache(1)
-    )
     size = page_size(settings.upstream.max_response_bytes)
 
     def list_project(project_id: str) -> Iterator[Endpoint]:
-        listing = V2Listing(shared.together, shared.secrets, scratch, [project_id], size=size)
+        # Read for the view alone: remembering each listed endpoint in the shared tier would cost a write per
+        # endpoint on a path that answers a person, so the listing remembers none.
+        listing = V2Listing(shared.together, shared.secrets, None, [project_id], size=size)
         return (listed.endpoint for listed in listing().values())
 
     def read_v1(endpoint_id: str) -> V1Endpoint:
