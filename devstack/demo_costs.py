@@ -12,38 +12,22 @@ import json
 from typing import TYPE_CHECKING
 
 from devstack.together_sim_v2 import TogetherV2
-from devstack.together_v2_docs import DEFAULT_PROJECT_ID, make_v2_deployment, make_v2_endpoint
 from devstack.v2_seed import COSTLY_CENTS_PER_REPLICA_HOUR as CENTS_PER_REPLICA_HOUR
 from devstack.v2_seed import COSTLY_INSTANCE_TYPE as INSTANCE_TYPE
+from devstack.v2_seed import V2_COSTLY_ID as COSTLY_ID
+from devstack.v2_seed import SeededV2, costly_v2_endpoint
 
 if TYPE_CHECKING:
     from devstack.demo import Demo
 
-COSTLY_ID = "ep_demo-costly"
-COSTLY_DEPLOYMENT = "dep_demo-costly-1"
 EXPECTED = "$95.76/h"
 
 
-def seed(sim_v2: TogetherV2, project_id: str = DEFAULT_PROJECT_ID) -> None:
-    """The endpoint, in the simulator's default project unless told (its instance type is in the catalogue from the
-    start: ``seeded_instance_types``)."""
-    deployment = make_v2_deployment(
-        COSTLY_DEPLOYMENT,
-        endpoint_id=COSTLY_ID,
-        project_id=project_id,
-        name="Rerank v2 (failed, still billing) / rollout 1",
-        state="DEPLOYMENT_STATE_FAILED",
-        min_replicas=3,
-        max_replicas=3,
-        desired_replicas=3,
-        ready_replicas=3,
-        hardware=INSTANCE_TYPE,
-        message="Deployment failed: health check timed out after 600s",
-    )
-    endpoint = make_v2_endpoint(
-        COSTLY_ID, project_id=project_id, name="Rerank v2 (failed, still billing)", deployments=[deployment]
-    )
-    sim_v2.put_endpoint(endpoint, [deployment])
+def seed(sim_v2: TogetherV2) -> SeededV2:
+    """The endpoint, in the simulator's default project (its instance type is in the catalogue from the start)."""
+    seeded = costly_v2_endpoint()
+    sim_v2.put_endpoint(seeded.endpoint, seeded.deployments)
+    return seeded
 
 
 def run(demo: Demo) -> None:
@@ -54,9 +38,9 @@ def run(demo: Demo) -> None:
     sim = demo.stack.together
     if project is None or sim is None:
         raise StepSkippedError("no v2 project: the demo's v2 endpoints live in the simulator's default project")
-    seed(sim.v2)
+    [deployment] = seed(sim.v2).deployments
     demo.out.say(
-        f"seeded {COSTLY_ID}: deployment {COSTLY_DEPLOYMENT} FAILED with 3 ready replicas of {INSTANCE_TYPE},"
+        f"seeded {COSTLY_ID}: deployment {deployment['id']} FAILED with 3 ready replicas of {INSTANCE_TYPE},"
         f" which the instance-type catalogue prices at {CENTS_PER_REPLICA_HOUR} cents per replica-hour",
         2,
     )

@@ -6,7 +6,6 @@ delivery of the schedule then posts it to Slack only, and a third posts nothing.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,7 @@ SAMPLE = "scheduled_digest.json"
 
 
 def run(demo: Demo) -> None:
-    from devstack.demo import WIDTH, DemoStepError
+    from devstack.demo import DemoStepError
 
     demo.out.section('Daily digest (EventBridge Scheduler -> SweepFunction, {"endpoint_relay": "digest"})')
     demo.out.say(
@@ -40,10 +39,7 @@ def run(demo: Demo) -> None:
     # As Scheduler fills in <aws.scheduler.scheduled-time>: every delivery of this run carries the same time.
     scheduled = {**load_event(SAMPLE), "scheduled_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     for label, expected in runs:
-        demo.out.say(label, 2)
-        result = demo.invoke(scheduled)
-        demo.out.say(f"-> handler returned: {json.dumps(result)[: WIDTH * 3]}", 4)
-        demo.digest()
+        result = demo.sweep(label, scheduled)
         demo.notifications()
         report = result.get("digest") if isinstance(result, dict) else None
         posted = sorted(report.get("posted", [])) if isinstance(report, dict) else None

@@ -16,20 +16,15 @@ from devstack.v2_seed import IDLE_DEMO_HOURS, V2_IDLE_ID, idle_v2_endpoint
 if TYPE_CHECKING:
     from devstack.demo import Demo
 
-WIDTH = 100
-
-
-class IdleDemoError(RuntimeError):
-    """The step did not show what it should (the demo reports it and exits 1)."""
-
 
 def run(demo: Demo) -> None:
+    from devstack.demo import DemoStepError, StepSkippedError
+
     demo.out.section("Idle spend: a READY deployment nobody calls (sweeps only, analytics at most every window/4)")
     project = demo.stack.options.default_project_id
     together = demo.stack.together
     if project is None or together is None:
-        demo.out.say("not shown: the idle endpoint lives in the simulator's default project", 2)
-        return
+        raise StepSkippedError("no v2 project: the idle endpoint lives in the simulator's default project")
     seeded = idle_v2_endpoint()
     together.v2.put_endpoint(seeded.endpoint, seeded.deployments)
     [deployment] = seeded.deployments
@@ -44,13 +39,13 @@ def run(demo: Demo) -> None:
     for attempt in (1, 2):
         event = local.scheduled_event(demo.stack)
         if event is None:
-            raise IdleDemoError(f"no events/{local.SCHEDULED_SWEEP_SAMPLE} to sweep with")
+            raise DemoStepError(f"no events/{local.SCHEDULED_SWEEP_SAMPLE} to sweep with")
         event["endpoints"] = [f"{project}/{V2_IDLE_ID}"]
         label = "a sweep of the idle endpoint:" if attempt == 1 else "the sweep again: nothing new is owed"
         demo.sweep(label, event)
         delivered += demo.notifications()
         demo.out.say(f"analytics calls the simulator has answered so far: {together.call_count(analytics)}", 4)
     if not delivered:
-        raise IdleDemoError("the sweep sent no idle-spend notice")
+        raise DemoStepError("the sweep sent no idle-spend notice")
     if not 1 <= together.call_count(analytics) <= 2:
-        raise IdleDemoError(f"expected one analytics call per quarter window, saw {together.call_count(analytics)}")
+        raise DemoStepError(f"expected one analytics call per quarter window, saw {together.call_count(analytics)}")

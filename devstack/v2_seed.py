@@ -45,15 +45,22 @@ def _iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _one(endpoint_id: str, title: str, *, events: list[dict[str, Any]] | None = None, **deployment: Any) -> SeededV2:
+def _one(
+    endpoint_id: str,
+    title: str,
+    *,
+    events: list[dict[str, Any]] | None = None,
+    project_id: str = DEFAULT_PROJECT_ID,
+    **deployment: Any,
+) -> SeededV2:
     made = make_v2_deployment(
         f"dep_{endpoint_id.removeprefix('ep_')}-1",
         endpoint_id=endpoint_id,
-        project_id=DEFAULT_PROJECT_ID,
+        project_id=project_id,
         name=f"{title} / rollout 1",
         **deployment,
     )
-    endpoint = make_v2_endpoint(endpoint_id, project_id=DEFAULT_PROJECT_ID, name=title, deployments=[made])
+    endpoint = make_v2_endpoint(endpoint_id, project_id=project_id, name=title, deployments=[made])
     return SeededV2(endpoint, [made], events or [])
 
 
@@ -114,6 +121,24 @@ def seeded_v2_endpoints(now: datetime | None = None) -> list[SeededV2]:
 
 COSTLY_INSTANCE_TYPE = "3xnvidia-h100-80gb"
 COSTLY_CENTS_PER_REPLICA_HOUR = 3192
+V2_COSTLY_ID = "ep_demo-costly"
+"""Put in the simulator by the cost demo step only (not seeded): a FAILED deployment that still bills."""
+
+
+def costly_v2_endpoint(project_id: str = DEFAULT_PROJECT_ID) -> SeededV2:
+    """A FAILED deployment still holding 3 ready replicas of ``COSTLY_INSTANCE_TYPE``: it bills without serving."""
+    return _one(
+        V2_COSTLY_ID,
+        "Rerank v2 (failed, still billing)",
+        project_id=project_id,
+        state="DEPLOYMENT_STATE_FAILED",
+        min_replicas=3,
+        max_replicas=3,
+        desired_replicas=3,
+        ready_replicas=3,
+        hardware=COSTLY_INSTANCE_TYPE,
+        message="Deployment failed: health check timed out after 600s",
+    )
 
 
 def seeded_instance_types() -> list[dict[str, Any]]:

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.aws import aws_client
-from devstack.demo_costs import COSTLY_ID, seed
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator
-from devstack.v2_seed import seeded_instance_types
+from devstack.v2_seed import V2_COSTLY_ID as COSTLY_ID
+from devstack.v2_seed import costly_v2_endpoint, seeded_instance_types
 from tests.integration.serve_support import Served, http_request, status_answer, v2_serve_fixtures
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,8 @@ def upstream() -> Iterator[TogetherSimulator]:
     with TogetherSimulator(api_keys={KEY}) as sim:
         for instance_type in seeded_instance_types():
             sim.v2.put_instance_type(instance_type)
-        seed(sim.v2, project_id=PROJECT)
+        seeded = costly_v2_endpoint(PROJECT)
+        sim.v2.put_endpoint(seeded.endpoint, seeded.deployments)
         yield sim
 
 
