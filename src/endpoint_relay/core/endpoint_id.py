@@ -9,6 +9,9 @@ from endpoint_relay.core.errors import InvalidEndpointIdError
 # Together ids look like ``endpoint-<uuid>``. ASCII only, so Unicode look-alikes,
 # separators, CR/LF, NUL and percent-escapes can never reach the upstream URL.
 MAX_ENDPOINT_ID_LENGTH = 100
+V2_ENDPOINT_PREFIX = "ep_"
+"""A v2 endpoint id's prefix (:mod:`endpoint_relay.core.v2_ids` checks the rest); here, so the v1 route can
+tell one apart without importing the v2 modules."""
 _ENDPOINT_ID = re.compile(r"endpoint-[a-z0-9](?:[a-z0-9-]{0,90}[a-z0-9])?")
 
 

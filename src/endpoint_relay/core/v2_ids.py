@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from endpoint_relay.core.endpoint_id import V2_ENDPOINT_PREFIX
 from endpoint_relay.core.errors import InvalidEndpointIdError, InvalidIdError, ProjectNotFoundError
 
 MAX_V2_ID_LENGTH = 64
@@ -27,7 +28,7 @@ class V2IdKind:
     """The path parameter's name in the v2 API, for error messages."""
 
 
-ENDPOINT = V2IdKind(prefix="ep_", param="endpointId")
+ENDPOINT = V2IdKind(prefix=V2_ENDPOINT_PREFIX, param="endpointId")
 DEPLOYMENT = V2IdKind(prefix="dep_", param="deploymentId")
 PROJECT = V2IdKind(prefix="proj_", param="projectId")
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from endpoint_relay.core.endpoint_id import invalid_endpoint_id, require_endpoint_id
+from endpoint_relay.core.endpoint_id import V2_ENDPOINT_PREFIX, invalid_endpoint_id, require_endpoint_id
 from endpoint_relay.core.errors import EndpointNotFoundError, ProjectNotFoundError
 from endpoint_relay.core.lookup import LookupService
 from endpoint_relay.routes.lookup_http import CallerAuth, cached_response, counted_fetch, http_event
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     """Called with (project id, endpoint) after a real retrieval of a v2 endpoint."""
 
 TRANSLATED_HEADER = "X-Relay-Translated-From"
-_V2_ENDPOINT_PREFIX = "ep_"
-"""``ep_…`` ids take the v1 view; the v2 modules are imported only then (core.v2_ids checks the same prefix)."""
 
 
 def endpoints_router(
@@ -43,7 +41,7 @@ def endpoints_router(
     @router.get("/v1/endpoints/<endpointId>")
     def get_endpoint(endpointId: str) -> Response[str]:  # noqa: N803 - the name is the path parameter's
         event = http_event(router)
-        if endpointId.startswith(_V2_ENDPOINT_PREFIX):
+        if endpointId.startswith(V2_ENDPOINT_PREFIX):  # the v1 view: the v2 modules are imported only then
             return _v1_view(
                 event,
                 endpointId,
