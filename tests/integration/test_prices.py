@@ -76,6 +76,18 @@ def test_prices_from_both_catalogues_each_read_once(together: TogetherSimulator)
     assert (together.call_count(CATALOGUE), together.call_count(HARDWARE_LIST)) == (1, 1)
 
 
+def test_an_unreadable_catalogue_entry_hides_only_its_own_price(together: TogetherSimulator) -> None:
+    # Regression: the v2 catalogue was first parsed strictly, so one entry without a usable id (or with an
+    # unreadable price) failed the whole page and every v2 price read as unknown.
+    together.v2.put_instance_type(make_instance_type("3xnvidia-h100-80gb", gpu_count=3, price_cents_per_hour=3192))
+    together.v2.put_instance_type({**make_instance_type("unnamed", gpu_count=1, price_cents_per_hour=1), "id": ""})
+    together.v2.put_instance_type({**make_instance_type("8xnvidia-b200", gpu_count=8), "priceCentsPerHour": "7200"})
+    prices = _prices(together, FakeClock())
+    assert prices.cents_per_hour("3xnvidia-h100-80gb") == 3192
+    assert prices.cents_per_hour("8xnvidia-b200") == 7200  # an Int64 sent as a string, as proto3 JSON may
+    assert together.call_count(CATALOGUE) == 1
+
+
 @pytest.mark.parametrize(
     "fault",
     [Fault(status=500), Fault(status=200, body=b"<html>maintenance</html>"), Fault(reset_connection=True)],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 import pytest
 
@@ -53,8 +52,8 @@ class Catalogues:
             raise self.failures.pop(0)
         return body
 
-    def list_v2_instance_types(self, api_key: str) -> tuple[str, Any]:
-        return self._answer("v2", self.v2_body), None
+    def instance_types_body(self, api_key: str) -> str:
+        return self._answer("v2", self.v2_body)
 
     def list_v1_hardware(self, api_key: str) -> str:
         return self._answer("v1", self.v1_body)

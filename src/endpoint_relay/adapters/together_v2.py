@@ -122,6 +122,14 @@ class TogetherV2Reads:
         body, page = self.get_v2(parse_v2_request("/v2/public/inference-instance-types", "", frozenset()), api_key)
         return body, cast("Page[InstanceType]", page)
 
+    def instance_types_body(self, api_key: str) -> str:
+        """The raw catalogue, unparsed: prices read it entry by entry, so one unreadable entry hides only its price
+        (the strict :meth:`list_v2_instance_types` refuses the whole page)."""
+        from endpoint_relay.core.v2_request import parse_v2_request
+
+        request = parse_v2_request("/v2/public/inference-instance-types", "", frozenset())
+        return self._get_v2(request, api_key, lambda body: body)
+
     def get_v2_instance_type(self, type_id: str, api_key: str) -> tuple[str, InstanceType]:
         from endpoint_relay.core.v2_ids import require_instance_type_id
         from endpoint_relay.core.v2_request import parse_v2_request

@@ -36,7 +36,7 @@ V1_KEY = "prices/v1/hardware"
 
 
 class CatalogueSource(Protocol):
-    def list_v2_instance_types(self, api_key: str) -> tuple[str, Any]: ...
+    def instance_types_body(self, api_key: str) -> str: ...
 
     def list_v1_hardware(self, api_key: str) -> str: ...
 
@@ -57,7 +57,7 @@ class CataloguePrices:
         self._v2 = _Catalogue(
             Resource(
                 key=V2_KEY,
-                fetch=lambda api_key: _fetched(source.list_v2_instance_types(api_key)[0], PriceBook.from_v2_catalogue),
+                fetch=lambda api_key: _fetched(source.instance_types_body(api_key), PriceBook.from_v2_catalogue),
                 parse=lambda body: _book(body, PriceBook.from_v2_catalogue)[1],
                 not_found=_no_catalogue,
             ),
