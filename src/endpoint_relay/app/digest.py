@@ -13,8 +13,10 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol, runtime_checkable
 
+from endpoint_relay.app.delivery import DeliveryRound, DeliveryStore, Settled, guarded_delivery
 from endpoint_relay.app.dispatcher import Tally
 from endpoint_relay.core.alerting import AlertStoreError, DeliveryError
 from endpoint_relay.core.deadline import Deadline
@@ -52,16 +54,12 @@ class Owed(Protocol):
         ...
 
 
-class DigestLedger(Protocol):
+class DigestLedger(DeliveryStore, Protocol):
+    """Deliveries are keyed by the digest's date."""
+
     def load(self, date: str) -> Owed | None: ...
 
     def create(self, digest: Digest, sinks: frozenset[str], *, now: float) -> bool: ...
-
-    def claim(self, date: str, sink: str, digest_id: str, *, owner: str, now: float, lease: float) -> bool: ...
-
-    def mark_delivered(self, date: str, sink: str, digest_id: str, *, owner: str, now: float) -> None: ...
-
-    def release(self, date: str, sink: str, digest_id: str, *, owner: str, permanent: bool = False) -> bool: ...
 
 
 @dataclass
@@ -129,47 +127,26 @@ class DailyDigest:
         if not self._deadline.allows(self._budget_seconds):
             logger.warning("too little time left to post the digest; it stays owed", extra={"date": report.date})
             return report
-        owner = uuid.uuid4().hex
+        deliveries = DeliveryRound(self._ledger, uuid.uuid4().hex, self._clock, self._lease_seconds, "digest", logger)
+        digest, where = owed.digest, {"date": owed.digest.date}
         tally = Tally()
         for sink in self._sinks:
-            if sink.name in owed.due and self._claim(owed.digest, sink.name, owner):
-                error = _post(sink, owed.digest)
-                self._settle(owed.digest, sink.name, error, owner, tally)
-                if error is None:
-                    report.posted.append(sink.name)
-                else:
-                    report.failed[sink.name] = error.kind
+            if sink.name not in owed.due or not deliveries.claim(digest.date, sink.name, digest.id, where):
+                continue
+            error = guarded_delivery(logger, sink.name, partial(sink.deliver_digest, digest), _as_is)
+            settled = deliveries.settle(digest.date, sink.name, digest.id, error, where)
+            if error is None:
+                report.posted.append(sink.name)
+                if settled is Settled.DELIVERED:
+                    tally.sent[sink.name] += 1
+            else:
+                report.failed[sink.name] = error.kind
+                tally.failed[(sink.name, error.kind)] += 1
+                if settled is Settled.ABANDONED:
+                    tally.abandoned[sink.name] += 1
         tally.emit()
         return report
 
-    def _claim(self, digest: Digest, sink: str, owner: str) -> bool:
-        try:
-            return self._ledger.claim(
-                digest.date, sink, digest.id, owner=owner, now=self._clock(), lease=self._lease_seconds
-            )
-        except AlertStoreError:
-            logger.warning("could not claim the digest's delivery", extra={"date": digest.date, "sink": sink})
-            return False
 
-    def _settle(self, digest: Digest, sink: str, error: DeliveryError | None, owner: str, tally: Tally) -> None:
-        where = {"date": digest.date, "sink": sink}
-        try:
-            if error is None:
-                self._ledger.mark_delivered(digest.date, sink, digest.id, owner=owner, now=self._clock())
-                tally.sent[sink] += 1
-                return
-            tally.failed[(sink, error.kind)] += 1
-            logger.warning("digest not posted; it stays owed", extra={**where, "error_kind": error.kind})
-            if self._ledger.release(digest.date, sink, digest.id, owner=owner, permanent=error.permanent):
-                tally.abandoned[sink] += 1
-                logger.error("digest abandoned: the sink refused it for good, every time", extra=where)
-        except AlertStoreError:
-            logger.error("could not record the digest's delivery; the lease expires and it may be resent", extra=where)
-
-
-def _post(sink: DigestSink, digest: Digest) -> DeliveryError | None:
-    try:
-        return sink.deliver_digest(digest)
-    except Exception:  # a sink's bug must not lose the other sink's delivery
-        logger.exception("sink failed unexpectedly", extra={"sink": sink.name})
-        return DeliveryError("sink failed", kind="internal")
+def _as_is(error: DeliveryError) -> DeliveryError | None:
+    return error

@@ -15,16 +15,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
 
+from endpoint_relay.app.delivery import DeliveryRound, Settled, guarded_delivery
 from endpoint_relay.app.recorder import Owed
-from endpoint_relay.core.alerting import (
-    MAX_PERMANENT_REFUSALS,
-    AlertStore,
-    AlertStoreError,
-    DeliveryError,
-    Notice,
-    Sink,
-)
+from endpoint_relay.core.alerting import AlertStore, DeliveryError, Notice, Sink
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.observability import count, count_by
 
@@ -87,18 +82,12 @@ class NoticeDispatcher:
         if not self._deadline.allows(self.budget_seconds):
             logger.warning("too little time left to deliver; the notices stay owed for the next sweep")
             return Tally()
-        owner = uuid.uuid4().hex
+        deliveries = DeliveryRound(store, uuid.uuid4().hex, self._clock, self._lease_seconds, "notice", logger)
         wanted = [(sink, item.notice) for sink in self._sinks for item in owed if sink.name in item.sinks]
 
         def claim(pair: tuple[Sink, Notice]) -> bool:
             sink, notice = pair
-            try:
-                return store.claim(
-                    notice.endpoint_id, sink.name, notice.id, owner=owner, now=self._clock(), lease=self._lease_seconds
-                )
-            except AlertStoreError:
-                logger.warning("could not claim a delivery", extra={"endpoint_id": notice.endpoint_id})
-                return False
+            return deliveries.claim(notice.endpoint_id, sink.name, notice.id, _where(notice))
 
         won = list(pool.map(claim, wanted)) if pool else [claim(pair) for pair in wanted]
         claimed = [pair for pair, ok in zip(wanted, won, strict=True) if ok]
@@ -110,7 +99,8 @@ class NoticeDispatcher:
         for sink, results in zip(self._sinks, answers, strict=True):
             for notice in by_sink[sink.name]:
                 error = results.get(notice.id, DeliveryError("no answer from sink", kind="internal"))
-                if self._settle(store, sink.name, notice, error, owner):
+                settled = deliveries.settle(notice.endpoint_id, sink.name, notice.id, error, _where(notice))
+                if settled is Settled.ABANDONED:
                     tally.abandoned[sink.name] += 1
                 if error is None:
                     tally.sent[sink.name] += 1
@@ -118,37 +108,13 @@ class NoticeDispatcher:
                     tally.failed[(sink.name, error.kind)] += 1
         return tally
 
-    def _settle(self, store: AlertStore, sink: str, notice: Notice, error: DeliveryError | None, owner: str) -> bool:
-        """Record the outcome; True when the notice was retired for this sink."""
-        where = {"endpoint_id": notice.endpoint_id, "sink": sink, "notice": notice.kind.value}
-        try:
-            if error is None:
-                store.mark_delivered(notice.endpoint_id, sink, notice.id, owner=owner, now=self._clock())
-                return False
-            logger.warning(
-                "notice not delivered; it stays owed",
-                extra={**where, "error_kind": error.kind, "permanent": error.permanent},
-            )
-            if not store.release(notice.endpoint_id, sink, notice.id, owner=owner, permanent=error.permanent):
-                return False
-        except AlertStoreError:
-            logger.error(
-                "could not record a delivery outcome; the lease expires and the notice may be resent",
-                extra={"endpoint_id": notice.endpoint_id, "sink": sink},
-            )
-            return False
-        logger.error(
-            "notice abandoned: the sink refused it for good, every time; fix the sink's configuration",
-            extra={**where, "error_kind": error.kind, "refusals": MAX_PERMANENT_REFUSALS},
-        )
-        return True
+
+def _where(notice: Notice) -> dict[str, object]:
+    return {"endpoint_id": notice.endpoint_id, "notice": notice.kind.value}
 
 
 def _deliver(sink: Sink, notices: list[Notice]) -> dict[str, DeliveryError | None]:
     if not notices:
         return {}
-    try:
-        return sink.deliver(notices)
-    except Exception:  # a sink's bug must not lose the other sink's deliveries
-        logger.exception("sink failed unexpectedly", extra={"sink": sink.name})
-        return dict.fromkeys((n.id for n in notices), DeliveryError("sink failed", kind="internal"))
+    ids = [notice.id for notice in notices]
+    return guarded_delivery(logger, sink.name, partial(sink.deliver, notices), lambda error: dict.fromkeys(ids, error))
