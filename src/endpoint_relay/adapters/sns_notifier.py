@@ -43,21 +43,16 @@ class SnsSink:
     def _publish_batch(self, notices: Sequence[Notice]) -> dict[str, DeliveryError | None]:
         # Batch entry ids only need to be unique within the call.
         entries = {f"n{index}": notice for index, notice in enumerate(notices)}
-        try:
-            response = self._sns().publish_batch(
+        response = _attempt(
+            lambda: self._sns().publish_batch(
                 TopicArn=self._topic_arn,
                 PublishBatchRequestEntries=[
                     _entry(entry_id, notice, self._console_url) for entry_id, notice in entries.items()
                 ],
             )
-        except ClientError as exc:
-            code = aws_clients.error_code(exc)
-            return dict.fromkeys((notice.id for notice in notices), _failed(code, permanent=code in _PERMANENT_CODES))
-        except BotoCoreError as exc:
-            return dict.fromkeys((notice.id for notice in notices), _failed(type(exc).__name__))
-        except DeadlineExceededError:
-            # Not started, so not published: the notices stay owed for the next sweep.
-            return dict.fromkeys((notice.id for notice in notices), _failed("deadline_exceeded"))
+        )
+        if isinstance(response, DeliveryError):
+            return dict.fromkeys((notice.id for notice in notices), response)
         results: dict[str, DeliveryError | None] = {notice.id: None for notice in notices}
         for failure in response.get("Failed", []):
             notice = entries.get(failure.get("Id", ""))
@@ -70,21 +65,29 @@ class SnsSink:
         """The daily digest, as one notification."""
         message = sns_message(digest)
         attributes: Any = {name: _attribute(value) for name, value in message.attributes.items()}
-        try:
-            self._sns().publish(
+        response = _attempt(
+            lambda: self._sns().publish(
                 TopicArn=self._topic_arn,
                 Subject=message.subject,
                 Message=message.message,
                 MessageAttributes=attributes,
             )
-        except ClientError as exc:
-            code = aws_clients.error_code(exc)
-            return _failed(code, permanent=code in _PERMANENT_CODES)
-        except BotoCoreError as exc:
-            return _failed(type(exc).__name__)
-        except DeadlineExceededError:
-            return _failed("deadline_exceeded")
-        return None
+        )
+        return response if isinstance(response, DeliveryError) else None
+
+
+def _attempt[T](publish: Callable[[], T]) -> T | DeliveryError:
+    """``publish``'s response, or the (logged) failure it met instead."""
+    try:
+        return publish()
+    except ClientError as exc:
+        code = aws_clients.error_code(exc)
+        return _failed(code, permanent=code in _PERMANENT_CODES)
+    except BotoCoreError as exc:
+        return _failed(type(exc).__name__)
+    except DeadlineExceededError:
+        # Not started, so not published: it stays owed for the next try.
+        return _failed("deadline_exceeded")
 
 
 def _entry(entry_id: str, notice: Notice, console_url: Callable[[str], str]) -> Any:
