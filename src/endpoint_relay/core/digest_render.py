@@ -10,23 +10,18 @@ characters.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
+from endpoint_relay.core.block_kit import Block, context, field, sections
 from endpoint_relay.core.digest import CostLine, Digest, FiringLine, IdleLine
 from endpoint_relay.core.money import dollars, per_day, per_hour
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, single_line
-from endpoint_relay.core.sns_message import SnsMessage, subject_line
+from endpoint_relay.core.sns_message import SnsMessage, subject_line, whole_lines
 from endpoint_relay.core.v2_mrkdwn import short_state
 
-MAX_SECTION_CHARS = 3000
-MAX_FIELD_CHARS = 2000
-_MAX_DESCRIPTION_CHARS = 3500
 _EMOJI = "\U0001f4b0"
 _SEVERITY_EMOJI = {"critical": ":red_circle:", "warning": ":large_yellow_circle:"}
 THREAD_ID = "endpoint-relay-daily-digest"
-
-Block = dict[str, Any]
 
 
 def title(digest: Digest) -> str:
@@ -100,33 +95,13 @@ def slack_payload(digest: Digest) -> dict[str, Any]:
         {"type": "header", "text": {"type": "plain_text", "text": clip_plain_text(title(digest), 150), "emoji": True}},
         {
             "type": "section",
-            "fields": [_field(label, value) for label, value in overview(digest)],
+            "fields": [field(label, value) for label, value in overview(digest)],
         },
     ]
     for part in lists(digest):
-        blocks.extend(_sections(part))
-    blocks.append(
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"endpoint-relay \u00b7 {digest.generated_at}"}]}
-    )
+        blocks.extend(sections(part))
+    blocks.append(context(f"endpoint-relay \u00b7 {digest.generated_at}"))
     return {"text": clip_mrkdwn(title(digest), 1000), "blocks": blocks}
-
-
-def _field(label: str, value: str) -> Block:
-    return {"type": "mrkdwn", "text": f"*{label}*\n{value}"[:MAX_FIELD_CHARS]}
-
-
-def _sections(lines: Sequence[str]) -> list[Block]:
-    """Whole lines packed into sections of at most 3,000 characters (every line is clipped far shorter)."""
-    sections: list[Block] = []
-    current = ""
-    for line in lines:
-        if current and len(current) + 1 + len(line) > MAX_SECTION_CHARS:
-            sections.append({"type": "section", "text": {"type": "mrkdwn", "text": current}})
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        sections.append({"type": "section", "text": {"type": "mrkdwn", "text": current}})
-    return sections
 
 
 # -- SNS (Amazon Q custom notification) ---------------------------------------------------------------------------
@@ -169,10 +144,4 @@ def _description(digest: Digest) -> str:
     lines = [f"*{label}:* {value}" for label, value in overview(digest)]
     for part in lists(digest):
         lines.extend(part)
-    # Whole lines only, so no entity or code span is cut in half.
-    kept: list[str] = []
-    for line in lines:
-        if sum(len(each) + 1 for each in kept) + len(line) + 2 > _MAX_DESCRIPTION_CHARS:
-            return "\n".join([*kept, "\u2026"])
-        kept.append(line)
-    return "\n".join(kept)
+    return whole_lines(lines)

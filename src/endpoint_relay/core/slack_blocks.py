@@ -8,23 +8,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from endpoint_relay.core.alerting import Notice, NoticeKind
+from endpoint_relay.core.block_kit import MAX_FIELD_CHARS as MAX_FIELD_CHARS
+from endpoint_relay.core.block_kit import MAX_HEADER_CHARS as MAX_HEADER_CHARS
+from endpoint_relay.core.block_kit import MAX_SECTION_CHARS as MAX_SECTION_CHARS
+from endpoint_relay.core.block_kit import Block, context, field, section, sections
 from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn
 from endpoint_relay.core.notice_cost import endpoint_cost
 from endpoint_relay.core.policy import Finding, Severity
 from endpoint_relay.core.v2_mrkdwn import deployment_line, reason_text, short_state
 
 MAX_BLOCKS = 50
-MAX_HEADER_CHARS = 150
-MAX_SECTION_CHARS = 3000
-MAX_FIELD_CHARS = 2000
 MAX_FIELDS = 10
 MAX_FALLBACK_CHARS = 1000
 """The top-level ``text`` is only the notification preview; keep it short."""
 
 
 _SEVERITY_EMOJI = {Severity.CRITICAL: ":red_circle:", Severity.WARNING: ":large_yellow_circle:"}
-
-Block = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -47,17 +46,17 @@ def notice_blocks(notice: Notice, console_url: str) -> list[Block]:
         return _announcement_blocks(notice, console_url)
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": header_text(notice), "emoji": True}},
-        {"type": "section", "fields": [_field(label, value) for label, value in _fields(notice)][:MAX_FIELDS]},
+        {"type": "section", "fields": [field(label, value) for label, value in _fields(notice)][:MAX_FIELDS]},
     ]
     if endpoint.deployments:
-        blocks.extend(_sections(["*Deployments*", *(deployment_line(d) for d in endpoint.deployments)]))
+        blocks.extend(sections(["*Deployments*", *(deployment_line(d) for d in endpoint.deployments)]))
     heading = "*Cleared findings*" if notice.kind is NoticeKind.RESOLVED else "*Findings*"
     lines = [_finding_line(finding) for finding in notice.findings] or ["_none recorded_"]
-    blocks.extend(_sections([heading, *lines]))
+    blocks.extend(sections([heading, *lines]))
     if endpoint.reason:
-        blocks.extend(_sections(["*Why (the endpoint's events)*", *(reason_text(r) for r in endpoint.reason)]))
+        blocks.extend(sections(["*Why (the endpoint's events)*", *(reason_text(r) for r in endpoint.reason)]))
     link = f"<{console_url}|Open {escape_mrkdwn(endpoint.id)} in the Together console>"
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"{link} \u00b7 endpoint-relay"}]})
+    blocks.append(context(f"{link} \u00b7 endpoint-relay"))
     return blocks
 
 
@@ -73,9 +72,9 @@ def _announcement_blocks(notice: Notice, console_url: str) -> list[Block]:
     link = f"<{console_url}|Open {escape_mrkdwn(endpoint_id)} in the Together console>"
     return [
         {"type": "header", "text": {"type": "plain_text", "text": header_text(notice), "emoji": True}},
-        {"type": "section", "fields": [_field(label, value) for label, value in fields]},
-        _section(what),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{link} \u00b7 endpoint-relay"}]},
+        {"type": "section", "fields": [field(label, value) for label, value in fields]},
+        section(what),
+        context(f"{link} \u00b7 endpoint-relay"),
     ]
 
 
@@ -104,11 +103,6 @@ def _identifier(value: str) -> str:
     return code_span(value, 300) if value else "-"
 
 
-def _field(label: str, value: str) -> Block:
-    text = f"*{label}*\n{value}"
-    return {"type": "mrkdwn", "text": text[:MAX_FIELD_CHARS]}
-
-
 def _actual_replicas(notice: Notice) -> str:
     endpoint = notice.endpoint
     if endpoint.min_replicas is None or endpoint.max_replicas is None:
@@ -129,25 +123,6 @@ def _expected_replicas(notice: Notice) -> str:
 def _finding_line(finding: Finding) -> str:
     emoji = _SEVERITY_EMOJI.get(finding.severity, ":white_circle:")
     return f"{emoji} *{finding.severity.value}* \u00b7 {clip_mrkdwn(finding.message, 600)}"
-
-
-def _sections(lines: Sequence[str]) -> list[Block]:
-    """Pack lines into as few sections as fit in Slack's 3000-character section text."""
-    sections: list[Block] = []
-    current = ""
-    for line in lines:
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > MAX_SECTION_CHARS and current:
-            sections.append(_section(current))
-            candidate = line
-        current = candidate[:MAX_SECTION_CHARS]
-    if current:
-        sections.append(_section(current))
-    return sections
-
-
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
 def _slack_date(epoch: float) -> str:

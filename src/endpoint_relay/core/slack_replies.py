@@ -13,11 +13,15 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from endpoint_relay.core.block_kit import MAX_FIELD_CHARS as MAX_FIELD_CHARS
+from endpoint_relay.core.block_kit import MAX_HEADER_CHARS as MAX_HEADER_CHARS
+from endpoint_relay.core.block_kit import MAX_SECTION_CHARS as MAX_SECTION_CHARS
+from endpoint_relay.core.block_kit import context, header, packed_sections, section
 from endpoint_relay.core.cost import v1_spend
 from endpoint_relay.core.cost_words import spend_words, total_words
 from endpoint_relay.core.models import Endpoint
 from endpoint_relay.core.money import per_hour
-from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn
+from endpoint_relay.core.mrkdwn import clip_mrkdwn, code_span, escape_mrkdwn
 from endpoint_relay.core.policy_v2 import candidates, live_weights
 from endpoint_relay.core.prices import FixedPrices, Prices
 from endpoint_relay.core.slack_commands import USAGE, format_duration
@@ -30,10 +34,7 @@ from endpoint_relay.core.v2_notice import DeploymentSnapshot
 Reply = dict[str, Any]
 
 MAX_BLOCKS = 50
-MAX_HEADER_CHARS = 150
-MAX_SECTION_CHARS = 3000
 MAX_FIELDS = 10
-MAX_FIELD_CHARS = 2000
 MAX_FALLBACK_CHARS = 3000
 _MAX_VALUE_CHARS = 300
 """One upstream value (a name, a model, a state) in a field or a line."""
@@ -87,13 +88,6 @@ class SweepReportView(Protocol):
     def notifications_sent(self) -> int: ...
 
 
-# -- escaping -----------------------------------------------------------------------------------------------------
-
-
-def _clip_plain(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 # -- building blocks ----------------------------------------------------------------------------------------------
 
 
@@ -102,23 +96,10 @@ def _reply(fallback: str, blocks: list[dict[str, Any]]) -> Reply:
     return {"response_type": "ephemeral", "text": fallback, "blocks": blocks[:MAX_BLOCKS]}
 
 
-def _header(text: str) -> dict[str, Any]:
-    # plain_text is not parsed for mentions or formatting; entities are escaped anyway, as Slack asks for all text.
-    return {"type": "header", "text": {"type": "plain_text", "text": clip_plain_text(text, MAX_HEADER_CHARS)}}
-
-
-def _section(mrkdwn: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
-
-
 def _fields(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """Label/value pairs; values are mrkdwn, escaped by the caller."""
     fields = [{"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in pairs[:MAX_FIELDS]]
     return {"type": "section", "fields": fields}
-
-
-def _context(mrkdwn: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}
 
 
 def _code(identifier: str) -> str:
@@ -147,22 +128,6 @@ def _finding_line(finding: FindingView) -> str:
     return f"{emoji} *{escape_mrkdwn(severity)}* {clip_mrkdwn(finding.message, MAX_SECTION_CHARS - 40)}"
 
 
-def _packed_sections(lines: Sequence[str], max_sections: int) -> list[dict[str, Any]]:
-    """Lines joined into as few sections as fit; what does not fit is counted, not dropped silently."""
-    packed: list[tuple[str, int]] = []  # (text, how many lines it holds)
-    for raw_line in lines:
-        line = _clip_plain(raw_line, MAX_SECTION_CHARS)
-        if packed and len(packed[-1][0]) + 1 + len(line) <= MAX_SECTION_CHARS:
-            text, count = packed[-1]
-            packed[-1] = (f"{text}\n{line}", count + 1)
-        else:
-            packed.append((line, 1))
-    if len(packed) > max_sections:
-        left_out = sum(count for _, count in packed[max_sections - 1 :])
-        packed = [*packed[: max_sections - 1], (f"…and {left_out} more", left_out)]
-    return [_section(text) for text, _ in packed]
-
-
 # -- replies ------------------------------------------------------------------------------------------------------
 
 
@@ -173,19 +138,19 @@ def help_reply(command: str = "/together", *, unknown: bool = False) -> Reply:
         "An endpoint id is `endpoint-…` (v1), `ep_…` (v2, in the relay's default project) or `proj_…/ep_…` "
         "(v2, in another project the relay serves)."
     )
-    blocks = [_section(f"{intro}Here is what I can do:"), _section("\n".join(lines)), _context(ids)]
+    blocks = [section(f"{intro}Here is what I can do:"), section("\n".join(lines)), context(ids)]
     return _reply(f"{intro}Commands: {', '.join(USAGE)}", blocks)
 
 
 def argument_error_reply(message: str) -> Reply:
     escaped = clip_mrkdwn(message, MAX_FALLBACK_CHARS)
-    hint = _context("Type `help` after the command to see every command.")
-    return _reply(escaped, [_section(f":information_source: {escaped}"), hint])
+    hint = context("Type `help` after the command to see every command.")
+    return _reply(escaped, [section(f":information_source: {escaped}"), hint])
 
 
 def team_refused_reply() -> Reply:
     text = "Sorry, this workspace is not allowed to use this relay. Ask its operators to add it."
-    return _reply(text, [_section(f":no_entry: {text}")])
+    return _reply(text, [section(f":no_entry: {text}")])
 
 
 def mute_refused_reply(*, allow_list_empty: bool = False) -> Reply:
@@ -197,13 +162,13 @@ def mute_refused_reply(*, allow_list_empty: bool = False) -> Reply:
         )
     else:
         text = "Sorry, you are not on the list of people who may mute or unmute endpoints."
-    return _reply(text, [_section(f":no_entry: {text}")])
+    return _reply(text, [section(f":no_entry: {text}")])
 
 
 def acknowledgement_reply(what: str) -> Reply:
     """``what`` is mrkdwn built by the caller (such as a code span holding a validated id)."""
     text = f"Checking {what}… the answer follows in a moment."
-    return _reply(text, [_section(f":hourglass_flowing_sand: {text}")])
+    return _reply(text, [section(f":hourglass_flowing_sand: {text}")])
 
 
 def check_busy_reply(cooldown_seconds: int, endpoint_id: str | None = None) -> Reply:
@@ -213,24 +178,24 @@ def check_busy_reply(cooldown_seconds: int, endpoint_id: str | None = None) -> R
             f"{_code(endpoint_id)} was checked in this workspace in the last {format_duration(cooldown_seconds)}; "
             "its answer went to whoever asked. Try again later, or use `status` for the cached view."
         )
-        return _reply(text, [_section(f":hourglass: {text}")])
+        return _reply(text, [section(f":hourglass: {text}")])
     text = (
         "A check of the watched endpoints is already running in this workspace, or ran in the last "
         f"{format_duration(cooldown_seconds)}; its summary went to whoever asked. "
         "Try again later, or use `status <endpoint-id>` for one endpoint."
     )
-    return _reply(text, [_section(f":hourglass: {text}")])
+    return _reply(text, [section(f":hourglass: {text}")])
 
 
 def failure_reply(message: str) -> Reply:
     """Something went wrong on our side or upstream; ``message`` is caller-safe text."""
     escaped = clip_mrkdwn(message, MAX_FALLBACK_CHARS)
-    return _reply(escaped, [_section(f":x: {escaped}")])
+    return _reply(escaped, [section(f":x: {escaped}")])
 
 
 def not_found_reply(endpoint_id: str) -> Reply:
     text = f"Together does not know endpoint {_code(endpoint_id)}."
-    return _reply(text, [_section(f":grey_question: {text}")])
+    return _reply(text, [section(f":grey_question: {text}")])
 
 
 def status_reply(
@@ -245,7 +210,7 @@ def status_reply(
     autoscaling = endpoint.autoscaling
     replicas = f"{autoscaling.min_replicas} to {autoscaling.max_replicas}" if autoscaling else "unknown"
     blocks: list[dict[str, Any]] = [
-        _header(f"{endpoint.display_name or endpoint.id}: {endpoint.state}"),
+        header(f"{endpoint.display_name or endpoint.id}: {endpoint.state}"),
         _fields(
             [
                 ("Endpoint", _code(endpoint.id)),
@@ -283,7 +248,7 @@ def v2_status_reply(
     state = short_state(primary.state) if primary else "no deployments"
     name = endpoint.name or endpoint.id
     blocks: list[dict[str, Any]] = [
-        _header(f"{name}: {state}"),
+        header(f"{name}: {state}"),
         _fields(
             [
                 ("Endpoint", _code(endpoint.id)),
@@ -294,7 +259,7 @@ def v2_status_reply(
         ),
     ]
     lines = [deployment_line(snapshot) for snapshot in snapshots]
-    blocks.extend(_packed_sections(["*Deployments*", *lines] if lines else ["_No deployments._"], max_sections=10))
+    blocks.extend(packed_sections(["*Deployments*", *lines] if lines else ["_No deployments._"], max_sections=10))
     room = MAX_BLOCKS - len(blocks) - 1
     verdict = _findings_and_age(blocks, findings, room, age_seconds=age_seconds, muted_until=muted_until)
     return _reply(f"{_code(endpoint.id)}: {_text(state)}, {len(every)} deployment(s), {verdict}", blocks)
@@ -310,28 +275,28 @@ def _findings_and_age(
 ) -> str:
     """Append a status reply's findings (in at most ``room`` sections) and how old its data is; return the verdict."""
     if findings:
-        blocks.extend(_packed_sections([_finding_line(finding) for finding in findings], max_sections=room))
+        blocks.extend(packed_sections([_finding_line(finding) for finding in findings], max_sections=room))
     else:
-        blocks.append(_section(":white_check_mark: No findings: this endpoint meets the policy."))
-    context = f"Data from Together, {age_seconds}s old."
+        blocks.append(section(":white_check_mark: No findings: this endpoint meets the policy."))
+    age = f"Data from Together, {age_seconds}s old."
     if muted_until is not None:
-        context += f" :zzz: Notifications muted until {_date(muted_until)}."
-    blocks.append(_context(context))
+        age += f" :zzz: Notifications muted until {_date(muted_until)}."
+    blocks.append(context(age))
     return f"{len(findings)} finding(s)" if findings else "no findings"
 
 
 def mute_reply(endpoint_id: str, until_epoch: float, duration_seconds: int) -> Reply:
     text = f"Muted {_code(endpoint_id)} for {format_duration(duration_seconds)}."
-    section = (
+    body = (
         f":zzz: Notifications for {_code(endpoint_id)} are muted for {format_duration(duration_seconds)}, "
         f"until {_date(until_epoch)}. Sweeps still check it."
     )
-    return _reply(text, [_section(section)])
+    return _reply(text, [section(body)])
 
 
 def unmute_reply(endpoint_id: str) -> Reply:
     text = f"Unmuted {_code(endpoint_id)}."
-    return _reply(text, [_section(f":bell: Notifications for {_code(endpoint_id)} are back on.")])
+    return _reply(text, [section(f":bell: Notifications for {_code(endpoint_id)} are back on.")])
 
 
 def check_summary_reply(report: SweepReportView) -> Reply:
@@ -349,11 +314,11 @@ def check_summary_reply(report: SweepReportView) -> Reply:
     ordered = failed + with_findings + [check for check in checks if not check.error and not check.findings]
     lines = [_check_line(check) for check in ordered]
     lines += [f":hourglass: {_code(endpoint_id)} not reached in time" for endpoint_id in report.skipped]
-    blocks = [_header("Endpoint check"), _section(summary)]
+    blocks = [header("Endpoint check"), section(summary)]
     if lines:
-        blocks.extend(_packed_sections(lines, max_sections=MAX_BLOCKS - len(blocks)))
+        blocks.extend(packed_sections(lines, max_sections=MAX_BLOCKS - len(blocks)))
     else:
-        blocks.append(_section("No endpoints are being watched."))
+        blocks.append(section("No endpoints are being watched."))
     fallback = f"{len(checks)} checked, {len(with_findings)} with findings, {len(failed)} could not be read"
     return _reply(fallback, blocks)
 

@@ -10,32 +10,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from endpoint_relay.core.block_kit import context, header, packed_sections, section
 from endpoint_relay.core.cost import Spend
 from endpoint_relay.core.fleet import Fleet, FleetLine
 from endpoint_relay.core.money import per_day, per_hour
-from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn
+from endpoint_relay.core.mrkdwn import clip_mrkdwn, code_span, escape_mrkdwn
 from endpoint_relay.core.v2_mrkdwn import short_state
 
 Reply = dict[str, Any]
 
 MAX_LINES = 60
 """Lines shown in the message: at most ~400 characters each, they pack into well under 50 sections."""
-MAX_SECTION_CHARS = 3000
-MAX_HEADER_CHARS = 150
 FLEET_ROUTE = "GET /relay/fleet"
 _ALERT_EMOJI = {"firing": ":red_circle:", "muted": ":zzz:", "ok": ":white_check_mark:", "unknown": ":grey_question:"}
 
 
 def spend_reply(fleet: Fleet) -> Reply:
     shown, rest = fleet.lines[:MAX_LINES], fleet.lines[MAX_LINES:]
-    blocks: list[dict[str, Any]] = [_header("Fleet spend")]
+    blocks: list[dict[str, Any]] = [header("Fleet spend")]
     if not fleet.lines:
-        blocks.append(_section("No deployment holds replicas right now."))
-    blocks.extend(_section(text) for text in _packed([_line(line) for line in shown]))
+        blocks.append(section("No deployment holds replicas right now."))
+    # Each line is far shorter than a section and MAX_LINES lines never need more sections: none is cut or counted.
+    blocks.extend(packed_sections([_line(line) for line in shown], max_sections=MAX_LINES))
     if rest:
         rest_cents = sum(line.spend.now_cents or 0 for line in rest)
         blocks.append(
-            _context(f"…and {len(rest)} more, {per_hour(rest_cents)} together: the whole list is at `{FLEET_ROUTE}`.")
+            context(f"…and {len(rest)} more, {per_hour(rest_cents)} together: the whole list is at `{FLEET_ROUTE}`.")
         )
     notes = []
     if fleet.unpriced:
@@ -44,9 +44,9 @@ def spend_reply(fleet: Fleet) -> Reply:
         names = ", ".join(code_span(source, 100) for source in fleet.unreadable[:10])
         notes.append(f"could not be read, so not counted: {names}")
     if notes:
-        blocks.append(_context(":warning: " + "; ".join(notes) + "."))
+        blocks.append(context(":warning: " + "; ".join(notes) + "."))
     total = f"{per_hour(fleet.cents_per_hour)} · {per_day(fleet.cents_per_hour)}"
-    blocks.append(_section(f"*Total:* {total} across {len(fleet.lines)} line(s)"))
+    blocks.append(section(f"*Total:* {total} across {len(fleet.lines)} line(s)"))
     fallback = f"Fleet spend: {total} across {len(fleet.lines)} line(s)"
     return {"response_type": "ephemeral", "text": fallback, "blocks": blocks}
 
@@ -69,25 +69,3 @@ def _money(spend: Spend) -> str:
     if spend.now_cents is None:  # the hardware id is upstream text: a code span, copied back exactly
         return f"*price unknown* ({code_span(spend.hardware or 'no hardware named', 100)})"
     return f"*{spend.text()}*"
-
-
-def _packed(lines: list[str]) -> list[str]:
-    texts: list[str] = []
-    for line in lines:
-        if texts and len(texts[-1]) + 1 + len(line) <= MAX_SECTION_CHARS:
-            texts[-1] += "\n" + line
-        else:
-            texts.append(line[:MAX_SECTION_CHARS])
-    return texts
-
-
-def _header(text: str) -> dict[str, Any]:
-    return {"type": "header", "text": {"type": "plain_text", "text": clip_plain_text(text, MAX_HEADER_CHARS)}}
-
-
-def _section(mrkdwn: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn}}
-
-
-def _context(mrkdwn: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn}]}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,7 @@ from endpoint_relay.core.v2_mrkdwn import deployment_line, reason_text, short_st
 MAX_SUBJECT_CHARS = 99
 """SNS: "Subjects must be UTF-8 text with no line breaks or control characters, and less than 100 characters long"."""
 _MAX_TITLE_CHARS = 250
-_MAX_DESCRIPTION_CHARS = 3500
+MAX_DESCRIPTION_CHARS = 3500
 _MAX_SUMMARY_CHARS = 250
 _SPACES = re.compile(r"\s+")
 
@@ -155,10 +156,17 @@ def _description(notice: Notice) -> str:
         *(["*Deployments*"] if endpoint.deployments else []),
         *(f"\u2022 {deployment_line(d)}" for d in endpoint.deployments),
     ]
-    # Whole lines only, so no entity or code span is cut in half.
-    kept = [lines[0]]
-    for line in lines[1:]:
-        if sum(len(each) + 1 for each in kept) + len(line) + 2 > _MAX_DESCRIPTION_CHARS:
+    return whole_lines(lines)
+
+
+def whole_lines(lines: Sequence[str]) -> str:
+    """Lines joined within :data:`MAX_DESCRIPTION_CHARS`, then an ellipsis if some are left out.
+
+    Whole lines only, so no entity or code span is cut in half.
+    """
+    kept: list[str] = []
+    for line in lines:
+        if sum(len(each) + 1 for each in kept) + len(line) + 2 > MAX_DESCRIPTION_CHARS:
             return "\n".join([*kept, "\u2026"])
         kept.append(line)
     return "\n".join(kept)
