@@ -15,10 +15,8 @@ from typing import Any
 
 from endpoint_relay.core.fleet import Fleet, FleetLine
 from endpoint_relay.core.money import HOURS_PER_DAY
-from endpoint_relay.core.policy import Finding, highest_severity
+from endpoint_relay.core.policy import Finding, FindingKind, highest_severity
 
-IDLE_SPEND = "idle_spend"
-"""The kind of the idle finding (``FindingKind.IDLE_SPEND``)."""
 TOP_LINES = 5
 MAX_IDLE_LINES = 20
 MAX_FIRING_LINES = 30
@@ -112,7 +110,8 @@ class Digest:
         if not is_digest_date(date):
             raise ValueError("a digest's date is YYYY-MM-DD")
         open_alerts = {alert.key: alert for alert in alerts}
-        idle = [_idle_line(line, open_alerts.get(line.key)) for line in fleet.lines if IDLE_SPEND in line.findings]
+        idling = [line for line in fleet.lines if FindingKind.IDLE_SPEND in line.findings]
+        idle = [_idle_line(line, open_alerts.get(line.key)) for line in idling]
         firing = sorted((_firing_line(alert) for alert in open_alerts.values()), key=_firing_order)
         return cls(
             date=date,
@@ -175,7 +174,7 @@ def _idle_line(line: FleetLine, alert: OpenAlert | None) -> IdleLine:
 def _idle_message(line: FleetLine, alert: OpenAlert | None) -> str | None:
     if alert is None:
         return None
-    idle = [finding for finding in alert.findings if finding.kind == IDLE_SPEND]
+    idle = [finding for finding in alert.findings if finding.kind == FindingKind.IDLE_SPEND]
     # The finding about this deployment; a v1 endpoint's (or an older one's) names no subject.
     about = [finding for finding in idle if finding.subject == line.deployment_id] or [
         finding for finding in idle if finding.subject is None
@@ -185,7 +184,7 @@ def _idle_message(line: FleetLine, alert: OpenAlert | None) -> str | None:
 
 def _firing_line(alert: OpenAlert) -> FiringLine:
     severity = highest_severity(alert.findings)
-    first = _most_severe(alert.findings)
+    first = next((finding for finding in alert.findings if finding.severity == severity), None)
     more = len(alert.findings) - 1
     summary = (first.message if first else "firing") + (f" (+{more} more)" if more > 0 else "")
     return FiringLine(
@@ -195,11 +194,6 @@ def _firing_line(alert: OpenAlert) -> FiringLine:
         summary=summary,
         muted=alert.muted,
     )
-
-
-def _most_severe(findings: tuple[Finding, ...]) -> Finding | None:
-    severity = highest_severity(findings)
-    return next((finding for finding in findings if finding.severity == severity), None)
 
 
 def _firing_order(line: FiringLine) -> tuple[bool, int, str]:
