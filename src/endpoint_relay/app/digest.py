@@ -21,13 +21,9 @@ from endpoint_relay.app.dispatcher import Tally
 from endpoint_relay.core.alerting import AlertStoreError, DeliveryError
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.digest import Digest, OpenAlert
-from endpoint_relay.core.fleet import Fleet
+from endpoint_relay.core.fleet import FleetSource
 
 logger = logging.getLogger(__name__)
-
-
-class FleetSource(Protocol):
-    def fleet(self) -> Fleet: ...
 
 
 class OpenAlerts(Protocol):

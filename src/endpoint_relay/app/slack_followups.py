@@ -12,7 +12,7 @@ from endpoint_relay.app.sweep import SweepRunner
 from endpoint_relay.core import slack_replies
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.errors import RelayError
-from endpoint_relay.core.fleet import Fleet
+from endpoint_relay.core.fleet import FleetSource
 from endpoint_relay.core.slack_followup import AnswerRefusedError, FollowUp
 from endpoint_relay.observability import count
 
@@ -25,10 +25,6 @@ class AnswerPoster(Protocol):
     def post(self, response_url: str, reply: slack_replies.Reply) -> None:
         """Post the answer; raise AnswerRefusedError or another exception when it did not arrive."""
         ...
-
-
-class FleetSource(Protocol):
-    def fleet(self) -> Fleet: ...
 
 
 @dataclass(kw_only=True, slots=True, eq=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from endpoint_relay.core.cost import Spend
 from endpoint_relay.core.money import HOURS_PER_DAY
@@ -101,3 +101,9 @@ class Fleet:
             "unreadableSources": list(self.unreadable),
             "data": [line.to_dict() for line in self.lines],
         }
+
+
+class FleetSource(Protocol):
+    """Where the spend reply and the digest read the fleet from (the fleet view, or a test's fixed fleet)."""
+
+    def fleet(self) -> Fleet: ...

@@ -16,7 +16,8 @@ with collector_paused():  # see entrypoints/collector.py: the imports of every c
     from endpoint_relay.wiring.sweep import SweepGraph, build_sweep
 
 if TYPE_CHECKING:
-    from endpoint_relay.app.digest import DailyDigest, FleetSource
+    from endpoint_relay.app.digest import DailyDigest
+    from endpoint_relay.core.fleet import FleetSource
 
 RESERVE_MS = 2_000
 """Kept back so the sweep records its outcome and flushes metrics before the function timeout."""

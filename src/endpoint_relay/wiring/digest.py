@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from endpoint_relay.adapters.digest_ledger import DynamoDigestLedger
 from endpoint_relay.adapters.open_alerts import DynamoOpenAlerts
-from endpoint_relay.app.digest import DailyDigest, DigestSink, FleetSource
+from endpoint_relay.app.digest import DailyDigest, DigestSink
+from endpoint_relay.core.fleet import Fleet, FleetSource
 from endpoint_relay.wiring.common import Shared
-
-if TYPE_CHECKING:
-    from endpoint_relay.core.fleet import Fleet
 
 
 class _FleetOnDemand(NamedTuple):
