@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, auto
 from typing import Protocol
 
 from endpoint_relay.core.alerting import MAX_PERMANENT_REFUSALS, AlertStoreError, DeliveryError
@@ -28,11 +28,13 @@ class DeliveryStore(Protocol):
 
 
 class Settled(Enum):
-    DELIVERED = "delivered"
-    OWED = "owed"
-    ABANDONED = "abandoned"
+    """How a claimed delivery ended (compared by identity: the values mean nothing)."""
+
+    DELIVERED = auto()
+    OWED = auto()
+    ABANDONED = auto()
     """Refused for good once too often: retired for this sink."""
-    UNRECORDED = "unrecorded"
+    UNRECORDED = auto()
     """The store failed; the lease expires and the item may be resent."""
 
 

@@ -47,6 +47,17 @@ class _Catalogue:
     lock: threading.Lock
     failed_at: float | None = None
 
+    @classmethod
+    def of(cls, key: str, body: Callable[[str], str], read: Callable[[Any], PriceBook]) -> _Catalogue:
+        """The catalogue ``body(api_key)`` fetches, cached under ``key`` and read by ``read``."""
+        resource = Resource(
+            key=key,
+            fetch=lambda api_key: _fetched(body(api_key), read),
+            parse=lambda cached: _book(cached, read)[1],
+            not_found=_no_catalogue,
+        )
+        return cls(resource, threading.Lock())
+
 
 class CataloguePrices:
     """:class:`~endpoint_relay.core.prices.Prices` read from the v2 catalogue and the v1 hardware list."""
@@ -54,24 +65,8 @@ class CataloguePrices:
     def __init__(self, lookups: LookupService, source: CatalogueSource, *, clock: Callable[[], float] = time.monotonic):
         self._lookups = lookups
         self._clock = clock
-        self._v2 = _Catalogue(
-            Resource(
-                key=V2_KEY,
-                fetch=lambda api_key: _fetched(source.instance_types_body(api_key), PriceBook.from_v2_catalogue),
-                parse=lambda body: _book(body, PriceBook.from_v2_catalogue)[1],
-                not_found=_no_catalogue,
-            ),
-            threading.Lock(),
-        )
-        self._v1 = _Catalogue(
-            Resource(
-                key=V1_KEY,
-                fetch=lambda api_key: _fetched(source.list_v1_hardware(api_key), PriceBook.from_v1_hardware),
-                parse=lambda body: _book(body, PriceBook.from_v1_hardware)[1],
-                not_found=_no_catalogue,
-            ),
-            threading.Lock(),
-        )
+        self._v2 = _Catalogue.of(V2_KEY, source.instance_types_body, PriceBook.from_v2_catalogue)
+        self._v1 = _Catalogue.of(V1_KEY, source.list_v1_hardware, PriceBook.from_v1_hardware)
         self._reported: set[tuple[bool, str]] = set()
         self._reported_lock = threading.Lock()
 
