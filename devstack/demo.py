@@ -29,6 +29,7 @@ from devstack.events import http_event
 from devstack.local_lambda import FUNCTION_NAMES, WORKER, function_for
 from devstack.slack_receiver import ReceivedMessage
 from devstack.stack import DevStack, StackOptions
+from devstack.together_sim import TogetherSimulator
 from devstack.v2_seed import V2_DEGRADED_ID, V2_FAILED_ID, V2_FIRING_IDS, V2_HEALTHY_ID, V2_PROVISIONING_ID
 
 WIDTH = 100
@@ -396,11 +397,16 @@ class Demo:
         response: dict[str, Any] = self.invoke(event)
         return response
 
+    def v2_simulator(self) -> tuple[str, TogetherSimulator]:
+        """The default project and the simulator its v2 endpoints live in; without them the step is skipped."""
+        project, sim = self.stack.options.default_project_id, self.stack.together
+        if project is None or sim is None:
+            raise StepSkippedError("no v2 project: the demo's v2 endpoints live in the simulator's default project")
+        return project, sim
+
     def v2_lookup(self) -> None:
         self.out.section("6. v2 lookup, as the SDK 3.x's client.endpoints.retrieve makes it")
-        project = self.stack.options.default_project_id
-        if project is None or self.stack.together is None:
-            raise StepSkippedError("no v2 project: the demo's v2 endpoints live in the simulator's default project")
+        project, _ = self.v2_simulator()
         self.out.say(
             f"Together(base_url=<relay>, api_key=<relay token>, project_id={project!r})"
             f".endpoints.retrieve({V2_HEALTHY_ID!r}) sends:",
@@ -440,9 +446,7 @@ class Demo:
 
     def v2_notices(self) -> None:
         self.out.section("8. v2 notices: lookups of the v2 endpoints, then the scheduled sweep of everything")
-        project = self.stack.options.default_project_id
-        if project is None or self.stack.together is None:
-            raise StepSkippedError("no v2 project: the demo's v2 endpoints live in the simulator's default project")
+        project, _ = self.v2_simulator()
         self.out.say("a lookup of each v2 endpoint the policy finds something wrong with (lookups evaluate it too):", 2)
         for endpoint_id in V2_FIRING_IDS:
             response = self._relay_get(f"/v2/projects/{project}/endpoints/{endpoint_id}")

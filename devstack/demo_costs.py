@@ -31,13 +31,10 @@ def seed(sim_v2: TogetherV2) -> SeededV2:
 
 
 def run(demo: Demo) -> None:
-    from devstack.demo import DemoStepError, StepSkippedError
+    from devstack.demo import DemoStepError
 
     demo.out.section("9. Cost: a FAILED deployment that still holds replicas, priced from Together's catalogue")
-    project = demo.stack.options.default_project_id
-    sim = demo.stack.together
-    if project is None or sim is None:
-        raise StepSkippedError("no v2 project: the demo's v2 endpoints live in the simulator's default project")
+    project, sim = demo.v2_simulator()
     [deployment] = seed(sim.v2).deployments
     demo.out.say(
         f"seeded {COSTLY_ID}: deployment {deployment['id']} FAILED with 3 ready replicas of {INSTANCE_TYPE},"

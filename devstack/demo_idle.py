@@ -18,13 +18,10 @@ if TYPE_CHECKING:
 
 
 def run(demo: Demo) -> None:
-    from devstack.demo import DemoStepError, StepSkippedError
+    from devstack.demo import DemoStepError
 
     demo.out.section("Idle spend: a READY deployment nobody calls (sweeps only, analytics at most every window/4)")
-    project = demo.stack.options.default_project_id
-    together = demo.stack.together
-    if project is None or together is None:
-        raise StepSkippedError("no v2 project: the idle endpoint lives in the simulator's default project")
+    project, together = demo.v2_simulator()
     seeded = idle_v2_endpoint()
     together.v2.put_endpoint(seeded.endpoint, seeded.deployments)
     [deployment] = seeded.deployments
