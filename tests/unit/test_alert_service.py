@@ -40,6 +40,8 @@ from tests.unit.alerting_fakes import MemoryAlertStore, RecordingSink
 EP = "endpoint-d23901de-ef8f-44bf-b3e7-de9c1ca8f2d7"
 OTHER = "endpoint-0a1b2c3d"
 HOUR = 3600.0
+AWS_CALL_SECONDS = 6.0
+"""One AWS call's worst case, as aws_clients reckons it; every store call first needs it left (boto3's hook)."""
 
 
 class World:
@@ -79,7 +81,13 @@ class Alerting:
         )
         deadline = Deadline(clock=world.clock)
         dispatcher = NoticeDispatcher(
-            store=alert_store, sinks=sinks, clock=world.clock, deadline=deadline, lease_seconds=60, budget_seconds=15
+            store=alert_store,
+            sinks=sinks,
+            clock=world.clock,
+            deadline=deadline,
+            lease_seconds=60,
+            budget_seconds=15,
+            settle_seconds=AWS_CALL_SECONDS,
         )
         sweeps = SweepRunner(
             lookups=lookups,
@@ -400,6 +408,90 @@ def test_with_too_little_time_left_delivery_waits_for_the_next_sweep(world: Worl
     # The next sweep with time to spare checks and delivers, once
     service.sweep([EP], remaining_ms=28_000)
     assert world.slack.kinds() == world.sns.kinds() == ["firing"]
+
+
+class DeadlineBoundStore(MemoryAlertStore):
+    """The alert table as DynamoDB serves it: a call is refused, not started, when its worst case no longer fits."""
+
+    deadline = Deadline()
+    clock: FakeClock | None = None
+    record_seconds = 0.0
+    """How long recording a delivery's outcome takes (a slow table)."""
+
+    def claim(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float, lease: float) -> bool:
+        self.deadline.require(AWS_CALL_SECONDS, "dynamodb.UpdateItem")
+        return super().claim(endpoint_id, sink, notice_id, owner=owner, now=now, lease=lease)
+
+    def mark_delivered(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, now: float) -> None:
+        self.deadline.require(AWS_CALL_SECONDS, "dynamodb.UpdateItem")
+        if self.clock is not None:
+            self.clock.advance(self.record_seconds)
+        super().mark_delivered(endpoint_id, sink, notice_id, owner=owner, now=now)
+
+    def release(self, endpoint_id: str, sink: str, notice_id: str, *, owner: str, permanent: bool = False) -> bool:
+        self.deadline.require(AWS_CALL_SECONDS, "dynamodb.UpdateItem")
+        return super().release(endpoint_id, sink, notice_id, owner=owner, permanent=permanent)
+
+
+class PacedSlack(RecordingSink):
+    """Slack taking ``seconds`` of the world's clock per message (one notice each), as the webhook client does:
+    a post that no longer fits the deadline is not started, and it and the rest stay owed."""
+
+    def __init__(self, clock: FakeClock, seconds: float) -> None:
+        super().__init__("slack")
+        self.clock, self.seconds, self.deadline = clock, seconds, Deadline()
+
+    def deliver(self, notices: Sequence[Notice]) -> dict[str, DeliveryError | None]:
+        results: dict[str, DeliveryError | None] = {}
+        for notice in notices:
+            if not self.deadline.allows(self.seconds):
+                results[notice.id] = DeliveryError("too little time left to post to Slack", kind="deadline_exceeded")
+                continue
+            self.clock.advance(self.seconds)
+            self.delivered.append(notice)
+            results[notice.id] = None
+        return results
+
+
+def test_a_slow_slack_in_a_burst_leaves_the_time_to_record_what_was_delivered(world: World) -> None:
+    # Given four endpoints failing at once, Slack taking 4 s per message (rate limited in a burst), and DynamoDB
+    # refusing any call whose worst case no longer fits: 15 s are kept for delivery, 6 s of them to record it
+    targets = [f"endpoint-{index}" for index in range(4)]
+    for target in targets:
+        world.upstream.put(target, state="ERROR")
+    world.store = DeadlineBoundStore()
+    world.slack = PacedSlack(world.clock, 4.0)
+    service = world.service()
+    world.store.deadline = world.slack.deadline = service.deadline
+    # When a sweep runs with just the time for its checks and the delivery reserve
+    report = service.sweep(targets, remaining_ms=20_000)
+    # Then it completes: Slack took what fit beside the recording, SNS took all four, and all of it is recorded
+    assert len(report.checks) == 4
+    assert len(world.slack.kinds()) == 3 and world.sns.kinds() == ["firing"] * 4
+    # And once every lease has ended, the next sweeps bring Slack the rest and repeat nothing to either sink
+    world.clock.advance(61)
+    service.sweep(targets, remaining_ms=20_000)
+    service.sweep(targets, remaining_ms=20_000)
+    assert sorted(n.endpoint_id for n in world.slack.delivered) == targets
+    assert world.sns.kinds() == ["firing"] * 4
+
+
+def test_a_slow_alert_table_while_recording_deliveries_does_not_fail_the_sweep(world: World) -> None:
+    # Given four endpoints failing at once, and an alert table taking 3 s per write once the notices are out
+    targets = [f"endpoint-{index}" for index in range(4)]
+    for target in targets:
+        world.upstream.put(target, state="ERROR")
+    store = world.store = DeadlineBoundStore()
+    service = world.service()
+    store.deadline, store.clock, store.record_seconds = service.deadline, world.clock, 3.0
+    # When a sweep has time for five of its eight records
+    report = service.sweep(targets, remaining_ms=20_000)
+    # Then it still reports what it checked and sent; the deliveries it could not record stay claimed until
+    # their leases end (they may be sent again then, never lost)
+    assert len(report.checks) == 4 and report.notifications_sent == 8
+    assert world.slack.kinds() == world.sns.kinds() == ["firing"] * 4
+    unrecorded = [(t, sink) for t in targets for sink in sorted(store.load(t).due)]  # type: ignore[union-attr]
+    assert len(unrecorded) == 3
 
 
 # --- alert state read in batches before the checks -------------------------------------------------------------------

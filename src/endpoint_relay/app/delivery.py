@@ -2,8 +2,8 @@
 
 A conditional claim in the store decides who delivers an item to a sink, for a lease. A delivered item
 is marked so; a failed one is given back and stays owed; one the sink refuses for good is retired for
-that sink at the ``MAX_PERMANENT_REFUSALS``-th refusal, loudly. A store failure while settling leaves
-the lease to expire: the item may be resent, never lost.
+that sink at the ``MAX_PERMANENT_REFUSALS``-th refusal, loudly. A store failure while settling (or a store
+call the deadline no longer fits) leaves the lease to expire: the item may be resent, never lost.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from enum import Enum, auto
 from typing import Protocol
 
 from endpoint_relay.core.alerting import MAX_PERMANENT_REFUSALS, AlertStoreError, DeliveryError
+from endpoint_relay.core.errors import DeadlineExceededError
 
 
 class DeliveryStore(Protocol):
@@ -35,7 +36,7 @@ class Settled(Enum):
     ABANDONED = auto()
     """Refused for good once too often: retired for this sink."""
     UNRECORDED = auto()
-    """The store failed; the lease expires and the item may be resent."""
+    """The store failed, or had no time left; the lease expires and the item may be resent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ class DeliveryRound:
         """Take the right to deliver; False when not owed, taken, or the store failed (it stays owed)."""
         try:
             return self.store.claim(key, sink, item_id, owner=self.owner, now=self.clock(), lease=self.lease_seconds)
-        except AlertStoreError:
+        except (AlertStoreError, DeadlineExceededError):
             self.log.warning("could not claim the %s's delivery", self.item, extra={**where, "sink": sink})
             return False
 
@@ -73,7 +74,7 @@ class DeliveryRound:
             )
             if not self.store.release(key, sink, item_id, owner=self.owner, permanent=error.permanent):
                 return Settled.OWED
-        except AlertStoreError:
+        except (AlertStoreError, DeadlineExceededError):
             self.log.error(
                 "could not record the %s's delivery outcome; the lease expires and it may be resent",
                 self.item,

@@ -61,6 +61,7 @@ class NoticeDispatcher:
         deadline: Deadline,
         lease_seconds: float,
         budget_seconds: float,
+        settle_seconds: float = 0.0,
     ) -> None:
         self._store = store
         self._sinks = tuple(sinks)
@@ -70,6 +71,9 @@ class NoticeDispatcher:
         """How long a claimed delivery is reserved; longer than the slowest delivery attempt."""
         self.budget_seconds = budget_seconds
         """What one round of deliveries may take at worst; less than this left, and the notices stay owed."""
+        self._settle_seconds = settle_seconds
+        """Kept back from the sinks to record what they did (part of the budget): a sink posting several messages
+        must not leave the deliveries it made unrecorded, to be made again once their leases end."""
 
     @property
     def sink_names(self) -> frozenset[str]:
@@ -92,9 +96,10 @@ class NoticeDispatcher:
         won = list(pool.map(claim, wanted)) if pool else [claim(pair) for pair in wanted]
         claimed = [pair for pair, ok in zip(wanted, won, strict=True) if ok]
         by_sink = {sink.name: [notice for s, notice in claimed if s is sink] for sink in self._sinks}
-        answers = list(pool.map(lambda s: _deliver(s, by_sink[s.name]), self._sinks)) if pool else None
-        if answers is None:
-            answers = [_deliver(sink, by_sink[sink.name]) for sink in self._sinks]
+        with self._deadline.reserving(self._settle_seconds):
+            answers = list(pool.map(lambda s: _deliver(s, by_sink[s.name]), self._sinks)) if pool else None
+            if answers is None:
+                answers = [_deliver(sink, by_sink[sink.name]) for sink in self._sinks]
         tally = Tally()
         for sink, results in zip(self._sinks, answers, strict=True):
             for notice in by_sink[sink.name]:

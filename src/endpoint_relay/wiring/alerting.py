@@ -106,6 +106,7 @@ def _dispatcher(
         lease_seconds=max(60.0, 2 * delivery_seconds),
         # Deliver, then record the outcome: both must fit, or the notices stay owed.
         budget_seconds=delivery_seconds + aws_clients.worst_case_seconds() if sinks else 0.0,
+        settle_seconds=aws_clients.worst_case_seconds(),
     )
 
 
