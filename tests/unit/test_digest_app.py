@@ -136,3 +136,23 @@ def test_a_sink_that_raises_does_not_stop_the_other() -> None:
     report = _digest(ledger, Broken(), sns).run(DATE)  # type: ignore[arg-type]
     assert report.failed == {"slack": "internal"} and report.posted == ["sns"]
     assert ledger.due[DATE] == {"slack"}
+
+
+def test_a_sweep_left_with_too_little_time_leaves_the_owed_digest_for_the_next_one() -> None:
+    # Given Slack still owes today's digest, and a ledger refusing any read whose worst case no longer fits
+    class DeadlineBoundLedger(MemoryLedger):
+        deadline = Deadline()
+
+        def load(self, date: str) -> _Owed | None:
+            self.deadline.require(6.0, "dynamodb.GetItem")  # as boto3's before-call hook does
+            return super().load(date)
+
+    ledger, slack = DeadlineBoundLedger(), FakeSink("slack", failures=[DeliveryError("500", kind="server_error")])
+    digest = _digest(ledger, slack)
+    digest.run(DATE)
+    # When a sweep that used its time up to the last 3 s retries what is owed
+    ledger.deadline.arm(3_000)
+    # Then it posts nothing and fails nothing; the next sweep with time posts it
+    assert digest.retry_owed([DATE]) == []
+    ledger.deadline.disarm()
+    assert [report.posted for report in digest.retry_owed([DATE])] == [["slack"]]

@@ -21,6 +21,7 @@ from endpoint_relay.app.dispatcher import Tally
 from endpoint_relay.core.alerting import AlertStoreError, DeliveryError
 from endpoint_relay.core.deadline import Deadline
 from endpoint_relay.core.digest import Digest, OpenAlert
+from endpoint_relay.core.errors import DeadlineExceededError
 from endpoint_relay.core.fleet import FleetSource
 
 logger = logging.getLogger(__name__)
@@ -112,7 +113,8 @@ class DailyDigest:
         for date in dates:
             try:
                 owed = self._ledger.load(date)
-            except AlertStoreError:
+            except (AlertStoreError, DeadlineExceededError):
+                # After a sweep that used its time up: the next sweep reads it, rather than this one failing.
                 logger.warning("could not read an owed digest", extra={"date": date})
                 continue
             if owed is not None and owed.due & {sink.name for sink in self._sinks}:
