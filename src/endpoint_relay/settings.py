@@ -93,7 +93,7 @@ class UpstreamSettings(NamedTuple):
     """Longest Retry-After the client sleeps for; a longer one is surfaced to the caller instead."""
     max_response_bytes: Annotated[
         int, env("UPSTREAM_MAX_RESPONSE_BYTES", parse.int_between(1_024, 10 * 1024 * 1024))
-    ] = 256 * 1024
+    ] = 1024 * 1024
     backoff_factor: float = 0.2
     """Not a variable; tests set 0 so retries do not sleep."""
 

@@ -29,6 +29,7 @@ import pytest
 from devstack.aws import aws_client, put_secret
 from devstack.slack_receiver import ScriptedReply, SlackReceiver
 from devstack.together_sim import Fault, TogetherSimulator, make_endpoint
+from endpoint_relay.settings import UpstreamSettings
 from tests.integration.alerting_support import AlertingHarness
 from tests.integration.aws_faults import AwsFault, AwsFaultProxy
 from tests.leakcheck import COLLECTOR
@@ -219,7 +220,9 @@ class Row:
 DYNAMODB = {"AWS_ENDPOINT_URL_DYNAMODB": FAULTS_URL}
 SECRETS_MANAGER = {"AWS_ENDPOINT_URL_SECRETS_MANAGER": FAULTS_URL}
 SNS = {"AWS_ENDPOINT_URL_SNS": FAULTS_URL}
-OVERSIZED = json.dumps({**make_endpoint(EP, state="ERROR"), "padding": "x" * 300_000}).encode()
+OVERSIZED = json.dumps(
+    {**make_endpoint(EP, state="ERROR"), "padding": "x" * UpstreamSettings().max_response_bytes}
+).encode()
 
 # fmt: off
 MATRIX = [

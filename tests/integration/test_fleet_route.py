@@ -9,7 +9,10 @@ import pytest
 
 from devstack.together_sim import Fault, TogetherSimulator, make_endpoint
 from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
+from endpoint_relay.app.v2_listing import page_size
+from endpoint_relay.settings import UpstreamSettings
 from tests.integration.conftest import Relay, relay_serving
+from tests.integration.test_v2_routes import put_endpoint_with_history
 
 PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
 SECOND = "proj_7Tp1Xc9Lq4Nz2Wd6Rk8Ym"
@@ -111,6 +114,24 @@ def test_an_unreadable_project_is_named_and_the_rest_still_answers(
     fleet = json.loads(response["body"])
     assert fleet["unreadableSources"] == [PROJECT]
     assert {line["key"] for line in fleet["data"]} == {f"{SECOND}/{READY_EP}", V1_ID}
+
+
+def test_a_full_page_of_endpoints_with_ten_deployments_each_is_read(
+    fleet_relay: Relay, together: TogetherSimulator
+) -> None:
+    # Given a project with more endpoints than one of the relay's list pages holds, each embedding its
+    # 10 newest deployment summaries (each one READY with a replica)
+    endpoints = page_size(UpstreamSettings().max_response_bytes) + 1
+    for index in range(endpoints):
+        put_endpoint_with_history(together, PROJECT, index)
+
+    response = fleet_relay.get("/relay/fleet")
+
+    # Then every page fits the relay's response cap: the project is read, all of it
+    assert response["statusCode"] == 200, response["body"]
+    fleet = json.loads(response["body"])
+    assert fleet["unreadableSources"] == []
+    assert len({line["key"] for line in fleet["data"] if line["key"].startswith(PROJECT)}) == endpoints + 1
 
 
 def test_the_alert_column_comes_from_the_alert_table(

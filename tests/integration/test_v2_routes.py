@@ -119,6 +119,29 @@ def test_the_list_pages_through_the_relay_to_the_last_page(v2: Relay, together: 
     assert ids == ["ep_page0", "ep_page1", "ep_page2", "ep_page3", EP]
 
 
+def put_endpoint_with_history(together: TogetherSimulator, project_id: str, index: int) -> None:
+    """An endpoint as large as Together documents it: its 10 newest deployment summaries, ids of the spec's length."""
+    endpoint_id = f"ep_8Hq2mZk4TnR7vXw1L{index:04d}"
+    deployments = [
+        make_v2_deployment(f"dep_5Jm2Qx8Rt4Wn7Ky1Vb{index:04d}{n}", endpoint_id=endpoint_id, project_id=project_id)
+        for n in range(10)
+    ]
+    together.v2.put_endpoint(make_v2_endpoint(endpoint_id, project_id=project_id, deployments=deployments), deployments)
+
+
+def test_the_sdks_default_page_passes_through_when_endpoints_embed_ten_deployments(
+    v2: Relay, together: TogetherSimulator
+) -> None:
+    # Given a project of endpoints that each embed their 10 newest deployment summaries (about 6 KB each)
+    for index in range(50):
+        put_endpoint_with_history(together, PROJECT, index)
+    # When a caller lists it as the SDK's auto-paging list does (no limit: Together's default page of 50)
+    response = _get(v2, BASE)
+    # Then it gets Together's page as sent
+    assert response["statusCode"] == 200, response["body"]
+    assert response["body"] == _direct(together, v2, f"/projects/{PROJECT}/endpoints")
+
+
 def test_event_filters_are_passed_on(v2: Relay) -> None:
     page = json.loads(_get(v2, f"{BASE}/{EP}/events", "minLevel=LEVEL_WARN&limit=5")["body"])
     assert [event["message"] for event in page["data"]] == ["replica unhealthy"]

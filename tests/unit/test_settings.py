@@ -174,7 +174,7 @@ class TestUpstream(VariableTable):
     def test_defaults_match_the_documented_behaviour(self) -> None:
         settings = _settings()
         assert settings.upstream.base_url == "https://api.together.ai/v1"
-        assert settings.upstream.max_response_bytes == 256 * 1024
+        assert settings.upstream.max_response_bytes == 1024 * 1024
 
     def test_upstream_defaults_are_the_class_defaults_and_fit_the_budget(self) -> None:
         settings = _settings()

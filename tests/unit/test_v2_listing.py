@@ -35,7 +35,7 @@ class Pages:
 
 
 def test_page_size_fits_the_response_cap() -> None:
-    assert page_size(256 * 1024) == 102
+    assert page_size(1024 * 1024) == 102
     assert page_size(1_024) == 1
     assert list_calls(1_000, 102) == 10 and list_calls(0, 102) == 1
 

@@ -24,14 +24,15 @@ from endpoint_relay.core.v2_request import ENDPOINTS_MAX_LIMIT, endpoint_request
 
 logger = logging.getLogger(__name__)
 
-ENDPOINT_BYTES = 2_560
-"""Room for one listed endpoint: with its 10 newest deployment summaries it serialises to about 2 KiB."""
+ENDPOINT_BYTES = 10_240
+"""Room for one listed endpoint: with its 10 newest deployment summaries and ids of the spec's length it serialises
+to about 6 KiB; the rest is for longer names and model paths."""
 MAX_PAGES = 1_000
 """Pages of one project a sweep follows at most (a cursor that never ends must not hold the sweep)."""
 
 
 def page_size(max_response_bytes: int) -> int:
-    """The largest page that still fits the relay's response cap: 102 at the default 256 KiB.
+    """The largest page that still fits the relay's response cap: 102 at the default 1 MiB.
 
     A page over the cap is refused whole, so the size is what the cap allows with room per endpoint, not the
     largest ``limit`` Together takes.
