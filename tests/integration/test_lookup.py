@@ -190,6 +190,21 @@ def test_key_rejected_even_after_refresh_is_502(relay: Relay, together: Together
     assert relay.together_api_key not in response["body"]
 
 
+@pytest.mark.parametrize("retired", [403, 410])
+def test_a_retired_v1_api_is_502_v1_retired_without_a_secret_refresh(
+    relay: Relay, together: TogetherSimulator, retired: int
+) -> None:
+    # Given Together has switched v1 off (403 endpoints_v1_create_access_disabled, or 410)
+    together.put(make_endpoint(ENDPOINT_ID))
+    together.v1_retired = retired
+    response = relay.get(PATH)
+    # Then the caller (and the operator's log) learns that v1 is gone, not that the key is bad,
+    # and the lookup neither re-reads the secret nor asks Together twice
+    assert response["statusCode"] == 502
+    assert _error(response)["code"] == "upstream_v1_retired"
+    assert (together.call_count(), relay.secret_fetches) == (1, 1)
+
+
 @pytest.mark.parametrize(
     "authorization",
     [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Bearer wrong-token", "bearer  "],

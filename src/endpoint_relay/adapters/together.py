@@ -52,12 +52,17 @@ class Refusals(NamedTuple):
 
     not_found: Callable[[], NotFoundError]
     explains_bad_request: bool = False
-    tells_retirement: bool = False
-    """A refusal may mean the API is gone (the v1 list): 404, 410 or a 403 saying so raise V1RetiredError."""
+    retired_statuses: frozenset[int] = frozenset()
+    """Statuses that may mean the API is gone (v1): each raises V1RetiredError (a 403 only when its code says so)."""
 
 
-_V1_REFUSALS = Refusals(not_found=lambda: EndpointNotFoundError("endpoint not found", param="endpointId"))
-_V1_LIST_REFUSALS = Refusals(not_found=_V1_REFUSALS.not_found, tells_retirement=True)
+_V1_RETIRED_STATUSES = frozenset({403, 410})
+# A 404 for one endpoint is that endpoint's; for the list, it is the API's.
+_V1_REFUSALS = Refusals(
+    not_found=lambda: EndpointNotFoundError("endpoint not found", param="endpointId"),
+    retired_statuses=_V1_RETIRED_STATUSES,
+)
+_V1_LIST_REFUSALS = Refusals(not_found=_V1_REFUSALS.not_found, retired_statuses=_V1_RETIRED_STATUSES | {404})
 _HARDWARE_REFUSALS = Refusals(not_found=lambda: NotFoundError("Together has no hardware list", param=None))
 V1_RETIRED_CODE = "endpoints_v1_create_access_disabled"
 """The code of Together's 403 once an organisation's v1 endpoint access is switched off."""
@@ -175,7 +180,7 @@ class TogetherClient(TogetherV2Reads):
             from endpoint_relay.core.v2_errors import bad_request
 
             raise bad_request(self._read_capped(response))
-        if refusals.tells_retirement and status in (403, 404, 410):
+        if status in refusals.retired_statuses:
             retired = status != 403 or _error_code(self._read_capped(response)) == V1_RETIRED_CODE
             if retired:
                 raise V1RetiredError(f"Together's v1 endpoint API answered {status}: it is retired")
