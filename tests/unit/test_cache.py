@@ -189,6 +189,28 @@ def test_a_newer_or_equally_new_fetch_replaces_the_entry() -> None:
     assert cache.get("endpoint-a") is newer_404
 
 
+def test_full_size_pages_are_evicted_before_their_bodies_outgrow_the_function() -> None:
+    # Given a cache filled with list pages as large as the response cap allows (1 MiB each)
+    cache = LocalCache()
+    page = "x" * (1024 * 1024)
+    for index in range(100):
+        cache.put(f"page-{index}", _positive(body=page))
+    # Then it holds at most 32 MiB of bodies, the most recently put ones
+    assert len(cache) == 32
+    assert cache.get("page-99") is not None and cache.get("page-68") is not None and cache.get("page-67") is None
+
+
+def test_the_body_bound_counts_a_replaced_entry_once_and_a_remembered_404_as_nothing() -> None:
+    cache = LocalCache(max_body_chars=10)
+    cache.put("endpoint-a", _positive(T0, body="12345"))
+    cache.put("endpoint-a", _positive(T0 + 1, body="123456"))
+    cache.put("endpoint-b", _negative(T0))
+    cache.put("endpoint-c", _positive(T0, body="1234"))
+    assert len(cache) == 3
+    cache.put("endpoint-d", _positive(T0, body="1"))
+    assert cache.get("endpoint-a") is None and len(cache) == 3
+
+
 def test_clear_empties_the_store() -> None:
     cache = LocalCache()
     cache.put("endpoint-a", _positive())

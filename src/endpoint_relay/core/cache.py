@@ -68,12 +68,20 @@ class CachePolicy(NamedTuple):
         return max(0, math.floor(self.ttl(entry) - self.age(entry, now)))
 
 
-class LocalCache:
-    """Bounded LRU store, safe to share between the sweep's worker threads."""
+MAX_BODY_CHARS = 32 * 1024 * 1024
+"""What the bodies one container keeps may add up to. With its parsed model an entry holds about 2.6 times its body
+(measured on a v2 list page), so about 85 MB. A list page may be as large as the 1 MiB response cap: a bound on the
+count alone would let 2,048 of them outgrow the function's 512 MB."""
 
-    def __init__(self, max_entries: int = 2048) -> None:
+
+class LocalCache:
+    """LRU store bounded in entries and in body size, safe to share between the sweep's worker threads."""
+
+    def __init__(self, max_entries: int = 2048, max_body_chars: int = MAX_BODY_CHARS) -> None:
         self._entries: OrderedDict[str, CacheEntry[Any]] = OrderedDict()
         self._max_entries = max_entries
+        self._max_body_chars = max_body_chars
+        self._body_chars = 0
         self._lock = threading.Lock()
 
     def get(self, key: str) -> CacheEntry[Any] | None:
@@ -89,14 +97,21 @@ class LocalCache:
             # Never let a slower, older fetch overwrite a newer one.
             if current is not None and current.fetched_at > entry.fetched_at:
                 return
+            self._body_chars += _size(entry) - (_size(current) if current is not None else 0)
             self._entries[key] = entry
             self._entries.move_to_end(key)
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+            while len(self._entries) > self._max_entries or self._body_chars > self._max_body_chars:
+                _, evicted = self._entries.popitem(last=False)
+                self._body_chars -= _size(evicted)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._body_chars = 0
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _size(entry: CacheEntry[Any]) -> int:
+    return len(entry.body) if entry.body is not None else 0
