@@ -20,6 +20,7 @@ from devstack.events import http_event
 from devstack.local_lambda import API, SWEEP, WORKER, LocalLambda, function_for, reset_entrypoints
 from devstack.slack_receiver import SlackReceiver
 from devstack.together_sim import TogetherSimulator
+from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
 from endpoint_relay.adapters import aws_clients
 from endpoint_relay.adapters.lambda_invoker import AsyncInvoker
 from endpoint_relay.core.slack_signature import SlackSignatureVerifier
@@ -304,3 +305,13 @@ def muting(
     """Slack commands and alerting on one relay: the secret holds both the signing secret and the webhook URL."""
     slack: SlackHarness = request.getfixturevalue("slack")
     return slack, request.getfixturevalue("alerting")
+
+
+def put_endpoint_with_history(together: TogetherSimulator, project_id: str, index: int) -> None:
+    """An endpoint as large as Together documents it: its 10 newest deployment summaries, ids of the spec's length."""
+    endpoint_id = f"ep_8Hq2mZk4TnR7vXw1L{index:04d}"
+    deployments = [
+        make_v2_deployment(f"dep_5Jm2Qx8Rt4Wn7Ky1Vb{index:04d}{n}", endpoint_id=endpoint_id, project_id=project_id)
+        for n in range(10)
+    ]
+    together.v2.put_endpoint(make_v2_endpoint(endpoint_id, project_id=project_id, deployments=deployments), deployments)

@@ -11,8 +11,7 @@ from devstack.together_sim import Fault, TogetherSimulator, make_endpoint
 from devstack.together_v2_docs import make_v2_deployment, make_v2_endpoint
 from endpoint_relay.app.v2_listing import page_size
 from endpoint_relay.settings import UpstreamSettings
-from tests.integration.conftest import Relay, relay_serving
-from tests.integration.test_v2_routes import put_endpoint_with_history
+from tests.integration.conftest import Relay, put_endpoint_with_history, relay_serving
 
 PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
 SECOND = "proj_7Tp1Xc9Lq4Nz2Wd6Rk8Ym"

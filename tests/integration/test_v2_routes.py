@@ -21,7 +21,7 @@ from endpoint_relay.routes.lookup_http import CallerAuth
 from endpoint_relay.routes.v2 import v2_router
 from endpoint_relay.settings import Settings
 from endpoint_relay.wiring.api import build_api
-from tests.integration.conftest import Relay, relay_serving
+from tests.integration.conftest import Relay, put_endpoint_with_history, relay_serving
 
 PROJECT = "proj_3Fv7QpN2sK8wYd5Rb1Tm"
 SECOND = "proj_7Tp1Xc9Lq4Nz2Wd6Rk8Ym"
@@ -117,16 +117,6 @@ def test_the_list_pages_through_the_relay_to_the_last_page(v2: Relay, together: 
             break
         after = f"&after={page['next_cursor']}"
     assert ids == ["ep_page0", "ep_page1", "ep_page2", "ep_page3", EP]
-
-
-def put_endpoint_with_history(together: TogetherSimulator, project_id: str, index: int) -> None:
-    """An endpoint as large as Together documents it: its 10 newest deployment summaries, ids of the spec's length."""
-    endpoint_id = f"ep_8Hq2mZk4TnR7vXw1L{index:04d}"
-    deployments = [
-        make_v2_deployment(f"dep_5Jm2Qx8Rt4Wn7Ky1Vb{index:04d}{n}", endpoint_id=endpoint_id, project_id=project_id)
-        for n in range(10)
-    ]
-    together.v2.put_endpoint(make_v2_endpoint(endpoint_id, project_id=project_id, deployments=deployments), deployments)
 
 
 def test_the_sdks_default_page_passes_through_when_endpoints_embed_ten_deployments(
