@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from endpoint_relay.core.policy import Expectations, ExpectedState, FindingKind, PolicyDocument, PolicyError, Severity
 from endpoint_relay.core.policy_v2 import evaluate_v2, tracked_state, watched
-from endpoint_relay.core.v2_models import KNOWN_DEPLOYMENT_STATES
+from endpoint_relay.core.v2_models import KNOWN_DEPLOYMENT_STATES, Deployment
 from tests.fakes import T0
 from tests.unit.v2_builders import (
     DEGRADED,
@@ -189,6 +189,24 @@ def test_running_expected_but_nothing_ready_carries_traffic() -> None:
     assert _kinds(findings) == [(FindingKind.NOT_RUNNING, "critical", None)]
     # And a live READY deployment satisfies it
     assert evaluate_v2(endpoint(deployment()), None, running, state_since=T0, now=T0 + 99 * MINUTE) == ()
+
+
+def test_running_is_not_judged_when_the_live_deployment_is_older_than_the_ten_embedded() -> None:
+    # Given a live deployment that ten newer (stopped) experiments pushed out of the embedded summaries
+    experiments = [
+        deployment(f"dep_exp{day}", STOPPED, ready=0, low=0, high=0, created_at=f"2023-11-{day:02d}T00:00:00Z")
+        for day in range(12, 2, -1)
+    ]
+    subject = endpoint(*experiments, split={"dep_prod": 100})
+    assert len(subject.deployments) == 10 and "dep_prod" not in {d.id for d in subject.deployments}
+    # Then nothing says it does not serve: no "not running" however long it lasts
+    running = Expectations(expected_state=ExpectedState.RUNNING)
+    assert evaluate_v2(subject, None, running, state_since=T0, now=T0 + 600 * MINUTE) == ()
+    # But once the full list shows it stopped, it is judged
+    prod = Deployment.from_dict(deployment("dep_prod", STOPPED, ready=0, low=0, high=0))
+    every = [*subject.deployments, prod]
+    findings = evaluate_v2(subject, every, running, state_since=T0, now=T0 + 600 * MINUTE)
+    assert _kinds(findings) == [(FindingKind.NOT_RUNNING, "critical", None)]
 
 
 def test_stopped_expected_but_replicas_ready_is_the_forgotten_endpoint() -> None:

@@ -263,6 +263,8 @@ def _desired_state_findings(
     live = live_weights(endpoint, deployments)
     if any(deployment.id in live and deployment.state in SERVING_STATES for deployment in deployments):
         return []
+    if not live.keys() <= {deployment.id for deployment in deployments}:
+        return []  # a live deployment older than the 10 embedded ones is not seen: it may well be serving
     if elapsed is None or elapsed <= expected.under_replicated_after_minutes:
         return []  # a restart or a rollout's switch-over is given the grace period
     return [
