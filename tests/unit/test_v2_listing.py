@@ -59,3 +59,25 @@ def test_a_listing_without_lookups_lists_the_same_endpoints_and_remembers_none()
     listed = V2Listing(pages, FakeSecrets(), None, ["proj_a"], size=100)()
     assert len(pages.calls) == 3 and len(listed) == 250
     assert listed["proj_a/ep_n0042"].endpoint.id == "ep_n0042"
+
+
+class CyclingPages:
+    """A cursor that comes back after another one (``a`` -> ``b`` -> ``a`` ...): the listing never ends by itself."""
+
+    def __init__(self) -> None:
+        self.calls: list[str | None] = []
+
+    def list_v2_endpoints_page(
+        self, project_id: str, api_key: str, *, after: str | None = None, limit: int | None = None
+    ) -> tuple[str, Page[Endpoint]]:
+        self.calls.append(after)
+        index = len(self.calls) % 2
+        body = json.dumps({"data": [_endpoint(index)], "next_cursor": "b" if after == "a" else "a"})
+        return body, Page.from_dict(json.loads(body), Endpoint.from_dict)
+
+
+def test_a_cursor_seen_before_ends_the_listing_instead_of_costing_a_thousand_calls() -> None:
+    pages = CyclingPages()
+    listed = V2Listing(pages, FakeSecrets(), None, ["proj_a"], size=100)()
+    assert pages.calls == [None, "a", "b"]
+    assert sorted(listed) == ["proj_a/ep_n0000", "proj_a/ep_n0001"]

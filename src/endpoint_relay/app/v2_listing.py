@@ -79,12 +79,15 @@ class V2Listing:
         listed: dict[str, Listed] = {}
         for project_id in self._projects:
             after: str | None = None
+            seen: set[str] = set()
             for _ in range(MAX_PAGES):
                 body, page = self._page(project_id, after)
                 self._keep(project_id, body, page, listed)
-                if page.next_cursor is None or page.next_cursor == after:
+                # A cursor seen before would list the same pages again, round and round.
+                if page.next_cursor is None or page.next_cursor in seen:
                     break
                 after = page.next_cursor
+                seen.add(after)
             else:
                 logger.warning("v2 endpoint list cut short", extra={"project_id": project_id, "pages": MAX_PAGES})
         return listed
