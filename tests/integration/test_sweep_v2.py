@@ -5,6 +5,7 @@ Counts, not timings: upstream calls are the simulator's own call counts.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from datetime import UTC, datetime
@@ -132,3 +133,46 @@ def test_a_rejected_key_on_the_v1_list_is_still_an_auth_failure(together: Togeth
     client = TogetherClient(UpstreamSettings(base_url=together.base_url, backoff_factor=0.0))
     with pytest.raises(UpstreamAuthError):
         client.list_endpoint_ids("not-a-key")
+
+
+@pytest.mark.parametrize("experiments", [10, 9])
+def test_a_live_deployment_older_than_the_ten_embedded_raises_no_not_running_alarm(
+    alerting_env: dict[str, str], request: pytest.FixtureRequest, together: TogetherSimulator, experiments: int
+) -> None:
+    # Given production expected running, served by its oldest deployment, with newer stopped experiments
+    alerting_env["TOGETHER_PROJECT_ID"] = PROJECT
+    alerting_env["POLICY_JSON"] = json.dumps({"defaults": {"expected_state": "running", "min_replicas": 0}})
+    harness: AlertingHarness = request.getfixturevalue("alerting")
+    endpoint_id = "ep_sweep0000"
+    # The control: production among the embedded ones, and stopped
+    state = "DEPLOYMENT_STATE_READY" if experiments == 10 else "DEPLOYMENT_STATE_STOPPED"
+    prod = make_v2_deployment(
+        "dep_prod", endpoint_id=endpoint_id, project_id=PROJECT, state=state, created_at="2026-01-01T00:00:00Z"
+    )
+    stopped = [
+        make_v2_deployment(
+            f"dep_exp{n}",
+            endpoint_id=endpoint_id,
+            project_id=PROJECT,
+            state="DEPLOYMENT_STATE_STOPPED",
+            min_replicas=0,
+            max_replicas=0,
+            created_at=f"2026-02-{n + 1:02d}T00:00:00Z",
+        )
+        for n in range(experiments)
+    ]
+    every = [prod, *stopped]
+    split = [{"deploymentId": "dep_prod", "weight": 1}]
+    together.v2.put_endpoint(
+        make_v2_endpoint(endpoint_id, project_id=PROJECT, deployments=every, traffic_split=split), every
+    )
+    # When two sweeps run beyond the running grace
+    harness.sweep()
+    harness.clock.advance(11 * 60)
+    report = harness.sweep()
+    # Then an unseen live deployment is not judged; a seen, stopped one is
+    assert report["failed"] == []
+    if experiments == 10:
+        assert harness.slack_alerts() == []
+    else:
+        assert "should be running" in json.dumps(harness.slack_alerts())
