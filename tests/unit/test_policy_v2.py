@@ -207,6 +207,10 @@ def test_running_is_not_judged_when_the_live_deployment_is_older_than_the_ten_em
     every = [*subject.deployments, prod]
     findings = evaluate_v2(subject, every, running, state_since=T0, now=T0 + 600 * MINUTE)
     assert _kinds(findings) == [(FindingKind.NOT_RUNNING, "critical", None)]
+    # And with fewer than ten embedded, the list is whole: a split naming no listed deployment routes nowhere
+    dangling = endpoint(*experiments[:9], split={"dep_prod": 100})
+    findings = evaluate_v2(dangling, None, running, state_since=T0, now=T0 + 600 * MINUTE)
+    assert _kinds(findings) == [(FindingKind.NOT_RUNNING, "critical", None)]
 
 
 def test_stopped_expected_but_replicas_ready_is_the_forgotten_endpoint() -> None:

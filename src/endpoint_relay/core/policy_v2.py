@@ -41,6 +41,8 @@ from endpoint_relay.core.policy import (
 )
 from endpoint_relay.core.v2_models import Deployment, DeploymentState, Endpoint, TrafficMode
 
+EMBEDDED_DEPLOYMENTS = 10
+"""An endpoint embeds summaries of at most its 10 newest deployments; with 10, older ones may exist unseen."""
 RECENT_SECONDS = 24 * 3600.0
 """A deployment created this recently is watched even when no traffic reaches it."""
 _MAX_SHOWN = 200
@@ -102,7 +104,8 @@ def evaluate_v2(
     live_since = [by_id[key].since for key in live if key in by_id]
     since = max(live_since) if live_since else state_since
     elapsed = None if since is None else (now - since) / 60.0
-    findings += _desired_state_findings(endpoint, every, expected, elapsed)
+    complete = deployments is not None or len(endpoint.deployments) < EMBEDDED_DEPLOYMENTS
+    findings += _desired_state_findings(endpoint, every, expected, elapsed, complete=complete)
     order = {severity: index for index, severity in enumerate(SEVERITY_ORDER)}
     findings.sort(key=lambda finding: (order[finding.severity], finding.kind, finding.subject or ""))
     return tuple(findings)
@@ -243,7 +246,12 @@ def _replica_findings(deployment: Deployment, expected: Expectations) -> list[Fi
 
 
 def _desired_state_findings(
-    endpoint: Endpoint, deployments: Sequence[Deployment], expected: Expectations, elapsed: float | None
+    endpoint: Endpoint,
+    deployments: Sequence[Deployment],
+    expected: Expectations,
+    elapsed: float | None,
+    *,
+    complete: bool,
 ) -> list[Finding]:
     if expected.expected_state is ExpectedState.STOPPED:
         ready = sum(deployment.ready_replicas or 0 for deployment in deployments)
@@ -263,7 +271,7 @@ def _desired_state_findings(
     live = live_weights(endpoint, deployments)
     if any(deployment.id in live and deployment.state in SERVING_STATES for deployment in deployments):
         return []
-    if not live.keys() <= {deployment.id for deployment in deployments}:
+    if not complete and not live.keys() <= {deployment.id for deployment in deployments}:
         return []  # a live deployment older than the 10 embedded ones is not seen: it may well be serving
     if elapsed is None or elapsed <= expected.under_replicated_after_minutes:
         return []  # a restart or a rollout's switch-over is given the grace period
