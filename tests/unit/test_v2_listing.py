@@ -81,3 +81,18 @@ def test_a_cursor_seen_before_ends_the_listing_instead_of_costing_a_thousand_cal
     listed = V2Listing(pages, FakeSecrets(), None, ["proj_a"], size=100)()
     assert pages.calls == [None, "a", "b"]
     assert sorted(listed) == ["proj_a/ep_n0000", "proj_a/ep_n0001"]
+
+
+class GappedPages:
+    """An empty page that still carries a cursor, then the endpoints."""
+
+    def list_v2_endpoints_page(
+        self, project_id: str, api_key: str, *, after: str | None = None, limit: int | None = None
+    ) -> tuple[str, Page[Endpoint]]:
+        document = {"data": [], "next_cursor": "more"} if after is None else {"data": [_endpoint(1)]}
+        return json.dumps(document), Page.from_dict(document, Endpoint.from_dict)
+
+
+def test_an_empty_page_with_a_cursor_is_followed() -> None:
+    listed = V2Listing(GappedPages(), FakeSecrets(), None, ["proj_a"], size=100)()
+    assert list(listed) == ["proj_a/ep_n0001"]
