@@ -39,10 +39,14 @@ from endpoint_relay.core.policy import (
     new_finding,
     utc_text,
 )
-from endpoint_relay.core.v2_models import Deployment, DeploymentState, Endpoint, TrafficMode
+from endpoint_relay.core.v2_models import (
+    MAX_EMBEDDED_DEPLOYMENTS,
+    Deployment,
+    DeploymentState,
+    Endpoint,
+    TrafficMode,
+)
 
-EMBEDDED_DEPLOYMENTS = 10
-"""An endpoint embeds summaries of at most its 10 newest deployments; with 10, older ones may exist unseen."""
 RECENT_SECONDS = 24 * 3600.0
 """A deployment created this recently is watched even when no traffic reaches it."""
 _MAX_SHOWN = 200
@@ -104,7 +108,8 @@ def evaluate_v2(
     live_since = [by_id[key].since for key in live if key in by_id]
     since = max(live_since) if live_since else state_since
     elapsed = None if since is None else (now - since) / 60.0
-    complete = deployments is not None or len(endpoint.deployments) < EMBEDDED_DEPLOYMENTS
+    # With a full set of embedded summaries, older deployments may exist unseen.
+    complete = deployments is not None or len(endpoint.deployments) < MAX_EMBEDDED_DEPLOYMENTS
     findings += _desired_state_findings(endpoint, every, expected, elapsed, complete=complete)
     order = {severity: index for index, severity in enumerate(SEVERITY_ORDER)}
     findings.sort(key=lambda finding: (order[finding.severity], finding.kind, finding.subject or ""))

@@ -226,6 +226,10 @@ class TrafficSplitEntry(_JsonObject):
     """Non-negative and finite; 0 takes the deployment out of the live split."""
 
 
+MAX_EMBEDDED_DEPLOYMENTS = 10
+"""An endpoint embeds summaries of at most its 10 newest deployments (documented); the list endpoint has them all."""
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint(_JsonObject):
     """A v2 endpoint with its traffic split and (at most the 10 newest) deployment summaries."""

@@ -13,10 +13,10 @@ from typing import Any
 
 from endpoint_relay.core.cost import Spend
 from endpoint_relay.core.replica_bounds import replica_bounds
-from endpoint_relay.core.v2_models import Deployment, Event, EventLevel
+from endpoint_relay.core.v2_models import MAX_EMBEDDED_DEPLOYMENTS, Deployment, Event, EventLevel
 
-MAX_DEPLOYMENTS_SHOWN = 10
-"""An endpoint embeds at most its 10 newest deployments; a notice names no more."""
+MAX_DEPLOYMENTS_SHOWN = MAX_EMBEDDED_DEPLOYMENTS
+"""A notice names no more deployments than an endpoint embeds."""
 MAX_REASONS = 3
 _MAX_MESSAGE_CHARS = 500
 _REASON_LEVELS = frozenset({EventLevel.WARN, EventLevel.ERROR})
