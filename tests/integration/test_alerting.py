@@ -274,6 +274,19 @@ def test_a_hostile_display_name_reaches_slack_and_sns_escaped(
     assert "<!channel>" not in envelope["Message"] and "*bold*" not in envelope["Message"]
 
 
+def test_half_an_emoji_in_one_name_silences_neither_that_endpoint_nor_the_others(
+    alerting: AlertingHarness, together: TogetherSimulator
+) -> None:
+    # Upstream JSON may carry "\ud83d" (half an emoji); it parses to a lone surrogate that UTF-8 cannot encode.
+    together.put(make_endpoint(EP, state="ERROR", display_name="Chat \ud83d support"))
+    together.put(make_endpoint(OTHER, state="ERROR", display_name="Search"))
+    alerting.sweep(EP, OTHER)
+    (payload,) = alerting.slack_payloads()  # both notices, packed into one message
+    slack_text = json.dumps(payload, ensure_ascii=False)
+    assert "Chat \ufffd support" in slack_text and "Search" in slack_text
+    assert len(alerting.sns_notifications()) == 2
+
+
 def test_the_sns_notification_is_an_amazon_q_custom_notification(
     alerting: AlertingHarness, together: TogetherSimulator
 ) -> None:

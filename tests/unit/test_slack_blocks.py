@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from endpoint_relay.core.alerting import EndpointSnapshot, Notice, NoticeKind
-from endpoint_relay.core.mrkdwn import clip_mrkdwn, escape_mrkdwn
+from endpoint_relay.core.mrkdwn import clip_mrkdwn, clip_plain_text, code_span, escape_mrkdwn, single_line
 from endpoint_relay.core.policy import Finding, Severity
 from endpoint_relay.core.slack_blocks import (
     MAX_BLOCKS,
@@ -201,6 +201,26 @@ def test_clip_never_exceeds_its_limit_or_breaks_an_entity(text: str, limit: int)
     for position, char in enumerate(fitted):
         if char == "&":
             assert fitted[position:].startswith(("&amp;", "&lt;", "&gt;"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(st.sampled_from("a_1 &<>*`\n\u00e9\U0001f600\ud83d\udc00")), limit=st.integers(1, 300))
+def test_escaped_text_is_always_utf_8_even_with_half_a_surrogate_pair(text: str, limit: int) -> None:
+    # JSON's "\ud83d" (half an emoji) parses to a lone surrogate, which no UTF-8 body can carry.
+    for escaped in (clip_mrkdwn(text, limit), clip_plain_text(text, limit), code_span(text, limit)):
+        escaped.encode("utf-8")
+    escape_mrkdwn(text).encode("utf-8")
+    single_line(text).encode("utf-8")
+
+
+def test_a_name_holding_half_an_emoji_still_renders_a_message_slack_can_be_sent() -> None:
+    notice = replace(
+        _notice(display_name="Chat \ud83d support"),
+        findings=(Finding("state_failed", Severity.CRITICAL, "state \udc00 ERROR"),),
+    )
+    (message,) = render_messages([notice], _console)
+    body = json.dumps(message.payload, ensure_ascii=False).encode("utf-8")
+    assert "Chat \ufffd support".encode() in body and "state \ufffd ERROR".encode() in body
 
 
 def test_a_mute_announcement_says_who_which_endpoint_and_until_when_in_utc() -> None:

@@ -132,6 +132,14 @@ def _utf16_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def test_a_name_holding_half_an_emoji_still_makes_a_notification_sns_can_take() -> None:
+    # JSON's "\ud83d" (half an emoji) parses to a lone surrogate; botocore must encode the message as UTF-8.
+    message = build(_notice(display_name="Chat \ud83d support"), CONSOLE)
+    message.message.encode("utf-8")
+    message.subject.encode("utf-8")
+    assert "Chat \ufffd support" in json.loads(message.message)["content"]["title"]
+
+
 def test_a_mute_announcement_is_a_custom_notification_naming_who_and_until_when() -> None:
     notice = Notice.mute_change("endpoint-0001-abcd", 1_800_007_200.0, actor="slack:T0:U0ONCALL1", now=1_800_000_000.0)
     message = build(notice, "https://console.example/endpoint-0001-abcd")

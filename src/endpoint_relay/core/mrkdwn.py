@@ -4,7 +4,8 @@ Display names, models, states and error messages come from upstream and are
 hostile: ``<!channel>`` must not ping anyone and ``*bold*`` must not format.
 Slack's mrkdwn has no escape character, so ``&``, ``<`` and ``>`` become
 entities and control characters become spaces (a value cannot forge lines of
-its own). Formatting characters in prose are fenced with zero-width spaces
+its own); half a surrogate pair (JSON's ``"\\ud83d"``), which no UTF-8 body can carry,
+becomes U+FFFD. Formatting characters in prose are fenced with zero-width spaces
 (the text still reads the same), but identifiers go in code spans instead,
 where Slack formats nothing: a fence there would be copied along with the id.
 Alert notices, SNS notifications and slash-command replies all escape through
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 ELLIPSIS = "\u2026"
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _ZERO_WIDTH_SPACE = "\u200b"
+_REPLACEMENT = "\ufffd"
 _FORMATTING = frozenset("*_~`")
 # A word of free text; one with an underscore inside is an identifier (min_replicas, 2x_nvidia_h100_80gb).
 _WORD = re.compile(r"[A-Za-z0-9](?:[\w.:/-]*[A-Za-z0-9])?", re.ASCII)
@@ -36,8 +38,8 @@ def escape_plain_text(text: str) -> str:
 
 
 def single_line(text: str) -> str:
-    """Control characters (newlines included) become spaces."""
-    return "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
+    """Control characters (newlines included) become spaces; a lone surrogate becomes U+FFFD."""
+    return "".join(_line_char(char) for char in text)
 
 
 def code_span(text: str, limit: int = 300) -> str:
@@ -93,9 +95,15 @@ def _clip_pieces(pieces: list[str], limit: int) -> str:
 
 
 def _plain_char(char: str) -> str:
-    if char in _ENTITIES:
-        return _ENTITIES[char]
-    return " " if unicodedata.category(char) == "Cc" else char
+    return _ENTITIES[char] if char in _ENTITIES else _line_char(char)
+
+
+def _line_char(char: str) -> str:
+    category = unicodedata.category(char)
+    if category == "Cc":
+        return " "
+    # Upstream JSON may hold half an emoji; UTF-8 cannot encode it, so Slack's and SNS's bodies could not be sent.
+    return _REPLACEMENT if category == "Cs" else char
 
 
 def _mrkdwn_char(char: str) -> str:
