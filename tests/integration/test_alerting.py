@@ -12,10 +12,14 @@ import pytest
 
 from devstack.aws import put_policy_parameter
 from devstack.events import FakeLambdaContext, load_event
-from devstack.slack_receiver import ScriptedReply
+from devstack.slack_receiver import ScriptedReply, SlackReceiver
 from devstack.together_sim import Fault, TogetherSimulator, make_endpoint
+from endpoint_relay.adapters.slack_webhook import SlackSink, SlackWebhookClient
 from endpoint_relay.app.mutes import Mutes
+from endpoint_relay.core.alerting import EndpointSnapshot, Notice, NoticeKind
 from endpoint_relay.core.deadline import Deadline
+from endpoint_relay.core.policy import Finding, Severity
+from endpoint_relay.core.slack_blocks import render_messages
 from endpoint_relay.entrypoints import sweep
 from endpoint_relay.settings import Settings
 from endpoint_relay.wiring.api import build_api
@@ -191,6 +195,35 @@ def test_a_slack_4xx_is_not_retried_is_logged_without_the_url_and_stays_owed(
     # And the message is not dropped: once Slack accepts again, the next sweep delivers it
     alerting.sweep(EP)
     assert _counts(alerting) == (1, 1)
+
+
+@pytest.mark.parametrize("code", ["invalid_payload", "invalid_blocks"])
+def test_slack_refusing_one_message_of_a_sweep_still_delivers_the_others(
+    slack_receiver: SlackReceiver, code: str
+) -> None:
+    # Slack answers a message that breaks a Block Kit rule with 400 invalid_blocks: that message's fault only.
+    notices = [_firing(f"endpoint-{index:04d}-abcd") for index in range(40)]
+    messages = render_messages(notices, _console)
+    assert len(messages) > 1
+    slack_receiver.script(ScriptedReply(status=400, body=code))
+    results = SlackSink(SlackWebhookClient(slack_receiver.webhook_url), _console).deliver(notices)
+    assert {notice_id for notice_id, error in results.items() if error} == set(messages[0].notice_ids)
+    assert len(slack_receiver.messages("/services/")) == len(messages) - 1
+
+
+def _firing(endpoint_id: str) -> Notice:
+    return Notice(
+        id=f"{endpoint_id}:firing:1",
+        kind=NoticeKind.FIRING,
+        endpoint=EndpointSnapshot(endpoint_id, "Chat", "org/chat", "org/model", "2x_h100", "ERROR", 0, 2, 1, 4),
+        findings=(Finding("state_failed", Severity.CRITICAL, "failure state: expected not ERROR, actual ERROR"),),
+        opened_at=1_800_000_000.0,
+        created_at=1_800_000_060.0,
+    )
+
+
+def _console(endpoint_id: str) -> str:
+    return f"https://api.together.ai/endpoints/{endpoint_id}"
 
 
 def test_urllib3_debug_lines_about_the_webhook_are_redacted(

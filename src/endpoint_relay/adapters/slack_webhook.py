@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 _SLACK_ERROR_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _MAX_ERROR_BODY_BYTES = 1024
+_MESSAGE_ERRORS = frozenset({"invalid_payload", "invalid_blocks", "invalid_blocks_format", "no_text"})
+"""Slack's codes for a fault of the one message posted (a Block Kit rule it breaks), not of the webhook."""
 
 
 class SlackWebhookClient:
@@ -164,7 +166,7 @@ class SlackSink:
                     continue
                 except DeliveryError as exc:
                     # Only a bad payload is specific to one message; anything else will fail the rest too.
-                    blocking = None if exc.kind == "invalid_payload" else exc
+                    blocking = None if exc.kind in _MESSAGE_ERRORS else exc
                     error = exc
             else:
                 error = blocking
