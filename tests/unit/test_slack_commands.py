@@ -76,6 +76,8 @@ def test_unknown_input_gets_help(text: str) -> None:
         ("mute endpoint-a 8d", "at most 7d"),
         ("mute endpoint-a 169h", "at most 7d"),
         ("mute endpoint-a 9999d", "at most 7d"),
+        ("mute endpoint-a 99999d", "at most 7d"),
+        ("mute endpoint-a 100000m", "at most 7d"),
         ("mute endpoint-A 2h", "not an endpoint id"),
         ("unmute", "missing arguments"),
         ("unmute endpoint-a endpoint-b", "too many arguments"),
@@ -91,6 +93,10 @@ def test_argument_errors_do_not_echo_the_input() -> None:
     with pytest.raises(CommandArgumentError) as caught:
         parse_command("status <!channel>")
     assert "<!channel>" not in caught.value.message
+
+
+def test_a_week_may_be_typed_in_minutes() -> None:
+    assert parse_duration("10080m") == MAX_MUTE_SECONDS
 
 
 @settings(deadline=None)  # no per-example deadline: the machine is shared and noisy

@@ -25,9 +25,10 @@ MAX_REF_LENGTH = 200
 """Longer than any id pair the allow-lists accept; checked before parsing."""
 
 _UNIT_SECONDS = {"m": 60, "h": 3_600, "d": 86_400}
-# One or more <number><unit> parts: 30m, 2h, 1d, 1h30m.
-_DURATION = re.compile(r"(?:[0-9]{1,4}[mhd])+")
-_DURATION_PART = re.compile(r"([0-9]{1,4})([mhd])")
+# One or more <number><unit> parts: 30m, 2h, 1d, 1h30m, 10080m. Any number of digits (the text is at most
+# MAX_TEXT_LENGTH long), so 99999d is refused as too long, not as malformed.
+_DURATION = re.compile(r"(?:[0-9]+[mhd])+")
+_DURATION_PART = re.compile(r"([0-9]+)([mhd])")
 
 
 class CommandArgumentError(ValueError):
