@@ -7,7 +7,7 @@ import json
 import pytest
 
 from endpoint_relay.core.cost import Spend
-from endpoint_relay.core.digest import MAX_FIRING_LINES, Digest, OpenAlert, is_digest_date
+from endpoint_relay.core.digest import MAX_FIRING_LINES, MAX_IDLE_LINES, Digest, OpenAlert, is_digest_date
 from endpoint_relay.core.digest_render import slack_payload, sns_message
 from endpoint_relay.core.fleet import Fleet, FleetLine
 from endpoint_relay.core.policy import Finding, Severity
@@ -64,6 +64,23 @@ def test_idle_lines_show_their_cost_per_day_as_waste_and_the_findings_message() 
     assert digest.idle[0].cents_per_day == 3 * 3192 * 24
     assert digest.idle[0].message == IDLE.message
     assert digest.idle_cents_per_day == 3 * 3192 * 24
+
+
+def test_the_idle_total_counts_every_idle_line_not_only_the_ones_listed() -> None:
+    # Given more idle lines than the digest lists, each wasting $1.00 an hour
+    lines = [_line(n, 100, findings=("idle_spend",)) for n in range(MAX_IDLE_LINES + 5)]
+    digest = Digest.of(DATE, _fleet(*lines), [])
+    # Then the "Idle" figure is what all of them waste, beside how many there are
+    assert len(digest.idle) == MAX_IDLE_LINES and digest.idle_total == MAX_IDLE_LINES + 5
+    assert digest.idle_cents_per_day == (MAX_IDLE_LINES + 5) * 100 * 24
+    assert f"{MAX_IDLE_LINES + 5} line(s), $600.00/day" in json.dumps(slack_payload(digest))
+    context = json.loads(sns_message(digest).message)["metadata"]["additionalContext"]
+    assert context["idle_cents_per_day"] == str((MAX_IDLE_LINES + 5) * 100 * 24)
+    assert Digest.from_json(digest.to_json()) == digest
+    stored_before = {
+        key: value for key, value in json.loads(digest.to_json()).items() if key != "idle_total_cents_per_day"
+    }
+    assert Digest.from_json(json.dumps(stored_before)).idle_cents_per_day == MAX_IDLE_LINES * 100 * 24
 
 
 def test_an_idle_line_without_its_alert_still_shows_its_waste() -> None:

@@ -92,6 +92,8 @@ class Digest:
     idle_total: int
     firing: tuple[FiringLine, ...]
     firing_total: int
+    idle_total_cents_per_day: int | None = None
+    """What every idle line wastes per day, listed or not; ``None`` in a digest stored before it was kept."""
 
     @property
     def id(self) -> str:
@@ -103,6 +105,8 @@ class Digest:
 
     @property
     def idle_cents_per_day(self) -> int:
+        if self.idle_total_cents_per_day is not None:
+            return self.idle_total_cents_per_day
         return sum(line.cents_per_day or 0 for line in self.idle)
 
     @classmethod
@@ -125,6 +129,7 @@ class Digest:
             idle_total=len(idle),
             firing=tuple(firing[:MAX_FIRING_LINES]),
             firing_total=len(firing),
+            idle_total_cents_per_day=sum(line.cents_per_day or 0 for line in idle),
         )
 
     def to_json(self) -> str:
