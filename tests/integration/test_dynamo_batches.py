@@ -4,6 +4,7 @@ DynamoDB leaves unprocessed (injected by the fault proxy)."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -191,6 +192,19 @@ def test_put_many_answers_the_ids_it_could_not_write(cache: BatchingSharedCache,
     assert [cache.get(endpoint_id, Endpoint.from_json) is not None for endpoint_id in ids] == [
         index < 2 * dynamo.BATCH_ATTEMPTS for index in range(len(ids))
     ]
+
+
+def test_an_entry_too_large_for_any_item_leaves_the_rest_of_its_batch_written(cache: BatchingSharedCache) -> None:
+    # Given an answer DynamoDB would refuse even compressed (it refuses a whole batch for one such item)
+    huge = json.dumps({"data": secrets.token_hex(400 * 1024)})
+    ids = _ids(24, "beside-huge")
+    entries: list[tuple[str, CacheEntry[Any], float]] = [
+        ("v2/huge", CacheEntry(fetched_at=NOW, body=huge, value=huge), NOW + 900)
+    ]
+    entries += [(endpoint_id, _entry(endpoint_id), NOW + 900) for endpoint_id in ids]
+    # When they are written in one batch, only that one is left unwritten
+    assert cache.put_many(entries) == ["v2/huge"]
+    assert all(cache.get(endpoint_id, Endpoint.from_json) is not None for endpoint_id in ids)
 
 
 def test_a_failed_batch_write_is_a_shared_cache_error(cache: BatchingSharedCache, faults: AwsFaultProxy) -> None:

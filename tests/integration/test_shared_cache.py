@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import secrets
 import socket
+import zlib
 from typing import Any
 
 import boto3
@@ -99,6 +101,47 @@ def test_a_newer_write_replaces_an_older_one(cache: DynamoSharedCache, dynamodb:
 
     assert cache.get(ENDPOINT_ID, Endpoint.from_json) == CacheEntry(fetched_at=T0 + 1)
     assert "body" not in _raw_item(dynamodb, table)  # the old body went with the old entry
+
+
+def _page(endpoints: int) -> str:
+    """A list page as large as Together's: JSON that compresses as JSON does."""
+    return json.dumps({"data": [make_endpoint(f"endpoint-{index:06d}-{'x' * 40}") for index in range(endpoints)]})
+
+
+def test_a_body_too_large_for_an_item_as_text_is_stored_compressed(
+    cache: DynamoSharedCache, dynamodb: Any, table: str
+) -> None:
+    # Given an answer larger than the 400 KB DynamoDB allows an item
+    body = _page(1_500)
+    assert len(body.encode()) > 400 * 1024
+    entry = CacheEntry(fetched_at=T0, body=body, value=body)
+    # When it is shared, it is stored, and read back exactly
+    cache.put("v2/projects/p/endpoints?limit=100", entry, retain_until=T0 + 900)
+    assert cache.get("v2/projects/p/endpoints?limit=100", str) == entry
+    assert "B" in _raw_item(dynamodb, table, "v2/projects/p/endpoints?limit=100")["body"]
+    # And an answer that fits stays text, as every version reads it
+    cache.put(ENDPOINT_ID, _positive(), retain_until=T0 + 900)
+    assert "S" in _raw_item(dynamodb, table)["body"]
+
+
+def test_a_body_too_large_even_compressed_is_not_shared_and_raises_nothing(cache: DynamoSharedCache) -> None:
+    body = json.dumps({"data": secrets.token_hex(400 * 1024)})  # hex compresses to half: still too large
+    cache.put("v2/huge", CacheEntry(fetched_at=T0, body=body, value=body), retain_until=T0 + 900)
+    assert cache.get("v2/huge", str) is None
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"fetched_at": {"N": "1700000000"}, "body": {"B": b"not zlib"}},
+        {"fetched_at": {"N": "1700000000"}, "body": {"B": zlib.compress(b"\xff\xfe not utf-8")}},
+        {"fetched_at": {"N": "1700000000"}, "body": {"B": zlib.compress(b"[1, 2]")[:-4]}},
+    ],
+    ids=["not-compressed", "not-utf8", "truncated"],
+)
+def test_an_unreadable_binary_body_is_ignored(cache: DynamoSharedCache, dynamodb: Any, table: str, item: Any) -> None:
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": ENDPOINT_ID}, "expires_at": {"N": "1800000000"}, **item})
+    assert cache.get(ENDPOINT_ID, Endpoint.from_json) is None
 
 
 @pytest.mark.parametrize(

@@ -132,6 +132,25 @@ def test_the_sdks_default_page_passes_through_when_endpoints_embed_ten_deploymen
     assert response["body"] == _direct(together, v2, f"/projects/{PROJECT}/endpoints")
 
 
+def test_a_list_page_larger_than_a_dynamodb_item_is_still_shared_between_containers(
+    v2: Relay, together: TogetherSimulator
+) -> None:
+    # Given a page of 100 endpoints that embed their 10 newest deployment summaries: about 600 KB, over the
+    # 400 KB DynamoDB allows an item
+    for index in range(100):
+        put_endpoint_with_history(together, PROJECT, index)
+    first = _get(v2, BASE, "limit=100")
+    assert first["statusCode"] == 200, first["body"]
+    assert len(first["body"].encode()) > 400 * 1024
+    # When another container is asked for the same page
+    v2.cold_start()
+    second = _get(v2, BASE, "limit=100")
+    # Then it answers from the shared tier, as sent, without asking Together again
+    assert (first["headers"]["X-Cache"], second["headers"]["X-Cache"]) == ("MISS", "HIT")
+    assert second["body"] == first["body"]
+    assert together.call_count("/v2" + f"/projects/{PROJECT}/endpoints") == 1
+
+
 def test_event_filters_are_passed_on(v2: Relay) -> None:
     page = json.loads(_get(v2, f"{BASE}/{EP}/events", "minLevel=LEVEL_WARN&limit=5")["body"])
     assert [event["message"] for event in page["data"]] == ["replica unhealthy"]

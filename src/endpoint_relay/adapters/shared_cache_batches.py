@@ -43,7 +43,14 @@ class BatchingSharedCache(DynamoSharedCache):
             kept = newest.get(key)
             if kept is None or entry.fetched_at >= kept[0].fetched_at:
                 newest[key] = (entry, retain_until)
-        requests = [{"PutRequest": {"Item": cache_item(key, *value)}} for key, value in newest.items()]
+        requests: list[dict[str, Any]] = []
+        too_large: list[str] = []
+        for key, value in newest.items():
+            item = cache_item(key, *value)
+            if item is None:
+                too_large.append(key)  # DynamoDB would refuse the whole batch for it
+            else:
+                requests.append({"PutRequest": {"Item": item}})
 
         def send(chunk: list[dict[str, Any]]) -> list[dict[str, Any]]:
             request: dict[str, Any] = {self._table: chunk}
@@ -54,7 +61,7 @@ class BatchingSharedCache(DynamoSharedCache):
             return unprocessed
 
         unwritten = dynamo.batches(send, requests, dynamo.MAX_WRITE_BATCH)
-        left = [str(dynamo.plain(request["PutRequest"]["Item"])["pk"]) for request in unwritten]
+        left = too_large + [str(dynamo.plain(request["PutRequest"]["Item"])["pk"]) for request in unwritten]
         if left:
             logger.warning("shared cache batch write left entries unwritten", extra={"unwritten": len(left)})
         return left
