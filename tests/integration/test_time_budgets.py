@@ -122,6 +122,27 @@ def test_with_no_time_for_the_secret_a_lookup_is_a_504_without_any_call(
     assert relay.secret_fetches == 0 and together.call_count() == 0
 
 
+def test_an_answer_fetched_with_too_little_time_left_to_share_it_is_still_served(
+    relay_env: dict[str, str], together: TogetherSimulator, request: pytest.FixtureRequest
+) -> None:
+    # Given a warm container, and Together answering in 3 s (inside its 4 s read timeout)
+    relay_env["UPSTREAM_READ_TIMEOUT_SECONDS"] = "4"
+    relay: Relay = request.getfixturevalue("relay")
+    together.put(make_endpoint(EP))
+    assert relay.invoke(http_event("GET", "/healthz"))["statusCode"] == 200
+    together.latency = 3.0
+    # When a lookup has 7.5 s after the answer reserve: enough for the secret, the shared read and Together, but
+    # not for the worst case of one more AWS call (6 s) once Together has answered
+    response = relay.invoke(
+        http_event("GET", f"/v1/endpoints/{EP}", headers={"Authorization": f"Bearer {relay.token}"}),
+        FakeLambdaContext(remaining_ms=8_500),
+    )
+    # Then the caller gets Together's answer; only the shared tier goes without it
+    assert response["statusCode"] == 200, response["body"]
+    assert json.loads(response["body"])["id"] == EP
+    assert together.call_count() == 1
+
+
 # --- a lost Slack answer is visible -----------------------------------------------------------------------------------
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from endpoint_relay.adapters import dynamo
 from endpoint_relay.adapters.aws_clients import LazyClient
 from endpoint_relay.core.cache import CacheEntry
+from endpoint_relay.core.errors import DeadlineExceededError
 from endpoint_relay.core.lookup import SharedCacheError
 
 if TYPE_CHECKING:
@@ -48,15 +50,16 @@ class DynamoSharedCache:
         if item is None:
             return
         # Keep the newest answer when containers race to write the same id.
-        dynamo.write_if(
-            lambda: self._dynamodb().put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR fetched_at < :fetched_at",
-                ExpressionAttributeValues=dynamo.attributes({":fetched_at": entry.fetched_at}),
-            ),
-            SharedCacheError,
-        )
+        with answer_in_hand():
+            dynamo.write_if(
+                lambda: self._dynamodb().put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(pk) OR fetched_at < :fetched_at",
+                    ExpressionAttributeValues=dynamo.attributes({":fetched_at": entry.fetched_at}),
+                ),
+                SharedCacheError,
+            )
 
     def claim_refresh(self, key: str, seen_fetched_at: float, now: float, until: float) -> bool:
         """A lease on refreshing one expired entry; the next put (a whole new item) ends it."""
@@ -72,6 +75,18 @@ class DynamoSharedCache:
             ),
             SharedCacheError,
         )
+
+
+@contextmanager
+def answer_in_hand() -> Iterator[None]:
+    """A write of an answer already fetched: no time left for it is a shared-tier failure, not the caller's.
+
+    Otherwise a slow but successful upstream answer, with less than one AWS call's worst case left, became a 504.
+    """
+    try:
+        yield
+    except DeadlineExceededError:
+        raise SharedCacheError("no time left to share the answer") from None
 
 
 def cache_item(key: str, entry: CacheEntry[Any], retain_until: float) -> dict[str, Any] | None:

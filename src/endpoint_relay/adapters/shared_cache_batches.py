@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from endpoint_relay.adapters import dynamo
-from endpoint_relay.adapters.shared_cache import DynamoSharedCache, cache_item
+from endpoint_relay.adapters.shared_cache import DynamoSharedCache, answer_in_hand, cache_item
 from endpoint_relay.core.cache import CacheEntry
 from endpoint_relay.core.errors import RelayError
 from endpoint_relay.core.lookup import SharedCacheError
@@ -60,7 +60,8 @@ class BatchingSharedCache(DynamoSharedCache):
             unprocessed: list[dict[str, Any]] = response.get("UnprocessedItems", {}).get(self._table, [])
             return unprocessed
 
-        unwritten = dynamo.batches(send, requests, dynamo.MAX_WRITE_BATCH)
+        with answer_in_hand():
+            unwritten = dynamo.batches(send, requests, dynamo.MAX_WRITE_BATCH)
         left = too_large + [str(dynamo.plain(request["PutRequest"]["Item"])["pk"]) for request in unwritten]
         if left:
             logger.warning("shared cache batch write left entries unwritten", extra={"unwritten": len(left)})
