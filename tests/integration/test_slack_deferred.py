@@ -111,3 +111,20 @@ def test_check_is_always_deferred_and_posts_a_summary(slack: SlackHarness, toget
     slack.invoker.join()
     assert slack.invoker.errors == []
     assert json.loads(json.dumps(answer)) == answer
+
+
+def test_a_check_is_not_a_heartbeat_of_the_sweep_schedule(
+    slack: SlackHarness, together: TogetherSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a watched endpoint, and the metrics printed so far set aside
+    together.put(make_endpoint(ENDPOINT_ID))
+    capsys.readouterr()
+    # When someone runs a check (a sweep in the Slack worker)
+    slack.command("check")
+    slack.followups(1)
+    slack.invoker.join()
+    # Then its checks are counted, but SweepsStoppedAlarm's heartbeat is the schedule's alone: checks run during an
+    # incident must not hide that scheduled sweeps stopped
+    metrics = capsys.readouterr().out
+    assert '"SweepChecks"' in metrics
+    assert '"SweepHeartbeat"' not in metrics

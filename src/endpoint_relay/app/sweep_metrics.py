@@ -1,4 +1,4 @@
-"""A finished sweep's metrics and summary log line; the sweep alarms watch these."""
+"""A finished sweep's metrics and summary log line, and the schedule's heartbeat; the sweep alarms watch these."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ def emit_sweep_metrics(report: SweepReport) -> None:
     count("SweepChecks", len(report.checks))
     count("SweepCheckFailures", len(report.failures))
     count("SweepSkipped", len(report.skipped))  # its alarm fires when two sweeps in a row skip targets
-    count("SweepHeartbeat")  # the "sweeps stopped" alarm fires when this goes missing
     logger.info(
         "sweep finished",
         extra={
@@ -30,3 +29,12 @@ def emit_sweep_metrics(report: SweepReport) -> None:
             "duration_ms": round(report.duration_ms, 1),
         },
     )
+
+
+def emit_heartbeat() -> None:
+    """A scheduled sweep completed: SweepsStoppedAlarm fires when this goes missing.
+
+    Only the schedule's sweeps count: a Slack ``check`` (the same sweep, in the worker) run during an incident
+    would otherwise hide that the schedule stopped.
+    """
+    count("SweepHeartbeat")

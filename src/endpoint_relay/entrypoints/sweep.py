@@ -10,6 +10,7 @@ with collector_paused():  # see entrypoints/collector.py: the imports of every c
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from endpoint_relay.app.sweep_metrics import emit_heartbeat
     from endpoint_relay.observability import Handler, logger, metrics, traced
     from endpoint_relay.routes.digest import digest_date, digest_summary, is_digest_event, retry_dates
     from endpoint_relay.routes.scheduled import summary, targets_of
@@ -45,6 +46,7 @@ def create_handler(graph: SweepGraph, fleet: FleetSource | None = None) -> Handl
                 digest = digests()
                 return digest_summary(digest.run(date) if digest else None)
             result = summary(graph.sweeps.run(targets))
+            emit_heartbeat()
             if graph.shared.settings.daily_digest and (digest := digests()):
                 # A sink that failed to post a digest is sent it by the next sweep.
                 result["digests_retried"] = [
