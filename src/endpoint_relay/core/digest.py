@@ -107,7 +107,7 @@ class Digest:
     def idle_cents_per_day(self) -> int:
         if self.idle_total_cents_per_day is not None:
             return self.idle_total_cents_per_day
-        return sum(line.cents_per_day or 0 for line in self.idle)
+        return _idle_cents_per_day(self.idle)
 
     @classmethod
     def of(cls, date: str, fleet: Fleet, alerts: Iterable[OpenAlert]) -> Digest:
@@ -129,7 +129,7 @@ class Digest:
             idle_total=len(idle),
             firing=tuple(firing[:MAX_FIRING_LINES]),
             firing_total=len(firing),
-            idle_total_cents_per_day=sum(line.cents_per_day or 0 for line in idle),
+            idle_total_cents_per_day=_idle_cents_per_day(idle),
         )
 
     def to_json(self) -> str:
@@ -185,6 +185,10 @@ def _idle_message(line: FleetLine, alert: OpenAlert | None) -> str | None:
         finding for finding in idle if finding.subject is None
     ]
     return about[0].message if about else None
+
+
+def _idle_cents_per_day(lines: Iterable[IdleLine]) -> int:
+    return sum(line.cents_per_day or 0 for line in lines)
 
 
 def _firing_line(alert: OpenAlert) -> FiringLine:
